@@ -1,0 +1,26 @@
+"""The ``twin`` command. One module per command group; each registers itself here."""
+
+from __future__ import annotations
+
+import click
+
+from twin.cli.context import AppContext, handle_errors
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="twin")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """twin: Hanoi's city model in PostGIS, served through OGC APIs."""
+    ctx.obj = AppContext()
+
+
+def _register() -> None:
+    from twin.cli import db, demo, layers, load, serve
+
+    for module in (db, demo, layers, load, serve):
+        module.register(main)
+
+
+_register()
+__all__ = ["main", "handle_errors"]

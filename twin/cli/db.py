@@ -1,0 +1,90 @@
+"""``twin db``: the embedded cluster and the schema."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from twin.cli.context import AppContext, handle_errors
+
+
+@click.group("db")
+def db() -> None:
+    """Manage the database: the embedded PostGIS cluster and the schema."""
+
+
+def _cluster(app: AppContext):
+    from twin.db.cluster import EmbeddedCluster
+
+    if app.settings.database_url:
+        raise click.ClickException("TWIN_DATABASE_URL is set: twin uses that database and "
+                                   "does not manage a cluster")
+    return EmbeddedCluster(app.settings.pgdata, app.settings.embedded_port)
+
+
+@db.command()
+@click.pass_obj
+@handle_errors
+def start(app: AppContext) -> None:
+    """Start the embedded cluster (created on first use)."""
+    cluster = _cluster(app)
+    cluster.start()
+    url = cluster.ensure_database(app.settings.embedded_database)
+    click.echo(f"embedded PostGIS running: {url}")
+
+
+@db.command()
+@click.pass_obj
+@handle_errors
+def stop(app: AppContext) -> None:
+    """Stop the embedded cluster."""
+    stopped = _cluster(app).stop()
+    click.echo("embedded PostGIS stopped" if stopped else "embedded PostGIS was not running")
+
+
+@db.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@handle_errors
+def status(app: AppContext, as_json: bool) -> None:
+    """Show where the database is and whether it runs."""
+    if app.settings.database_url:
+        info = {"mode": "external", "url": _redact(app.settings.database_url)}
+    else:
+        info = {"mode": "embedded", **_cluster(app).status()}
+    if as_json:
+        click.echo(json.dumps(info, default=str, indent=2))
+    else:
+        for key, value in info.items():
+            click.echo(f"{key:>10}: {value}")
+
+
+@db.command()
+@click.pass_obj
+@handle_errors
+def upgrade(app: AppContext) -> None:
+    """Apply migrations and create or extend layer tables from layers/*.yaml."""
+    app.upgrade()
+    from twin.db.schema import current_revision
+
+    click.echo(f"schema at revision {current_revision(app.engine)}, "
+               f"{len(app.registry)} layers")
+
+
+@db.command()
+@click.pass_obj
+@handle_errors
+def url(app: AppContext) -> None:
+    """Print the database URL (starting the embedded cluster if needed)."""
+    click.echo(app.url)
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(db)

@@ -1,0 +1,67 @@
+"""Settings, one small class per concern (pydantic-settings, ``TWIN_`` prefix).
+
+Only the CLI and the app assembly call :func:`load_settings`; every other
+module receives a settings object as an argument.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Hanoi municipality (OSM relation 1903516), CRS84, with a margin of ~0.2 degrees.
+HANOI_PLAUSIBLE_EXTENT = (105.09, 20.36, 106.22, 21.59)
+
+
+class Settings(BaseSettings):
+    """Everything twin reads from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of an existing PostGIS; unset = embedded cluster"
+    )
+    data_dir: Path = Field(REPO_ROOT / ".twin", description="Embedded cluster, COGs, caches")
+    embedded_port: int = Field(54329, ge=1024, le=65535)
+    embedded_database: str = "twin"
+    layers_dir: Path = REPO_ROOT / "layers"
+    plausible_extent: tuple[float, float, float, float] = HANOI_PLAUSIBLE_EXTENT
+    host: str = "127.0.0.1"
+    port: int = Field(5000, ge=1, le=65535)
+    workers: int = Field(2, ge=1, le=64)
+    public_url: str | None = None
+    pool_size: int = Field(8, ge=1, le=200)
+    statement_timeout_ms: int = Field(30000, ge=100)
+
+    @field_validator("data_dir", "layers_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _extent_ordered(self) -> "Settings":
+        x0, y0, x1, y1 = self.plausible_extent
+        if not (x0 < x1 and y0 < y1):
+            raise ValueError("plausible_extent must be (minx, miny, maxx, maxy)")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def raster_dir(self) -> Path:
+        return self.data_dir / "rasters"
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+
+def load_settings(**overrides) -> Settings:
+    """Read settings from the environment (and ``.env``); keyword overrides win."""
+    return Settings(**overrides)

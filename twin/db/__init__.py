@@ -1,0 +1,1 @@
+"""Database: engine, embedded cluster, models built from the layer registry, migrations."""

@@ -1,0 +1,93 @@
+"""Schema management: Alembic for the versioned core, a declarative sync for layers.
+
+``upgrade`` runs the Alembic migrations, then creates the table of any layer
+file added since and adds any field added to an existing layer file.
+Changes that could lose data (a field removed, a type changed) are reported,
+never applied: they need a written migration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
+from sqlalchemy.schema import AddConstraint, CreateColumn
+
+from twin.db.models import build_metadata
+from twin.registry import Registry
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class SchemaError(RuntimeError):
+    """The database schema and the layer files disagree in a way sync won't fix."""
+
+
+@dataclass
+class SyncReport:
+    created: list[str] = field(default_factory=list)
+    added_columns: list[str] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
+
+
+def alembic_config(connection: Connection, registry: Registry) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    cfg.attributes["registry"] = registry
+    return cfg
+
+
+def sync_layers(connection: Connection, registry: Registry) -> SyncReport:
+    """Create missing layer tables and add missing columns (additive changes only)."""
+    metadata = build_metadata(registry)
+    report = SyncReport()
+    inspector = inspect(connection)
+    existing = set(inspector.get_table_names())
+    for layer in registry:
+        table = metadata.tables[layer.table]
+        if layer.table not in existing:
+            table.create(connection)
+            report.created.append(layer.table)
+            continue
+        have = {c["name"]: c for c in inspector.get_columns(layer.table)}
+        for column in table.columns:
+            if column.name not in have:
+                _add_column(connection, table.name, column)
+                report.added_columns.append(f"{table.name}.{column.name}")
+        for name in have.keys() - set(table.columns.keys()):
+            report.drift.append(f"{table.name}.{name} is in the database but not in "
+                                f"{layer.source_file.name if layer.source_file else layer.name}")
+    return report
+
+
+def _add_column(connection: Connection, table: str, column) -> None:
+    ddl = CreateColumn(column).compile(dialect=connection.dialect)
+    if not column.nullable:
+        raise SchemaError(f"cannot add required field {table}.{column.name} to a table that "
+                          "may hold rows: add it as optional, back-fill it, then make it required")
+    connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {ddl}"))
+    for constraint in column.table.constraints:
+        if constraint.name and constraint.name.startswith(f"ck_{table}_{column.name}_"):
+            connection.execute(AddConstraint(constraint))
+
+
+def upgrade(engine: Engine, registry: Registry) -> SyncReport:
+    """Bring the database to the current migrations and layer files, in one transaction."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection, registry), "head")
+        return sync_layers(connection, registry)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def metadata_for(registry: Registry) -> MetaData:
+    return build_metadata(registry)

@@ -1,0 +1,1 @@
+"""Loaders: vector files, GTFS, sensor readings (COPY) and rasters (COG)."""

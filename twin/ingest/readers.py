@@ -1,0 +1,171 @@
+"""Read vector sources into one neutral shape: columns, WKB geometries and a CRS.
+
+GeoJSON, GeoPackage and (zipped) Shapefile go through GDAL (pyogrio); CSV is
+read here so that errors can name the row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from twin.ingest.errors import LoadError, check_utf8
+
+WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape")
+LON_COLUMNS = ("lon", "lng", "long", "longitude", "x", "kinh_do")
+LAT_COLUMNS = ("lat", "latitude", "y", "vi_do")
+
+
+@dataclass
+class SourceData:
+    """Features read from a file: ``columns[name][i]`` and ``geometries[i]`` (shapely)."""
+
+    label: str
+    columns: dict[str, list] = field(default_factory=dict)
+    geometries: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    crs: CRS | None = None
+    row_labels: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.geometries)
+
+
+def parse_crs(value: str, what: str = "--crs") -> CRS:
+    try:
+        return CRS.from_user_input(value)
+    except CRSError:
+        raise LoadError(f"{what}: unknown CRS {value!r} (use e.g. EPSG:4326, EPSG:3405, "
+                        "EPSG:5897 for VN-2000 / Hanoi TM-3)") from None
+
+
+def read_source(path: Path, source_layer: str | None = None,
+                default_layer: str | None = None) -> SourceData:
+    """Read any supported vector file."""
+    path = Path(path)
+    if not path.exists():
+        raise LoadError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise LoadError(f"{path}: the file is empty")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return read_csv(path)
+    if suffix in (".geojson", ".json"):
+        check_utf8(path, path.read_bytes())
+        return read_gdal(path, str(path), None)
+    if suffix == ".zip":
+        return read_gdal(path, _zipped_shapefile(path), source_layer)
+    if suffix in (".gpkg", ".shp", ".fgb", ".gml", ".kml"):
+        return read_gdal(path, str(path), source_layer or _pick_layer(path, default_layer))
+    raise LoadError(f"{path}: unsupported file type {suffix!r} (GeoJSON, GeoPackage, "
+                    "zipped Shapefile, CSV or a GTFS zip)")
+
+
+def _zipped_shapefile(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            shps = [n for n in archive.namelist() if n.lower().endswith(".shp")]
+    except zipfile.BadZipFile:
+        raise LoadError(f"{path}: not a valid zip archive (truncated?)") from None
+    if len(shps) != 1:
+        raise LoadError(f"{path}: expected exactly one .shp in the archive, found {len(shps)}")
+    return f"/vsizip/{path.resolve()}/{shps[0]}"
+
+
+def _pick_layer(path: Path, wanted: str | None) -> str | None:
+    try:
+        names = [row[0] for row in pyogrio.list_layers(path)]
+    except (DataSourceError, DataLayerError) as exc:
+        raise LoadError(f"{path}: cannot open: {_gdal_message(exc)}") from None
+    if len(names) <= 1:
+        return None
+    if wanted in names:
+        return wanted
+    raise LoadError(f"{path}: holds several layers ({', '.join(names)}); name one with "
+                    "--source-layer")
+
+
+def _gdal_message(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text.replace("\n", " ")[:300]
+
+
+def read_gdal(path: Path, source: str, layer: str | None) -> SourceData:
+    try:
+        meta, fids, wkb, values = pyogrio.raw.read(source, layer=layer, return_fids=True,
+                                                   datetime_as_string=True)
+    except (DataSourceError, DataLayerError, RuntimeError) as exc:
+        raise LoadError(f"{path}: cannot read (truncated or not a valid file?): "
+                        f"{_gdal_message(exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"{path}: text that is not valid in its declared encoding: {exc}") from None
+    crs = None
+    if meta.get("crs"):
+        crs = parse_crs(meta["crs"], f"{path}: declared CRS")
+    names = list(meta["fields"])
+    columns = {name: list(values[i]) for i, name in enumerate(names)}
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore") if wkb is not None else None
+    if geoms is None:
+        raise LoadError(f"{path}: has no geometry column")
+    labels = [str(f) for f in fids] if fids is not None else [str(i) for i in range(len(geoms))]
+    return SourceData(label=str(path), columns=columns, geometries=np.asarray(geoms),
+                      crs=crs, row_labels=[f"feature {lab}" for lab in labels])
+
+
+def read_csv(path: Path) -> SourceData:
+    data = path.read_bytes()
+    check_utf8(path, data)
+    text = data.decode("utf-8-sig")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+        rows = list(reader)
+    except StopIteration:
+        raise LoadError(f"{path}: the file is empty") from None
+    except csv.Error as exc:
+        raise LoadError(f"{path}: malformed CSV: {exc}") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    bad = [f"row {i + 2}: {len(r)} values, header has {len(header)}"
+           for i, r in enumerate(rows) if len(r) != len(header)]
+    if bad:
+        raise LoadError(f"{path}: rows with the wrong number of values (truncated?)", bad)
+    lower = {h.lower(): i for i, h in enumerate(header)}
+    geoms, used = _csv_geometries(path, header, lower, rows)
+    columns = {h: [r[i] for r in rows] for i, h in enumerate(header) if i not in used}
+    return SourceData(label=str(path), columns=columns, geometries=geoms, crs=None,
+                      row_labels=[f"row {i + 2}" for i in range(len(rows))])
+
+
+def _csv_geometries(path, header, lower, rows) -> tuple[np.ndarray, set[int]]:
+    wkt = next((lower[c] for c in WKT_COLUMNS if c in lower), None)
+    if wkt is not None:
+        values = [r[wkt].strip() or None for r in rows]
+        geoms = shapely.from_wkt(values, on_invalid="ignore")
+        bad = [f"row {i + 2}: cannot parse WKT {v[:60]!r}" for i, (v, g)
+               in enumerate(zip(values, geoms)) if v and g is None]
+        if bad:
+            raise LoadError(f"{path}: bad WKT in column {header[wkt]!r}", bad)
+        return np.asarray(geoms), {wkt}
+    lon = next((lower[c] for c in LON_COLUMNS if c in lower), None)
+    lat = next((lower[c] for c in LAT_COLUMNS if c in lower), None)
+    if lon is None or lat is None:
+        raise LoadError(f"{path}: no geometry: expected a WKT column ({', '.join(WKT_COLUMNS)}) "
+                        f"or lon/lat columns ({'/'.join(LON_COLUMNS)}, {'/'.join(LAT_COLUMNS)})")
+    xs, ys, bad = np.full(len(rows), np.nan), np.full(len(rows), np.nan), []
+    for i, r in enumerate(rows):
+        try:
+            xs[i], ys[i] = float(r[lon]), float(r[lat])
+        except ValueError:
+            bad.append(f"row {i + 2}: lon/lat {r[lon]!r}, {r[lat]!r} are not numbers")
+    if bad:
+        raise LoadError(f"{path}: bad coordinates", bad)
+    return np.asarray(shapely.points(xs, ys)), {lon, lat}

@@ -1,0 +1,161 @@
+"""Bulk sensor readings through PostgreSQL COPY.
+
+The file is streamed into a typed temporary table (PostgreSQL parses it, and a
+bad value is reported with its line), checked against the stations, then moved
+into the monthly partitions. Duplicates (station, property, time) are ignored,
+so a file can be loaded twice. One transaction: all or nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import psycopg
+from sqlalchemy import Engine
+
+from twin.ingest.errors import LoadError
+
+COLUMNS = {
+    "station_code": ("text", ("station_code", "station", "station_id", "code", "ma_tram")),
+    "observed_at": ("timestamptz", ("observed_at", "time", "timestamp", "datetime", "thoi_gian")),
+    "property": ("text", ("property", "parameter", "variable", "thong_so")),
+    "value": ("double precision", ("value", "result", "gia_tri")),
+    "unit": ("text", ("unit", "uom", "don_vi")),
+    "quality": ("text", ("quality", "flag", "qc")),
+}
+REQUIRED = ("station_code", "observed_at", "property", "value")
+CHUNK = 1 << 20
+
+
+@dataclass
+class ReadingsSummary:
+    source: str
+    rows: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    partitions_created: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        rate = self.rows / self.seconds if self.seconds else 0
+        return (f"sensor_readings: {self.rows} rows read, {self.inserted} inserted, "
+                f"{self.duplicates} duplicates skipped ({rate:,.0f} rows/s)")
+
+
+def _header(path: Path) -> list[str]:
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    try:
+        line = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise LoadError(f"{path}: the header is not UTF-8 text") from None
+    return [h.strip() for h in next(csv.reader(io.StringIO(line)), [])]
+
+
+def stage_columns(path: Path, header: list[str]) -> list[tuple[str, str]]:
+    """(staging column, SQL type) for each column of the file, in file order."""
+    by_alias = {alias: name for name, (_, aliases) in COLUMNS.items() for alias in aliases}
+    out, seen = [], set()
+    for i, col in enumerate(header):
+        name = by_alias.get(col.lower())
+        if name is None or name in seen:
+            out.append((f"_extra_{i}", "text"))
+        else:
+            seen.add(name)
+            out.append((name, COLUMNS[name][0]))
+    missing = [c for c in REQUIRED if c not in seen]
+    if missing:
+        raise LoadError(f"{path}: missing column(s) {', '.join(missing)} (header: "
+                        f"{', '.join(header)})")
+    return out
+
+
+def _copy_file(cur: psycopg.Cursor, path: Path, cols: list[tuple[str, str]],
+               progress: Callable[[int], None] | None) -> None:
+    names = ", ".join(c for c, _ in cols)
+    sql = f"COPY _twin_readings ({names}) FROM STDIN WITH (FORMAT csv, HEADER true)"
+    with open(path, "rb") as fh, cur.copy(sql) as copy:
+        while chunk := fh.read(CHUNK):
+            copy.write(chunk)
+            if progress:
+                progress(len(chunk))
+
+
+def _copy_error(path: Path, exc: psycopg.Error) -> LoadError:
+    context = (exc.diag.context or "").split("\n")[0]
+    where = context.replace("COPY _twin_readings, ", "") if context else ""
+    message = exc.diag.message_primary or type(exc).__name__
+    if isinstance(exc, psycopg.errors.CharacterNotInRepertoire):
+        message = "not UTF-8 text"
+    return LoadError(f"{path}: {where}: {message}" if where else f"{path}: {message}")
+
+
+def _check(cur: psycopg.Cursor, path: Path) -> None:
+    cur.execute("SELECT DISTINCT r.station_code FROM _twin_readings r LEFT JOIN sensor_stations s"
+                " ON s.external_id = r.station_code WHERE s.id IS NULL LIMIT 50")
+    unknown = [row[0] for row in cur.fetchall()]
+    if unknown:
+        raise LoadError(f"{path}: readings for unknown stations (load the stations first)",
+                        [f"station {code!r}" for code in unknown])
+    cur.execute("SELECT count(*) FILTER (WHERE station_code IS NULL OR observed_at IS NULL "
+                "OR property IS NULL), count(*) FILTER (WHERE value = 'NaN' OR value IN "
+                "('Infinity', '-Infinity')) FROM _twin_readings")
+    nulls, nonfinite = cur.fetchone()
+    if nulls or nonfinite:
+        raise LoadError(f"{path}: {nulls} row(s) without station, time or property and "
+                        f"{nonfinite} non-finite value(s)")
+    cur.execute("SELECT count(*) FROM _twin_readings WHERE observed_at NOT BETWEEN "
+                "'1900-01-01' AND now() + interval '1 day'")
+    if cur.fetchone()[0]:
+        raise LoadError(f"{path}: readings with a time out of range (before 1900, in the "
+                        "future or infinite)")
+
+
+def load_readings(engine: Engine, path: Path,
+                  progress: Callable[[int], None] | None = None) -> ReadingsSummary:
+    """Load a readings CSV (station_code, observed_at, property, value[, unit, quality])."""
+    import time
+
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        raise LoadError(f"{path}: missing or empty file")
+    cols = stage_columns(path, _header(path))
+    summary, started = ReadingsSummary(str(path)), time.perf_counter()
+    with engine.begin() as conn:
+        cur = conn.connection.driver_connection.cursor()
+        cur.execute("SET LOCAL TimeZone = 'Asia/Ho_Chi_Minh'")
+        cur.execute("CREATE TEMP TABLE _twin_readings (" + ", ".join(
+            f"{c} {t}" for c, t in cols) + ") ON COMMIT DROP")
+        try:
+            _copy_file(cur, path, cols, progress)
+        except (psycopg.errors.DataError, psycopg.errors.BadCopyFileFormat) as exc:
+            raise _copy_error(path, exc) from None
+        _check(cur, path)
+        summary.rows, summary.inserted, summary.partitions_created = _merge(cur, cols)
+        summary.duplicates = summary.rows - summary.inserted
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _merge(cur: psycopg.Cursor, cols: list[tuple[str, str]]) -> tuple[int, int, int]:
+    names = {c for c, _ in cols}
+    unit = "r.unit" if "unit" in names else "NULL"
+    quality = ("coalesce(nullif(r.quality, ''), CASE WHEN r.value IS NULL THEN 'missing' "
+               "ELSE 'good' END)" if "quality" in names else
+               "CASE WHEN r.value IS NULL THEN 'missing' ELSE 'good' END")
+    cur.execute("SELECT count(*), twin_ensure_reading_partitions(min(observed_at), "
+                "max(observed_at)) FROM _twin_readings")
+    rows, made = cur.fetchone()
+    try:
+        cur.execute(
+            "INSERT INTO sensor_readings (station_id, observed_at, property, value, unit, "
+            f"quality) SELECT s.id, r.observed_at, r.property, r.value, {unit}, {quality} "
+            "FROM _twin_readings r JOIN sensor_stations s ON s.external_id = r.station_code "
+            "ON CONFLICT DO NOTHING")
+    except psycopg.errors.CheckViolation:
+        raise LoadError("a quality flag is not one of good, suspect, bad, missing") from None
+    return rows, cur.rowcount, made or 0

@@ -1,0 +1,260 @@
+"""The layer registry: ``layers/*.yaml`` is the one place a layer is described.
+
+The schema, the loaders' field mapping, the pygeoapi configuration, the
+styles and the reports are all derived from these objects.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+RESERVED = {"id", "external_id", "geom", "created_at", "updated_at", "length_m", "area_m2"}
+
+
+class RegistryError(ValueError):
+    """A layer file is missing, unreadable or invalid; the message names file and field."""
+
+
+class FieldType(str, Enum):
+    string = "string"
+    integer = "integer"
+    number = "number"
+    boolean = "boolean"
+    date = "date"
+    datetime = "datetime"
+    string_list = "string_list"
+
+
+PYTHON_TYPES = {
+    FieldType.string: str, FieldType.integer: int, FieldType.number: float,
+    FieldType.boolean: bool, FieldType.date: date, FieldType.datetime: datetime,
+    FieldType.string_list: list,
+}
+
+
+class FieldSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = ""
+    type: FieldType
+    description: str = ""
+    required: bool = False
+    private: bool = False
+    visible_to: tuple[str, ...] = ()
+    enum: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    pattern: str | None = None
+    max_length: int | None = Field(None, ge=1)
+    aliases: tuple[str, ...] = ()
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            re.compile(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "FieldSpec":
+        if self.visible_to and not self.private:
+            raise ValueError("visible_to is only meaningful on a private field")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is greater than max")
+        return self
+
+
+class Access(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    read: tuple[str, ...] = ("public",)
+    edit: tuple[str, ...] = ()
+
+
+class TileSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    minzoom: int = Field(0, ge=0, le=24)
+    maxzoom: int = Field(22, ge=0, le=24)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TileSpec":
+        if self.minzoom > self.maxzoom:
+            raise ValueError("minzoom is greater than maxzoom")
+        return self
+
+
+class NearestSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    field: str
+    layer: str
+
+
+GeometryType = Literal[
+    "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"
+]
+
+
+class Layer(BaseModel):
+    """One vector layer of the city model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    title: str
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    table: str = ""
+    geometry: GeometryType
+    storage_crs: str = "EPSG:4326"
+    time_field: str | None = None
+    id_field: str | None = None   # a field whose value is the stable external id
+    measure: Literal["length", "area"] | None = None
+    nearest: NearestSpec | None = None
+    access: Access = Access()
+    tiles: TileSpec = TileSpec()
+    style: dict[str, Any] = {}
+    fields: dict[str, FieldSpec]
+    source_file: Path | None = None
+
+    @field_validator("name", "table")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if value and not IDENT.match(value):
+            raise ValueError(f"{value!r} is not a lower-case SQL identifier")
+        return value
+
+    @field_validator("storage_crs")
+    @classmethod
+    def _known_crs(cls, value: str) -> str:
+        try:
+            crs = CRS.from_user_input(value)
+        except CRSError:
+            raise ValueError(f"unknown CRS {value!r}") from None
+        if crs.to_epsg() is None:
+            raise ValueError(f"storage_crs {value!r} has no EPSG code")
+        return f"EPSG:{crs.to_epsg()}"
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _named(cls, value: Any) -> Any:
+        if not isinstance(value, dict) or not value:
+            raise ValueError("fields must be a non-empty mapping of name -> definition")
+        return {k: {**v, "name": k} if isinstance(v, dict) else v for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _check(self) -> "Layer":
+        if not self.table:
+            object.__setattr__(self, "table", self.name)
+        for fname in self.fields:
+            if not IDENT.match(fname) or fname in RESERVED:
+                raise ValueError(f"field name {fname!r} is invalid or reserved")
+        if self.time_field and self.time_field not in self.fields:
+            raise ValueError(f"time_field {self.time_field!r} is not one of the fields")
+        if self.time_field and self.fields[self.time_field].type not in (
+            FieldType.date, FieldType.datetime
+        ):
+            raise ValueError(f"time_field {self.time_field!r} must be a date or datetime")
+        if self.id_field and (self.id_field not in self.fields
+                              or not self.fields[self.id_field].required):
+            raise ValueError(f"id_field {self.id_field!r} must be a required field")
+        if self.nearest and self.nearest.field not in self.fields:
+            raise ValueError(f"nearest.field {self.nearest.field!r} is not one of the fields")
+        return self
+
+    @property
+    def srid(self) -> int:
+        return int(self.storage_crs.split(":")[1])
+
+    @property
+    def is_multi(self) -> bool:
+        return self.geometry.startswith("Multi")
+
+    @property
+    def measure_column(self) -> str | None:
+        return {"length": "length_m", "area": "area_m2", None: None}[self.measure]
+
+    def public_fields(self) -> list[FieldSpec]:
+        return [f for f in self.fields.values() if not f.private]
+
+    def visible_fields(self, roles: set[str] | frozenset[str] = frozenset()) -> list[FieldSpec]:
+        return [
+            f for f in self.fields.values()
+            if not f.private or roles.intersection(f.visible_to)
+        ]
+
+
+class Registry:
+    """All layers, by name, in file order."""
+
+    def __init__(self, layers: list[Layer]):
+        self._layers = {layer.name: layer for layer in layers}
+
+    def __iter__(self):
+        return iter(self._layers.values())
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._layers
+
+    def get(self, name: str) -> Layer:
+        try:
+            return self._layers[name]
+        except KeyError:
+            known = ", ".join(sorted(self._layers))
+            raise RegistryError(f"unknown layer {name!r}; known layers: {known}") from None
+
+    def names(self) -> list[str]:
+        return list(self._layers)
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    lines = [f"{path}: invalid layer definition"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"] if p != "name") or "(file)"
+        lines.append(f"  {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_layer(path: Path) -> Layer:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise RegistryError(f"{path}: cannot read layer file: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{path}: a layer file must be a YAML mapping")
+    raw.setdefault("name", path.stem)
+    try:
+        return Layer(**raw, source_file=path)
+    except ValidationError as exc:
+        raise RegistryError(_describe(exc, path)) from None
+
+
+def load_registry(layers_dir: Path) -> Registry:
+    """Read and validate every ``*.yaml`` in ``layers_dir``."""
+    files = sorted(layers_dir.glob("*.yaml"))
+    if not files:
+        raise RegistryError(f"{layers_dir}: no layer files (*.yaml)")
+    layers = [load_layer(p) for p in files]
+    registry = Registry(layers)
+    if len(registry) != len(layers):
+        raise RegistryError(f"{layers_dir}: two layer files declare the same name")
+    tables = [layer.table for layer in layers]
+    if len(set(tables)) != len(tables):
+        raise RegistryError(f"{layers_dir}: two layer files use the same table")
+    for layer in layers:
+        if layer.nearest and layer.nearest.layer not in registry:
+            raise RegistryError(
+                f"{layer.source_file}: nearest.layer {layer.nearest.layer!r} is not a layer"
+            )
+    return registry
