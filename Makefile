@@ -1,0 +1,84 @@
+# twin: common tasks. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+TWIN        := $(VENV)/bin/twin
+STAMP       := $(VENV)/.installed
+PYTHON      ?=
+PYTEST_ARGS ?=
+
+# True when $(VENV) has a Python >= 3.12 that runs.
+VENV_OK = { [ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; } 2>/dev/null
+
+.PHONY: help install demo test bench db-start db-stop clean lint
+
+help:
+	@echo "twin: digital twin and OGC API server for Hanoi"
+	@echo
+	@echo "  make install    system packages (scripts/install-deps.sh), $(VENV) with Python >= 3.12,"
+	@echo "                  pip install -e '.[test]' when pyproject.toml changed"
+	@echo "  make demo       install, load the demo city and serve it"
+	@echo "  make test       install, run the tests (PYTEST_ARGS='-k cluster -x' to narrow)"
+	@echo "  make bench      install, run the benchmarks (bench/run_all.py)"
+	@echo "  make db-start   start the embedded PostGIS cluster (.twin/pgdata)"
+	@echo "  make db-stop    stop it"
+	@echo "  make lint       ruff, when installed"
+	@echo "  make clean      stop the cluster, remove $(VENV) and .twin (all local data)"
+	@echo
+	@echo "  PYTHON=/path/to/python3.12 picks the interpreter for a new $(VENV)."
+
+install:
+	@scripts/install-deps.sh
+	@if ! $(VENV_OK); then \
+		py=$$(PYTHON="$(PYTHON)" scripts/find-python.sh) || exit 1; \
+		echo "make: creating $(VENV) with $$py"; \
+		rm -rf $(VENV) && "$$py" -m venv $(VENV) || exit 1; \
+	fi
+	@if [ ! -f $(STAMP) ] || [ pyproject.toml -nt $(STAMP) ]; then \
+		echo "make: pip install -e '.[test]' into $(VENV)"; \
+		$(PY) -m pip install --progress-bar off -e '.[test]' && \
+		touch $(STAMP); \
+	else \
+		echo "make: Python packages up to date ($(STAMP) newer than pyproject.toml)"; \
+	fi
+
+demo: install
+	$(TWIN) demo
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/run_all.py
+
+db-start: install
+	$(TWIN) db start
+
+db-stop:
+	@if [ -x $(TWIN) ]; then $(TWIN) db stop; else echo "make: no $(TWIN); nothing to stop"; fi
+
+# Stop the cluster before deleting its files: with twin when it is installed,
+# else by signalling the postmaster recorded in postmaster.pid (SIGINT = fast
+# shutdown), after checking that the pid is a postgres process.
+clean:
+	-@if [ -x $(TWIN) ]; then $(TWIN) db stop; fi
+	@pidfile=.twin/pgdata/postmaster.pid; \
+	if [ -f $$pidfile ]; then \
+		pid=$$(head -n 1 $$pidfile); \
+		if tr '\0' ' ' < /proc/$$pid/cmdline 2>/dev/null | grep -q postgres; then \
+			echo "make: stopping postgres $$pid"; kill -INT $$pid; \
+			for i in $$(seq 1 100); do [ -d /proc/$$pid ] || break; sleep 0.1; done; \
+		fi; \
+	fi
+	rm -rf $(VENV) .twin
+
+lint:
+	@if [ -x $(PY) ] && $(PY) -m ruff --version >/dev/null 2>&1; then \
+		$(PY) -m ruff check twin tests; \
+	elif command -v ruff >/dev/null 2>&1; then \
+		ruff check twin tests; \
+	else \
+		echo "make: ruff is not installed (pip install ruff); skipping lint"; \
+	fi
