@@ -25,20 +25,20 @@ from twin.registry import load_registry
 TEST_DB = f"twin_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
 
-def _server_database(base_url: str):
+def _server_database(base_url: str, name: str = TEST_DB):
     url = make_url(base_url)
     admin = url.set(drivername="postgresql", database="postgres").render_as_string(False)
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEST_DB)))
-    target = url.set(database=TEST_DB).render_as_string(False)
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    target = url.set(database=name).render_as_string(False)
     with psycopg.connect(target.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
 
     def drop():
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(TEST_DB)))
-    return url.set(database=TEST_DB, drivername="postgresql+psycopg").render_as_string(False), drop
+                sql.Identifier(name)))
+    return url.set(database=name, drivername="postgresql+psycopg").render_as_string(False), drop
 
 
 @pytest.fixture(scope="session")
@@ -92,3 +92,93 @@ def db(engine, registry):
 @pytest.fixture()
 def raster_dir(tmp_path) -> Path:
     return tmp_path / "rasters"
+
+
+# --- a small demo city, loaded once, served over real HTTP -------------------------
+
+CITY_DB = TEST_DB + "_city"
+
+
+@pytest.fixture(scope="session")
+def city_url(settings, registry, tmp_path_factory):
+    """A second fresh database holding a small demo Hanoi, loaded by the real loaders."""
+    from twin.demo.generate import generate
+    from twin.ingest.dispatch import load_demo
+
+    external = os.environ.get("TWIN_TEST_DATABASE_URL")
+    if external:
+        url, drop = _server_database(external, CITY_DB)
+    else:
+        from twin.db.cluster import EmbeddedCluster
+
+        cluster = EmbeddedCluster(settings.pgdata, settings.embedded_port)
+        cluster.start()
+        url = cluster.ensure_database(CITY_DB)
+
+        def drop():
+            cluster.drop_database(CITY_DB)
+    folder = tmp_path_factory.mktemp("city")
+    generate(folder, scale=0.25, days=2)
+    eng = make_engine(url, pool_size=2)
+    upgrade(eng, registry)
+    city_settings = settings.model_copy(update={"data_dir": folder / "data"})
+    load_demo(eng, registry, city_settings, folder)
+    with eng.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    eng.dispose()
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def city_engine(city_url):
+    eng = make_engine(city_url, pool_size=2)
+    yield eng
+    eng.dispose()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(settings, registry, city_url):
+    """The real ASGI app under uvicorn on a free loopback port; yields its base URL."""
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from twin.server.app import create_app
+
+    port = _free_port()
+    app_settings = settings.model_copy(update={"port": port, "public_url": None})
+    app = create_app(app_settings, city_url, registry)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(base + "/conformance", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield base
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture()
+def http(server):
+    import httpx
+
+    with httpx.Client(base_url=server, timeout=30) as client:
+        yield client

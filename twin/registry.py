@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -80,10 +80,28 @@ class Access(BaseModel):
     edit: tuple[str, ...] = ()
 
 
+class MinZoomBy(BaseModel):
+    """Features whose ``field`` holds one of ``values`` appear in tiles only from that zoom
+    on, e.g. ``{field: road_class, values: {service: 15, residential: 14}}``."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    field: str
+    values: dict[str, Annotated[int, Field(ge=0, le=24)]] = Field(min_length=1)
+
+
 class TileSpec(BaseModel):
+    """Vector tiles of a layer: zoom range and per-zoom generalisation (all optional).
+
+    ``simplify_below``: below this zoom, geometries are simplified in the storage CRS with
+    a tolerance of ``simplify_px`` pixels of a 256-px tile before they are transformed;
+    ``min_area_px``: polygons smaller than this many square pixels (by ``area_m2``) are
+    left out; ``min_zoom_by``: per-value minimum zooms of one field."""
     model_config = ConfigDict(extra="forbid", frozen=True)
     minzoom: int = Field(0, ge=0, le=24)
     maxzoom: int = Field(22, ge=0, le=24)
+    simplify_below: int | None = Field(None, ge=1, le=24)
+    simplify_px: float = Field(1.0, gt=0, le=16)
+    min_area_px: float | None = Field(None, gt=0, le=256)
+    min_zoom_by: MinZoomBy | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> "TileSpec":

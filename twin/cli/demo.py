@@ -10,25 +10,6 @@ import click
 
 from twin.cli.context import AppContext, handle_errors
 from twin.cli.layers import layer_counts
-from twin.cli.load import run_load
-
-# (file, layer, options) in dependency order: signs link to roads, readings to stations.
-DEMO_LOADS = [
-    ("hanoi.gpkg", "admin_areas", {"source_layer": "admin_areas"}),
-    ("hanoi.gpkg", "road_segments", {"source_layer": "road_segments"}),
-    ("hanoi.gpkg", "land_parcels", {"source_layer": "land_parcels"}),
-    ("hanoi.gpkg", "traffic_signs", {"source_layer": "traffic_signs"}),
-    ("hanoi.gpkg", "traffic_signals", {"source_layer": "traffic_signals"}),
-    ("hanoi.gpkg", "cameras", {"source_layer": "cameras"}),
-    ("hanoi.gpkg", "parking_sites", {"source_layer": "parking_sites"}),
-    ("gtfs.zip", None, {}),
-    ("stations.csv", "sensor_stations", {}),
-    ("readings.csv", "sensor_readings", {}),
-    ("dem.tif", None, {"kind": "dem", "raster_id": "hanoi-dem-10m"}),
-]
-DEFAULTS = dict(crs=None, mode="replace", strict=False, source_layer=None, mapping={},
-                id_column=None, kind="dem", scenario=None, valid_time=None, raster_id=None)
-
 
 def generate_inputs(out: Path, seed: int, scale: float) -> None:
     from twin.demo.generate import generate
@@ -41,15 +22,6 @@ def generate_inputs(out: Path, seed: int, scale: float) -> None:
     click.echo(f"writing demo inputs to {out} ...")
     generate(out, seed=seed, scale=scale, progress=lambda msg: click.echo(f"  {msg}"))
     stamp.write_text(wanted)
-
-
-def load_inputs(app: AppContext, out: Path) -> None:
-    for name, layer, opts in DEMO_LOADS:
-        started = time.perf_counter()
-        lines = run_load(app, out / name, layer, **{**DEFAULTS, **opts})
-        click.echo(f"{lines[0]}  [{time.perf_counter() - started:.1f} s]")
-        for line in lines[1:]:
-            click.echo(f"  {line}" if not line.startswith("  ") else line)
 
 
 def print_summary(app: AppContext) -> None:
@@ -75,7 +47,9 @@ def demo(app: AppContext, seed: int, scale: float, out: Path | None, serve: bool
     out.mkdir(parents=True, exist_ok=True)
     generate_inputs(out, seed, scale)
     app.upgrade()
-    load_inputs(app, out)
+    from twin.ingest.dispatch import load_demo
+
+    load_demo(app.engine, app.registry, app.settings, out, echo=click.echo)
     print_summary(app)
     click.echo(f"\ndemo ready in {time.perf_counter() - started:.0f} s "
                f"(database: {app.url.split('@')[-1]})")

@@ -9,8 +9,6 @@ import click
 
 from twin.cli.context import AppContext, handle_errors, progress_bar
 
-RASTER_SUFFIXES = (".tif", ".tiff")
-
 
 def _mapping(values: tuple[str, ...]) -> dict[str, str]:
     out = {}
@@ -20,42 +18,6 @@ def _mapping(values: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{item!r} is not SOURCE=FIELD", param_hint="--map")
         out[src] = dst
     return out
-
-
-def run_load(app: AppContext, path: Path, layer: str | None, **opts) -> list[str]:
-    """Dispatch on the kind of input; returns the summary lines."""
-    from twin.ingest.gtfs import is_gtfs, load_gtfs
-    from twin.ingest.raster import load_raster
-    from twin.ingest.readings import load_readings
-    from twin.ingest.vector import load_vector
-
-    extent = app.settings.plausible_extent
-    if path.suffix.lower() in RASTER_SUFFIXES:
-        return [load_raster(app.engine, path, app.settings.raster_dir, kind=opts["kind"],
-                            crs=opts["crs"], scenario=opts["scenario"],
-                            valid_time=opts["valid_time"], external_id=opts["raster_id"]).line()]
-    if layer == "sensor_readings":
-        bar = progress_bar(path.stat().st_size, "readings")
-        summary = load_readings(app.engine, path, progress=bar.update if bar else None)
-        return [summary.line()]
-    if path.suffix.lower() == ".zip" and is_gtfs(path):
-        summaries = load_gtfs(app.engine, app.registry, path, extent=extent,
-                              mode=opts["mode"] if opts["mode"] != "append" else "upsert",
-                              strict=opts["strict"])
-        return [s.line() for s in summaries]
-    if layer is None:
-        raise click.UsageError("--layer is required for vector files (see `twin layers`)")
-    summary = load_vector(app.engine, app.registry, layer, path, extent=extent,
-                          crs=opts["crs"], mode=opts["mode"], strict=opts["strict"],
-                          source_layer=opts["source_layer"], mapping=opts["mapping"],
-                          id_column=opts["id_column"])
-    lines = [summary.line()]
-    lines += [f"  repaired {item}" for item in summary.repaired[:20]]
-    lines += [f"  rejected {item}" for item in summary.rejected[:20]]
-    lines += [f"  note: {note}" for note in summary.notes]
-    if summary.ignored_columns:
-        lines.append(f"  ignored columns: {', '.join(summary.ignored_columns)}")
-    return lines
 
 
 @click.command("load")
@@ -79,9 +41,13 @@ def load(app: AppContext, path: Path, layer: str | None, mapping: tuple[str, ...
          valid_time: datetime | None, **opts) -> None:
     """Load PATH (GeoJSON, GeoPackage, zipped Shapefile, CSV, GTFS zip, readings CSV or
     GeoTIFF) in one transaction: all of it or nothing."""
+    from twin.ingest.dispatch import load_any
+
     app.upgrade(quiet=True)
-    for line in run_load(app, path, layer, mapping=_mapping(mapping), valid_time=valid_time,
-                         **opts):
+    bar = progress_bar(path.stat().st_size, path.name) if path.exists() else None
+    for line in load_any(app.engine, app.registry, app.settings, path, layer,
+                         progress=bar.update if bar else None, mapping=_mapping(mapping),
+                         valid_time=valid_time, **opts):
         click.echo(line)
 
 

@@ -1,0 +1,1 @@
+"""The ASGI app: twin's fast OGC API routes plus pygeoapi for the rest."""

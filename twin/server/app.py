@@ -1,0 +1,65 @@
+"""App assembly: the only server module that sees settings from outside.
+
+Each route module exposes ``routes(state) -> list[BaseRoute]``; twin's fast
+routes come first, pygeoapi serves the rest of the OGC API surface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from twin.config import Settings
+from twin.registry import Registry, load_registry
+from twin.server.db import Database
+from twin.server.errors import (APIError, api_error_handler, http_exception_handler,
+                                unexpected_error_handler)
+from twin.server.state import ServerState
+
+# Route modules, in matching order. Each has ``routes(state)``.
+ROUTE_MODULES = (
+    "twin.server.features.routes",
+    "twin.server.tiles.routes",
+    "twin.server.bridge",
+)
+
+
+def build_state(settings: Settings, database_url: str,
+                registry: Registry | None = None) -> ServerState:
+    db = Database(database_url, size=settings.pool_size,
+                  statement_timeout_ms=settings.statement_timeout_ms)
+    return ServerState(settings=settings, registry=registry or load_registry(settings.layers_dir),
+                       db=db, base_url=settings.base_url)
+
+
+def create_app(settings: Settings, database_url: str,
+               registry: Registry | None = None) -> Starlette:
+    state = build_state(settings, database_url, registry)
+    routes = []
+    for name in ROUTE_MODULES:
+        with contextlib.suppress(ModuleNotFoundError):
+            module = importlib.import_module(name)
+            routes += module.routes(state)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        await state.db.open()
+        from twin.server.extents import load_extents
+
+        state.extents = await load_extents(state)
+        yield
+        await state.db.close()
+
+    app = Starlette(
+        routes=routes, lifespan=lifespan,
+        middleware=[Middleware(GZipMiddleware, minimum_size=1000)],
+        exception_handlers={APIError: api_error_handler, HTTPException: http_exception_handler,
+                            Exception: unexpected_error_handler},
+    )
+    app.state.twin = state
+    return app

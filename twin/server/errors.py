@@ -1,0 +1,77 @@
+"""Domain errors for the API. Routes raise them; one handler renders the OGC exception
+document ``{"code", "description"}``. No database text or path ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+log = logging.getLogger("twin.server")
+
+
+class APIError(Exception):
+    status = 400
+    code = "InvalidParameterValue"
+
+    def __init__(self, description: str, *, headers: dict[str, str] | None = None):
+        super().__init__(description)
+        self.description = description
+        self.headers = headers or {}
+
+
+class InvalidParameter(APIError):
+    """A query parameter is malformed or out of range (400)."""
+
+
+class MissingParameter(APIError):
+    code = "MissingParameterValue"
+
+
+class NotFound(APIError):
+    status = 404
+    code = "NotFound"
+
+
+class NotAcceptable(APIError):
+    status = 406
+    code = "NotAcceptable"
+
+
+class Unavailable(APIError):
+    status = 503
+    code = "ServiceUnavailable"
+
+
+class RequestTooLarge(APIError):
+    status = 413
+    code = "RequestTooLarge"
+
+
+def problem(status: int, code: str, description: str,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": code, "description": description}, status_code=status,
+                        headers=headers, media_type="application/json")
+
+
+async def api_error_handler(_request: Request, exc: APIError) -> JSONResponse:
+    return problem(exc.status, exc.code, exc.description, exc.headers)
+
+
+async def http_exception_handler(_request: Request, exc) -> JSONResponse:
+    code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+    return problem(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Last resort: log the traceback, tell the client nothing internal."""
+    from psycopg import OperationalError
+    from psycopg_pool import PoolTimeout
+
+    if isinstance(exc, (OperationalError, PoolTimeout)):
+        log.warning("database unavailable: %s", exc)
+        return problem(503, "ServiceUnavailable", "the database is unavailable; retry shortly",
+                       {"Retry-After": "5"})
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "ServerError", "internal error; it has been logged")

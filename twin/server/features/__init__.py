@@ -1,0 +1,1 @@
+"""OGC API - Features, parts 1-3, served straight from PostGIS."""

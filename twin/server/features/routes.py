@@ -1,0 +1,233 @@
+"""Routes: /conformance, /collections/{id}/items[/{fid}], /collections/{id}/queryables."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from datetime import datetime, timezone
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from twin.registry import FieldSpec, FieldType, Layer
+from twin.server.errors import InvalidParameter, NotFound
+from twin.server.features import formats
+from twin.server.features import sql as fsql
+from twin.server.features.conformance import CONFORMANCE
+from twin.server.features.crs import supported_uris
+from twin.server.features.params import ItemsQuery, negotiate, parse_items
+from twin.server.state import ServerState
+
+GEOJSON = "application/geo+json"
+COUNT_CAP = 100_000
+DOWNLOAD_LIMIT = 1_000_000
+JSON_SCHEMA_TYPES = {FieldType.string: "string", FieldType.integer: "integer",
+                     FieldType.number: "number", FieldType.boolean: "boolean",
+                     FieldType.date: "string", FieldType.datetime: "string",
+                     FieldType.string_list: "array"}
+
+
+def queryable_fields(layer: Layer) -> dict[str, FieldSpec]:
+    """Fields a client may see, filter and sort on (private fields never), and the
+    computed measure (length_m or area_m2)."""
+    fields = {f.name: f for f in layer.public_fields()}
+    if layer.measure_column:
+        unit = "metres" if layer.measure == "length" else "square metres"
+        fields[layer.measure_column] = FieldSpec(
+            name=layer.measure_column, type=FieldType.number,
+            description=f"{layer.measure.capitalize()} in {unit}, computed by PostGIS")
+    return fields
+
+
+def output_names(layer: Layer) -> list[str]:
+    names = [f.name for f in layer.public_fields()]
+    return names + ([layer.measure_column] if layer.measure_column else [])
+
+
+def cached(request: Request, body: bytes, media: str, headers: dict | None = None,
+           max_age: int = 60) -> Response:
+    """Body with a strong ETag; 304 when the client already holds it."""
+    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    head = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", **(headers or {})}
+    match = request.headers.get("if-none-match", "")
+    if etag in [t.strip().removeprefix("W/") for t in match.split(",")] or match.strip() == "*":
+        return Response(status_code=304, headers=head)
+    return Response(body, media_type=media, headers=head)
+
+
+class Features:
+    def __init__(self, state: ServerState):
+        self.state = state
+
+    def layer(self, request: Request) -> Layer:
+        name = request.path_params["collection_id"]
+        if name not in self.state.registry:
+            raise NotFound(f"collection {name!r} not found")
+        return self.state.registry.get(name)
+
+    def links(self, request: Request, layer: Layer, q: ItemsQuery, returned: int,
+              last_id: int | None) -> list[dict]:
+        base = self.state.url(f"collections/{layer.name}/items")
+        params = [(k, v) for k, v in request.query_params.multi_items()
+                  if k not in ("cursor", "offset", "f")]
+        links = [
+            {"rel": "self", "type": GEOJSON, "title": "this page",
+             "href": f"{base}?{urlencode(params + [('f', 'json')])}"},
+            {"rel": "alternate", "type": "text/html", "title": "this page as HTML",
+             "href": f"{base}?{urlencode(params + [('f', 'html')])}"},
+            {"rel": "collection", "type": "application/json", "title": layer.title,
+             "href": self.state.url(f"collections/{layer.name}")},
+        ]
+        if returned == q.limit and last_id is not None:
+            nxt = params + ([("cursor", fsql_cursor(last_id))] if not q.sortby else
+                            [("offset", str(q.offset + q.limit))])
+            links.append({"rel": "next", "type": GEOJSON, "title": "next page",
+                          "href": f"{base}?{urlencode(nxt)}"})
+        if q.offset and q.after_id is None:
+            prev = params + [("offset", str(max(0, q.offset - q.limit)))]
+            links.append({"rel": "prev", "type": GEOJSON, "title": "previous page",
+                          "href": f"{base}?{urlencode(prev)}"})
+        return links
+
+    async def items(self, request: Request) -> Response:
+        layer = self.layer(request)
+        fields = queryable_fields(layer)
+        q = parse_items(request.query_params, request.headers.get("accept"), layer, fields)
+        if q.fmt == "html":
+            return await self.state.hooks["html_items"](request)
+        if q.fmt in ("fgb", "gpkg", "csv"):
+            return await self.download(request, layer, q, fields)
+        names = q.properties if q.properties is not None else output_names(layer)
+        params = fsql.Params()
+        where = fsql.where_clause(layer, q, fields, params)
+        page = self.state.db.fetchrow(fsql.page_sql(layer, q, names, where, params), params)
+        count_params = fsql.Params()
+        count_where = fsql.where_clause(layer, q, fields, count_params)
+        count = self.state.db.fetchrow(fsql.count_sql(layer, count_where, COUNT_CAP,
+                                                      count_params), count_params)
+        (features, returned, last_id), (matched,) = await asyncio.gather(page, count)
+        body = self.collection_body(request, layer, q, features, returned, last_id, matched)
+        return cached(request, body, GEOJSON, {"Content-Crs": f"<{q.crs.uri}>"})
+
+    def collection_body(self, request, layer, q, features, returned, last_id, matched) -> bytes:
+        tail = {"numberReturned": returned}
+        if matched <= COUNT_CAP:
+            tail["numberMatched"] = matched
+        tail["timeStamp"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        tail["links"] = self.links(request, layer, q, returned, last_id)
+        return (b'{"type":"FeatureCollection","features":[' + features.encode()
+                + b"]," + json.dumps(tail, ensure_ascii=False)[1:].encode())
+
+    async def download(self, request, layer: Layer, q: ItemsQuery, fields) -> Response:
+        names = q.properties if q.properties is not None else output_names(layer)
+        if "limit" not in request.query_params:
+            q.limit = DOWNLOAD_LIMIT
+        params = fsql.Params()
+        where = fsql.where_clause(layer, q, fields, params)
+        wkt = q.fmt == "csv"
+        rows = await self.state.db.fetchall(
+            fsql.rows_sql(layer, q, names, where, params, wkt=wkt), params)
+        rows = [r[:-1] for r in rows]  # drop the ordering id
+        if wkt:
+            body = formats.to_csv(names, rows)
+        else:
+            body = await run_in_threadpool(formats.to_file, q.fmt, layer, names, rows, q.crs.srid)
+        ext = {"csv": "csv", "fgb": "fgb", "gpkg": "gpkg"}[q.fmt]
+        return cached(request, body, formats.MEDIA[q.fmt], {
+            "Content-Crs": f"<{q.crs.uri}>",
+            "Content-Disposition": f'attachment; filename="{layer.name}.{ext}"'})
+
+    async def item(self, request: Request) -> Response:
+        layer = self.layer(request)
+        fields = queryable_fields(layer)
+        unknown = set(request.query_params) - {"f", "crs", "lang"}
+        if unknown:
+            raise InvalidParameter(f"unknown parameter(s) {', '.join(sorted(unknown))}")
+        fmt = negotiate(request.query_params, request.headers.get("accept"),
+                        {"json": "geojson", "geojson": "geojson", "html": "html"})
+        if fmt == "html":
+            return await self.state.hooks["html_item"](request)
+        from twin.server.features.crs import parse_crs
+
+        out = parse_crs(request.query_params.get("crs"), layer.srid)
+        fid = request.path_params["item_id"]
+        row = await self.state.db.fetchrow(fsql.item_sql(layer, output_names(layer), out),
+                                           {"fid": fid})
+        if row is None:
+            raise NotFound(f"item {fid!r} not found in {layer.name}")
+        links = [{"rel": "self", "type": GEOJSON,
+                  "href": self.state.url(f"collections/{layer.name}/items/{fid}")},
+                 {"rel": "collection", "type": "application/json",
+                  "href": self.state.url(f"collections/{layer.name}")}]
+        body = row[0][:-1] + ',"links":' + json.dumps(links) + "}"
+        return cached(request, body.encode(), GEOJSON, {"Content-Crs": f"<{out.uri}>"})
+
+    async def queryables(self, request: Request) -> Response:
+        layer = self.layer(request)
+        fmt = negotiate(request.query_params, request.headers.get("accept"),
+                        {"json": "geojson", "html": "html"})
+        if fmt == "html":
+            return await self.state.hooks["html_queryables"](request)
+        props = {"geometry": {"$ref": f"https://geojson.org/schema/{layer.geometry}.json",
+                              "x-ogc-role": "primary-geometry"}}
+        for spec in queryable_fields(layer).values():
+            props[spec.name] = _schema(spec)
+        if layer.time_field:
+            props[layer.time_field]["x-ogc-role"] = "primary-instant"
+        doc = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+               "$id": self.state.url(f"collections/{layer.name}/queryables"),
+               "type": "object", "title": layer.title, "properties": props,
+               "additionalProperties": False}
+        body = json.dumps(doc, ensure_ascii=False).encode()
+        return cached(request, body, "application/schema+json")
+
+    async def conformance(self, request: Request) -> Response:
+        fmt = negotiate(request.query_params, request.headers.get("accept"),
+                        {"json": "geojson", "html": "html"})
+        if fmt == "html":
+            return await self.state.hooks["html_conformance"](request, CONFORMANCE)
+        return JSONResponse({"conformsTo": CONFORMANCE})
+
+
+def fsql_cursor(last_id: int) -> str:
+    from twin.server.features.params import encode_cursor
+
+    return encode_cursor(last_id)
+
+
+def _schema(spec: FieldSpec) -> dict:
+    out = {"type": JSON_SCHEMA_TYPES[spec.type], "title": spec.name}
+    if spec.description:
+        out["description"] = spec.description
+    if spec.type == FieldType.date:
+        out["format"] = "date"
+    if spec.type == FieldType.datetime:
+        out["format"] = "date-time"
+    if spec.type == FieldType.string_list:
+        out["items"] = {"type": "string"}
+    if spec.enum is not None:
+        out["enum"] = list(spec.enum)
+    if spec.min is not None:
+        out["minimum"] = spec.min
+    if spec.max is not None:
+        out["maximum"] = spec.max
+    if spec.pattern:
+        out["pattern"] = spec.pattern
+    return out
+
+
+def routes(state: ServerState) -> list[Route]:
+    f = Features(state)
+    return [
+        Route("/conformance", f.conformance),
+        Route("/collections/{collection_id}/items", f.items, methods=["GET", "HEAD"]),
+        Route("/collections/{collection_id}/items/{item_id}", f.item, methods=["GET", "HEAD"]),
+        Route("/collections/{collection_id}/queryables", f.queryables),
+    ]
+
+
+__all__ = ["routes", "supported_uris"]
