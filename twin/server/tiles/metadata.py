@@ -1,0 +1,185 @@
+"""JSON documents of the tiles API: tileset lists, tileset metadata (OGC API - Tiles,
+OGC 17-083r4 TileSetMetadata) and TileJSON 3.0.0, built from a layer and its extent."""
+
+from __future__ import annotations
+
+import math
+
+from twin.registry import FieldSpec, FieldType, Layer
+from twin.server.tiles.tms import CRS84_URI, CRS_URI, TMS_ID, TMS_URI
+
+MVT = "application/vnd.mapbox-vector-tile"
+JSON = "application/json"
+REL_TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+MAX_LAT = 85.0511287798066
+
+GEOMETRY_DIMENSION = {"Point": 0, "MultiPoint": 0, "LineString": 1, "MultiLineString": 1,
+                      "Polygon": 2, "MultiPolygon": 2}
+
+_SCHEMA_TYPES = {
+    FieldType.string: {"type": "string"}, FieldType.integer: {"type": "integer"},
+    FieldType.number: {"type": "number"}, FieldType.boolean: {"type": "boolean"},
+    FieldType.date: {"type": "string", "format": "date"},
+    FieldType.datetime: {"type": "string", "format": "date-time"},
+    FieldType.string_list: {"type": "string", "contentMediaType": JSON},
+}
+
+
+class Urls:
+    """The URLs of one collection's tiles, with an optional query suffix for tile links."""
+
+    def __init__(self, base: str, collection: str, query: str = ""):
+        self.collection = f"{base.rstrip('/')}/collections/{collection}"
+        self.tilesets = f"{self.collection}/tiles"
+        self.tileset = f"{self.tilesets}/{TMS_ID}"
+        self.tilejson = f"{self.tileset}/tilejson.json"
+        self.tms = f"{base.rstrip('/')}/tileMatrixSets/{TMS_ID}"
+        self.query = f"?{query}" if query else ""
+
+    def tile_template(self, z: str, y: str, x: str) -> str:
+        return f"{self.tileset}/{{{z}}}/{{{y}}}/{{{x}}}{self.query}"
+
+
+def tile_index(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """(col, row) of the WebMercatorQuad tile holding lon/lat at zoom z."""
+    n = 2 ** z
+    lat = max(-MAX_LAT, min(MAX_LAT, lat))
+    col = int((lon + 180.0) / 360.0 * n)
+    row = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return min(max(col, 0), n - 1), min(max(row, 0), n - 1)
+
+
+def matrix_limits(bbox: list[float], minzoom: int, maxzoom: int) -> list[dict]:
+    west, south, east, north = bbox
+    limits = []
+    for z in range(minzoom, maxzoom + 1):
+        min_col, min_row = tile_index(west, north, z)
+        max_col, max_row = tile_index(east, south, z)
+        limits.append({"tileMatrix": str(z), "minTileRow": min_row, "maxTileRow": max_row,
+                       "minTileCol": min_col, "maxTileCol": max_col})
+    return limits
+
+
+def center_zoom(layer: Layer) -> int:
+    return min(max(13, layer.tiles.minzoom), layer.tiles.maxzoom)
+
+
+def _property_schema(spec: FieldSpec) -> dict:
+    out = {"title": spec.name, **_SCHEMA_TYPES[spec.type]}
+    if spec.description:
+        out["description"] = spec.description
+    if spec.enum is not None:
+        out["enum"] = list(spec.enum)
+    if spec.min is not None:
+        out["minimum"] = spec.min
+    if spec.max is not None:
+        out["maximum"] = spec.max
+    return out
+
+
+def properties_schema(layer: Layer) -> dict:
+    """JSON Schema of a tile feature's attributes: external_id and the public fields."""
+    props = {"external_id": {"title": "external_id", "type": "string",
+                             "description": "Stable external identifier"}}
+    props.update({f.name: _property_schema(f) for f in layer.public_fields()})
+    required = ["external_id"] + [f.name for f in layer.public_fields() if f.required]
+    return {"type": "object", "required": required, "properties": props}
+
+
+def tilesets_doc(layer: Layer, urls: Urls) -> dict:
+    return {
+        "links": [
+            {"rel": "self", "type": JSON, "href": urls.tilesets, "title": "Tilesets"},
+            {"rel": "collection", "type": JSON, "href": urls.collection, "title": layer.title},
+        ],
+        "tilesets": [{
+            "title": f"{layer.title} ({TMS_ID})",
+            "dataType": "vector",
+            "crs": CRS_URI,
+            "tileMatrixSetURI": TMS_URI,
+            "links": [
+                {"rel": "self", "type": JSON, "href": urls.tileset,
+                 "title": f"{layer.title} tileset metadata"},
+                {"rel": REL_TILING_SCHEME, "type": JSON, "href": urls.tms,
+                 "title": f"{TMS_ID} definition"},
+                {"rel": "item", "type": MVT, "templated": True,
+                 "href": urls.tile_template("tileMatrix", "tileRow", "tileCol")},
+            ],
+        }],
+    }
+
+
+def tileset_doc(layer: Layer, bbox: list[float], urls: Urls) -> dict:
+    rules = layer.tiles
+    west, south, east, north = bbox
+    return {
+        "title": layer.title,
+        "description": layer.description,
+        "keywords": list(layer.keywords),
+        "dataType": "vector",
+        "crs": CRS_URI,
+        "tileMatrixSetURI": TMS_URI,
+        "tileMatrixSetLimits": matrix_limits(bbox, rules.minzoom, rules.maxzoom),
+        "boundingBox": {"lowerLeft": [west, south], "upperRight": [east, north],
+                        "crs": CRS84_URI},
+        "centerPoint": {"coordinates": [(west + east) / 2, (south + north) / 2],
+                        "tileMatrix": str(center_zoom(layer)), "crs": CRS84_URI},
+        "layers": [{
+            "id": layer.name,
+            "title": layer.title,
+            "description": layer.description,
+            "dataType": "vector",
+            "geometryDimension": GEOMETRY_DIMENSION[layer.geometry],
+            "featureType": layer.name,
+            "minTileMatrix": str(rules.minzoom),
+            "maxTileMatrix": str(rules.maxzoom),
+            "crs": CRS_URI,
+            "propertiesSchema": properties_schema(layer),
+            "links": [{"rel": "collection", "type": JSON, "href": urls.collection,
+                       "title": layer.title}],
+        }],
+        "links": [
+            {"rel": "self", "type": JSON, "href": urls.tileset, "title": "This tileset"},
+            {"rel": REL_TILING_SCHEME, "type": JSON, "href": urls.tms,
+             "title": f"{TMS_ID} definition"},
+            {"rel": "item", "type": MVT, "templated": True, "title": "Mapbox vector tiles",
+             "href": urls.tile_template("tileMatrix", "tileRow", "tileCol")},
+            {"rel": "describedby", "type": JSON, "href": urls.tilejson, "title": "TileJSON"},
+            {"rel": "collection", "type": JSON, "href": urls.collection, "title": layer.title},
+        ],
+    }
+
+
+def tilejson_doc(layer: Layer, bbox: list[float], urls: Urls) -> dict:
+    rules = layer.tiles
+    west, south, east, north = bbox
+    fields = {"external_id": "Stable external identifier"}
+    fields.update({f.name: f.description or f.type.value for f in layer.public_fields()})
+    return {
+        "tilejson": "3.0.0",
+        "name": layer.title,
+        "description": layer.description,
+        "version": "1.0.0",
+        "scheme": "xyz",
+        "tiles": [urls.tile_template("z", "y", "x")],
+        "minzoom": rules.minzoom,
+        "maxzoom": rules.maxzoom,
+        "bounds": [west, south, east, north],
+        "center": [(west + east) / 2, (south + north) / 2, center_zoom(layer)],
+        "vector_layers": [{"id": layer.name, "description": layer.description,
+                           "minzoom": rules.minzoom, "maxzoom": rules.maxzoom,
+                           "fields": fields}],
+    }
+
+
+def tile_matrix_sets_doc(base: str) -> dict:
+    href = f"{base.rstrip('/')}/tileMatrixSets/{TMS_ID}"
+    return {
+        "links": [{"rel": "self", "type": JSON, "href": f"{base.rstrip('/')}/tileMatrixSets"}],
+        "tileMatrixSets": [{
+            "id": TMS_ID, "title": "Google Maps Compatible for the World", "uri": TMS_URI,
+            "crs": CRS_URI,
+            "links": [{"rel": "self", "type": JSON, "href": href},
+                      {"rel": REL_TILING_SCHEME, "type": JSON, "href": href}],
+        }],
+    }

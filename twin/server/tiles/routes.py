@@ -1,0 +1,156 @@
+"""OGC API - Tiles (vector tiles, WebMercatorQuad) for every layer of the registry.
+
+- ``/tileMatrixSets``, ``/tileMatrixSets/WebMercatorQuad`` (also spelled ``TileMatrixSets``)
+- ``/collections/{id}/tiles``: the tileset list
+- ``/collections/{id}/tiles/WebMercatorQuad``: tileset metadata
+- ``/collections/{id}/tiles/WebMercatorQuad/tilejson.json``: TileJSON 3.0.0
+- ``/collections/{id}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}``: a Mapbox
+  vector tile made by one PostGIS statement (``sql.py``).
+
+Choices: a zoom outside the layer's ``minzoom..maxzoom`` answers 204 No Content (the tile
+exists in the matrix set but the tileset has nothing there; the tileset metadata's
+``tileMatrixSetLimits`` say so); an in-range tile with no features is 200 with an empty
+body. ``datetime`` on a layer without a ``time_field`` is a 400, as in the Features API.
+Unknown query parameters are ignored (map clients add cache busters and keys).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from twin.registry import Layer
+from twin.server.errors import InvalidParameter, NotFound
+from twin.server.features.params import TimeFilter, parse_datetime
+from twin.server.state import ServerState
+from twin.server.tiles import metadata as docs
+from twin.server.tiles.params import tile_address
+from twin.server.tiles.sql import LayerTiles
+from twin.server.tiles.tms import TMS_ID, WEB_MERCATOR_QUAD
+
+CACHE_CONTROL = "public, max-age=60"
+
+
+class TileService:
+    """The handlers, bound to the server state and the per-layer tile statements."""
+
+    def __init__(self, state: ServerState):
+        self.state = state
+        # Built (and validated) at start-up: a bad tiles: rule fails fast, naming its file.
+        self.layers = {layer.name: LayerTiles(layer) for layer in state.registry
+                       if "public" in layer.access.read}
+
+    # --- lookups --------------------------------------------------------------------
+
+    def _layer(self, request: Request) -> LayerTiles:
+        name = request.path_params["collection"]
+        try:
+            return self.layers[name]
+        except KeyError:
+            raise NotFound(f"collection {name!r} does not exist") from None
+
+    @staticmethod
+    def _tms(request: Request) -> None:
+        tms = request.path_params["tms"]
+        if tms != TMS_ID:
+            raise NotFound(f"tile matrix set {tms!r} is not supported; use {TMS_ID}")
+
+    @staticmethod
+    def _format(request: Request, *allowed: str) -> None:
+        f = request.query_params.get("f")
+        if f is not None and f not in allowed:
+            raise InvalidParameter(f"f: {f!r} is not one of {', '.join(allowed)}")
+
+    @staticmethod
+    def _time(request: Request, layer: Layer) -> tuple[TimeFilter | None, str]:
+        """The validated ``datetime`` parameter and its query-string form for tile links."""
+        raw = request.query_params.get("datetime")
+        if raw is None:
+            return None, ""
+        if not layer.time_field:
+            raise InvalidParameter(f"datetime: collection {layer.name} has no time dimension")
+        return parse_datetime(raw), urlencode({"datetime": raw}, safe="/:")
+
+    def _bbox(self, layer: Layer) -> list[float]:
+        extent = self.state.extents.get(layer.name)
+        return list(extent["bbox"]) if extent else list(self.state.settings.plausible_extent)
+
+    # --- metadata -------------------------------------------------------------------
+
+    async def tile_matrix_sets(self, request: Request) -> Response:
+        self._format(request, "json")
+        return JSONResponse(docs.tile_matrix_sets_doc(self.state.base_url))
+
+    async def tile_matrix_set(self, request: Request) -> Response:
+        self._tms(request)
+        self._format(request, "json")
+        return JSONResponse(WEB_MERCATOR_QUAD)
+
+    async def tilesets(self, request: Request) -> Response:
+        layer = self._layer(request).layer
+        self._format(request, "json")
+        urls = docs.Urls(self.state.base_url, layer.name, self._time(request, layer)[1])
+        return JSONResponse(docs.tilesets_doc(layer, urls))
+
+    async def tileset(self, request: Request) -> Response:
+        layer = self._layer(request).layer
+        self._tms(request)
+        self._format(request, "json")
+        urls = docs.Urls(self.state.base_url, layer.name, self._time(request, layer)[1])
+        return JSONResponse(docs.tileset_doc(layer, self._bbox(layer), urls))
+
+    async def tilejson(self, request: Request) -> Response:
+        layer = self._layer(request).layer
+        self._tms(request)
+        self._format(request, "json")
+        urls = docs.Urls(self.state.base_url, layer.name, self._time(request, layer)[1])
+        return JSONResponse(docs.tilejson_doc(layer, self._bbox(layer), urls))
+
+    # --- the tile -------------------------------------------------------------------
+
+    async def tile(self, request: Request) -> Response:
+        tiles = self._layer(request)
+        self._tms(request)
+        self._format(request, "mvt")
+        p = request.path_params
+        z, x, y = tile_address(p["tileMatrix"], p["tileRow"], p["tileCol"])
+        when, _ = self._time(request, tiles.layer)
+        headers = {"Cache-Control": CACHE_CONTROL}
+        if not tiles.rules.minzoom <= z <= tiles.rules.maxzoom:
+            return Response(status_code=204, headers=headers)
+        statement, params = tiles.query(z, x, y, when)
+        row = await self.state.db.fetchrow(statement, params)
+        body = bytes(row[0]) if row and row[0] is not None else b""
+        headers["ETag"] = etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+        if _matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type=docs.MVT, headers=headers)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison, as If-None-Match requires."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    tags = (t.strip().removeprefix("W/") for t in if_none_match.split(","))
+    return etag in tags
+
+
+def routes(state: ServerState) -> list[BaseRoute]:
+    svc = TileService(state)
+    tile_path = "/collections/{collection}/tiles/{tms}"
+    return [
+        Route("/tileMatrixSets", svc.tile_matrix_sets, methods=["GET"]),
+        Route("/TileMatrixSets", svc.tile_matrix_sets, methods=["GET"]),
+        Route("/tileMatrixSets/{tms}", svc.tile_matrix_set, methods=["GET"]),
+        Route("/TileMatrixSets/{tms}", svc.tile_matrix_set, methods=["GET"]),
+        Route("/collections/{collection}/tiles", svc.tilesets, methods=["GET"]),
+        Route(tile_path, svc.tileset, methods=["GET"]),
+        Route(tile_path + "/tilejson.json", svc.tilejson, methods=["GET"]),
+        Route(tile_path + "/{tileMatrix}/{tileRow}/{tileCol}", svc.tile, methods=["GET"]),
+    ]
