@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -43,10 +44,9 @@ import psycopg
 if __package__ in (None, ""):      # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import floor as fl  # noqa: E402
-from bench.common import ensure_out, libpq, scratch_database  # noqa: E402
-from bench.servers import (ALT_VENV, Fleet, Server, pygeoapi_server, tipg_server,
-                           twin_server)
+from bench import floor as fl
+from bench.common import ensure_out, libpq, scratch_database
+from bench.servers import ALT_VENV, Fleet, Server, pygeoapi_server, tipg_server, twin_server
 from twin.config import REPO_ROOT, load_settings
 from twin.registry import load_registry
 from twin.server.features.params import decode_cursor
@@ -61,6 +61,7 @@ CQL_SQL = "t.road_class = 'primary' AND t.lanes >= 4"
 TARGETS = ("floor+count", "floor", "twin1", "twin2", "tipg", "pygeoapi")
 SERVERS = ("twin1", "twin2", "tipg", "pygeoapi")
 PYGEOAPI_TILE_TIMEOUT = 8.0
+LOAD: list[tuple[float, float, float]] = []
 
 
 # --- dataset ------------------------------------------------------------------------------
@@ -220,16 +221,20 @@ def pct(samples: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
 
 
+def planned_runs(seconds: float, quick: bool) -> int:
+    """>= 20 timed calls for a fast case, >= 5 above 0.2 s a call; ~5 s of calls at most
+    beyond those minimums."""
+    if seconds < 0.2:
+        return 20 if quick else max(25, min(60, int(1.5 / max(seconds, 1e-4))))
+    return 5 if quick else max(5, min(20, int(5.0 / seconds)))
+
+
 def time_calls(call: Callable[[], object], quick: bool) -> tuple[list[float], object]:
-    """Two warm-up calls, then >= 20 timed calls (>= 5 above 0.2 s a call)."""
+    """Two warm-up calls, then planned_runs() timed calls."""
     call()
     t0 = time.perf_counter()
     out = call()
-    first = time.perf_counter() - t0
-    if first < 0.2:
-        runs = 20 if quick else max(25, min(60, int(1.5 / max(first, 1e-4))))
-    else:
-        runs = 5 if quick else max(5, min(20, int(5.0 / first)))
+    runs = planned_runs(time.perf_counter() - t0, quick)
     samples = []
     for _ in range(runs):
         t0 = time.perf_counter()
@@ -279,24 +284,40 @@ class Bench:
         return lambda: self.conn.execute(stmt, params).fetchone()[0]
 
     def run_case(self, case: Case) -> None:
+        """Every target of the case, interleaved: after two warm-up calls each, one call
+        per target per round (in rotating order) until each has its runs, so a change in
+        the machine's background load hits all of them alike."""
         row: dict[str, Result] = {}
         self.results[case.key] = row
+        calls: dict[str, Callable[[], object]] = {}
         for target in TARGETS:
             if target not in case.only:
                 row[target] = Result(text="—")
-                continue
-            if target in ("floor+count", "floor"):
-                call = self.floor_call(case, target == "floor+count")
+            elif target in ("floor+count", "floor"):
+                calls[target] = self.floor_call(case, target == "floor+count")
+            elif (path := path_for(case, target)) is None:
+                row[target] = Result(text="see below")
             else:
-                path = path_for(case, target)
-                if path is None:
-                    row[target] = Result(text="see below")
+                calls[target] = http_call(self.clients[target], path)
+        runs, last, samples = {}, {}, {t: [] for t in calls}
+        for target, call in calls.items():
+            call()
+            t0 = time.perf_counter()
+            last[target] = call()
+            runs[target] = planned_runs(time.perf_counter() - t0, self.quick)
+        order = list(calls)
+        for rnd in range(max(runs.values(), default=0)):
+            for target in order[rnd % len(order):] + order[:rnd % len(order)]:
+                if len(samples[target]) >= runs[target]:
                     continue
-                call = http_call(self.clients[target], path)
-            samples, out = time_calls(call, self.quick)
+                t0 = time.perf_counter()
+                last[target] = calls[target]()
+                samples[target].append((time.perf_counter() - t0) * 1000)
+        for target, out in last.items():
             body = out.content if isinstance(out, httpx.Response) else out
             n = tile_features(body) if case.kind == "tile" else features_in(body)
-            row[target] = Result(statistics.median(samples), pct(samples, 0.9), len(samples), n)
+            s = samples[target]
+            row[target] = Result(statistics.median(s), pct(s, 0.9), len(s), n)
             if case.kind == "tile" and target == "twin1":
                 self.check_twin_tile(case, body)
         self.check_counts(case, row)
@@ -394,24 +415,33 @@ def client(base: str) -> httpx.Client:
     return httpx.Client(base_url=base, timeout=120, headers={"Accept-Encoding": "identity"})
 
 
-def run_threads(make, threads: int, seconds: float) -> dict:
+def run_threads(make, threads: int, seconds: float, min_total: int = 40,
+                max_seconds: float = 30.0) -> dict:
     """``threads`` workers, each with its own connection, calling in a loop for ``seconds``
-    after one warm-up call each; throughput and latency percentiles."""
+    after one warm-up call each (longer, up to ``max_seconds``, until ``min_total`` calls
+    are done); throughput and latency percentiles."""
     latencies: list[list[float]] = [[] for _ in range(threads)]
+    done = [0]
     errors: list[BaseException] = []
     ready = threading.Barrier(threads + 1)
-    stop_at = [0.0]
+    stop_at, hard_stop = [0.0], [0.0]
+    go = threading.Event()
 
     def work(i: int) -> None:
         call, close = make()
         try:
             call()
             ready.wait()
-            while time.perf_counter() < stop_at[0]:
+            go.wait()
+            while True:
+                now = time.perf_counter()
+                if now >= hard_stop[0] or (now >= stop_at[0] and done[0] >= min_total):
+                    break
                 t0 = time.perf_counter()
                 call()
                 latencies[i].append((time.perf_counter() - t0) * 1000)
-        except BaseException as exc:   # reported below, never swallowed
+                done[0] += 1
+        except Exception as exc:  # noqa: BLE001 - re-raised in the main thread below
             errors.append(exc)
             ready.abort()
         finally:
@@ -425,13 +455,16 @@ def run_threads(make, threads: int, seconds: float) -> dict:
     except threading.BrokenBarrierError:
         pass
     t0 = time.perf_counter()
-    stop_at[0] = t0 + seconds
+    stop_at[0], hard_stop[0] = t0 + seconds, t0 + max_seconds
+    go.set()
     for t in pool:
-        t.join(timeout=seconds + 120)
+        t.join(timeout=max_seconds + 120)
     elapsed = time.perf_counter() - t0
     if errors:
         raise RuntimeError(f"concurrent run failed: {errors[0]!r}")
     flat = [x for lat in latencies for x in lat]
+    if not flat:
+        return {"rps": 0.0, "p50": None, "p99": None, "n": 0}
     return {"rps": len(flat) / elapsed, "p50": pct(flat, 0.5), "p99": pct(flat, 0.99),
             "n": len(flat)}
 
@@ -465,7 +498,7 @@ def pygeoapi_tiles(bench: Bench, cases: list[Case]) -> dict:
             layer = bench.registry.get(ROADS)
             stmt, params = fl.bare_tile_sql(layer, tz, tx, ty)
             samples, body = time_calls(
-                lambda: bytes(bench.conn.execute(stmt, params).fetchone()[0]), True)
+                lambda s=stmt, p=params: bytes(bench.conn.execute(s, p).fetchone()[0]), True)
             out[label]["floor_ms"] = statistics.median(samples)
             out[label]["floor_n"] = tile_features(body)
     return out
@@ -523,11 +556,11 @@ def report(bench: Bench, cases: list[Case], conc: dict, pyg_tiles: dict, meta: d
         p90_rows.append([case.title] + [cell(row[t], "p90") for t in TARGETS])
     lines = ["# twin vs tipg vs stock pygeoapi vs the SQL floor", "",
              f"{meta['when']}; {meta['machine']}; {meta['dataset']}.", "",
-             "Median latency in ms at one client (keep-alive httpx, no compression); "
-             "ratios from the medians, twin = twin with 1 worker. `twin/floor` divides by the "
-             "floor of twin's own body: with the count where twin returns `numberMatched` "
-             "(at most 100,000 matches), without it otherwise; for tiles, twin's own tile "
-             "statement (the same bytes).", "",
+             ("Median latency in ms at one client (keep-alive httpx, no compression); "
+              "ratios from the medians, twin = twin with 1 worker. `twin/floor` divides by "
+              "the floor of twin's own body: with the count where twin returns "
+              "`numberMatched` (at most 100,000 matches), without it otherwise; for tiles, "
+              "twin's own tile statement (the same bytes)."), "",
              md_table(header, rows), "", "p90 latency, ms:", "",
              md_table(["case"] + list(TARGETS), p90_rows), ""]
     lines += concurrency_section(cases, conc)
@@ -540,8 +573,8 @@ def report(bench: Bench, cases: list[Case], conc: dict, pyg_tiles: dict, meta: d
     if bench.warnings:
         lines += ["", "## Checks that failed", ""] + [f"- {w}" for w in bench.warnings]
     else:
-        lines += ["", "All checks passed: every server returned the same number of features "
-                  "as the floor, no tile was empty, twin's tiles equal its SQL's bytes."]
+        lines += ["", ("All checks passed: every server returned the same number of features "
+                       "as the floor, no tile was empty, twin's tiles equal its SQL's bytes.")]
     return "\n".join(lines) + "\n"
 
 
@@ -560,9 +593,9 @@ def concurrency_section(cases: list[Case], conc: dict) -> list[str]:
                                                p99=fmt_ms(conc[case.key][t]["p99"]))
             for t in TARGETS])
     return ["## Concurrency 8", "",
-            "Throughput (requests/s) and p50/p99 latency in ms, 8 client threads with one "
-            "keep-alive client (or psycopg connection, for the floor) each. The client "
-            "threads share the 2 cores with the servers and PostgreSQL.", "",
+            ("Throughput (requests/s) and p50/p99 latency in ms, 8 client threads with one "
+             "keep-alive client (or psycopg connection, for the floor) each. The client "
+             "threads share the 2 cores with the servers and PostgreSQL."), "",
             md_table(header, rows), ""]
 
 
@@ -613,8 +646,8 @@ def twin_sql_section(bench: Bench, cases: list[Case]) -> list[str]:
             rows.append([case.title, fmt_ms(t["page"]), fmt_ms(t["count"]),
                          fmt_ms(bench.results[case.key]["twin1"].median)])
     return ["## twin's own statements, run directly", "",
-            "The two statements twin sends per items request (run concurrently on two "
-            "connections), timed with psycopg, prepared, ms:", "",
+            ("The two statements twin sends per items request (run concurrently on two "
+             "connections), timed with psycopg, prepared, ms:"), "",
             md_table(["case", "page SQL", "capped count SQL", "twin 1w endpoint"], rows), ""]
 
 
@@ -627,7 +660,7 @@ def md_table(header: list[str], rows: list[list[str]]) -> str:
 
 def text_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    fmt = lambda r: "  ".join(  # noqa: E731
+    fmt = lambda r: "  ".join(
         (str(v).ljust(w) if i == 0 else str(v).rjust(w)) for i, (v, w) in
         enumerate(zip(r, widths)))
     return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)])
@@ -664,6 +697,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="skip the probe of pygeoapi's MVT-postgresql provider")
     args = ap.parse_args(argv)
     started = time.perf_counter()
+    LOAD.append(os.getloadavg())
     out = ensure_out()
     ensure_alt_venv()
     settings = load_settings()
@@ -710,6 +744,7 @@ def run(bench: Bench, args, have: dict[str, int], started: float) -> str:
         print(f"c8 {case.title:<45} " + "  ".join(
             f"{t}={v['rps']:.0f}/s" for t, v in conc[case.key].items() if v), flush=True)
     pyg = {} if args.no_pygeoapi_tiles else pygeoapi_tiles(bench, cases)
+    LOAD.append(os.getloadavg())
     meta = {"when": time.strftime("%Y-%m-%d %H:%M"),
             "machine": machine_line(bench.conn),
             "dataset": f"{have[ROADS]:,} roads, {have[PARCELS]:,} parcels in {DB_NAME}",
@@ -737,12 +772,12 @@ def print_tables(bench: Bench, cases: list[Case], meta: dict) -> None:
 
 
 def machine_line(conn) -> str:
-    import os
-
     pg = conn.execute("SHOW server_version").fetchone()[0]
     postgis = conn.execute("SELECT postgis_lib_version()").fetchone()[0]
     return (f"{os.cpu_count()} cores, PostgreSQL {pg}, PostGIS {postgis}, "
-            f"Python {sys.version.split()[0]}")
+            f"Python {sys.version.split()[0]}; 1-minute load average {LOAD[0][0]:.1f} at the "
+            f"start, {LOAD[-1][0]:.1f} before the report (other work on the machine shows "
+            "here: every case interleaves its targets so such load hits all alike)")
 
 
 if __name__ == "__main__":

@@ -37,39 +37,35 @@ class ItemsSpec:
 
 
 def items_sql(layer: Layer, spec: ItemsSpec, count: bool) -> tuple[sql.Composed, tuple]:
+    """The FeatureCollection as one statement. The page's rows are picked in a subquery
+    (LIMIT/OFFSET there) and turned into JSON outside it, so rows skipped by OFFSET are
+    never encoded."""
     names = output_names(layer)
     props = sql.SQL(", ").join(
-        sql.SQL("{}, t.{}").format(sql.Literal(n), sql.Identifier(n)) for n in names)
+        sql.SQL("{}, p.{}").format(sql.Literal(n), sql.Identifier(n)) for n in names)
     table = sql.Identifier(layer.table)
     where = sql.SQL(spec.where)
     conds = [where]
-    params = list(spec.params)
+    page_params = list(spec.params)
     if spec.after_id is not None:
         conds.append(sql.SQL("t.id > %s"))
-        params.append(spec.after_id)
-    page = sql.SQL(
-        "SELECT json_build_object('type', 'Feature', 'id', t.external_id, 'geometry', "
-        "ST_AsGeoJSON(t.geom, {dec})::json, 'properties', json_build_object({props})) AS f "
-        "FROM {table} t WHERE {conds} ORDER BY t.id LIMIT %s OFFSET %s"
-    ).format(dec=sql.Literal(DECIMALS), props=props, table=table,
-             conds=sql.SQL(" AND ").join(conds))
-    params += [spec.limit, spec.offset]
-    matched = sql.SQL("")
+        page_params.append(spec.after_id)
+    page_params += [spec.limit, spec.offset]
+    matched, count_params = sql.SQL(""), []
     if count:
-        matched = sql.SQL(", 'numberMatched', (SELECT count(*) FROM {} t WHERE {})").format(
+        matched = sql.SQL("'numberMatched', (SELECT count(*) FROM {} t WHERE {}), ").format(
             table, where)
-        params = list(spec.params) + params
-        # the count's parameters come first in the text
-        stmt = sql.SQL(
-            "SELECT json_build_object('type', 'FeatureCollection'{matched}, 'numberReturned', "
-            "count(*), 'features', coalesce(json_agg(p.f), '[]'::json))::text FROM ({page}) p"
-        ).format(matched=matched, page=page)
-        return stmt, tuple(params)
+        count_params = list(spec.params)
     stmt = sql.SQL(
-        "SELECT json_build_object('type', 'FeatureCollection', 'numberReturned', count(*), "
-        "'features', coalesce(json_agg(p.f), '[]'::json))::text FROM ({page}) p"
-    ).format(page=page)
-    return stmt, tuple(params)
+        "SELECT json_build_object('type', 'FeatureCollection', {matched}'numberReturned', "
+        "count(*), 'features', coalesce(json_agg(json_build_object('type', 'Feature', 'id', "
+        "p.external_id, 'geometry', ST_AsGeoJSON(p.geom, {dec})::json, 'properties', "
+        "json_build_object({props}))), '[]'::json))::text "
+        "FROM (SELECT t.* FROM {table} t WHERE {conds} ORDER BY t.id LIMIT %s OFFSET %s) p"
+    ).format(matched=matched, dec=sql.Literal(DECIMALS), props=props, table=table,
+             conds=sql.SQL(" AND ").join(conds))
+    # the count's placeholders come first in the text
+    return stmt, tuple(count_params + page_params)
 
 
 def twin_tile_sql(layer: Layer, z: int, x: int, y: int) -> tuple[sql.Composed, dict]:

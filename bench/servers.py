@@ -20,6 +20,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import httpx
 import yaml
@@ -57,11 +58,12 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
         env = {**os.environ, **self.env}
-        self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=env, stdout=log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+        log = self.log_path or os.devnull
+        with open(log, "wb") as out:    # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=env, stdout=out,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
@@ -114,7 +116,7 @@ class Fleet:
         self.servers = servers
         self._old_term = None
 
-    def __enter__(self) -> "Fleet":
+    def __enter__(self) -> Self:
         self._old_term = signal.signal(signal.SIGTERM, _raise_exit)
         try:
             for server in self.servers:
@@ -235,7 +237,8 @@ def pygeoapi_server(url: str, tables: dict[str, str], out: Path,
     env = {"PYGEOAPI_CONFIG": str(config_path), "PYGEOAPI_OPENAPI": str(openapi_path)}
     result = subprocess.run([str(ALT_VENV / "bin" / "pygeoapi"), "openapi", "generate",
                              str(config_path), "--output-file", str(openapi_path)],
-                            env={**os.environ, **env}, cwd=out, capture_output=True, text=True)
+                            env={**os.environ, **env}, cwd=out, capture_output=True, text=True,
+                            check=False)
     if result.returncode != 0:
         raise ServerError(f"pygeoapi openapi generate failed:\n{result.stderr[-3000:]}")
     argv = [str(ALT_VENV / "bin" / "uvicorn"), "pygeoapi.starlette_app:APP", "--host",

@@ -123,8 +123,6 @@ def city_url(settings, registry, tmp_path_factory):
     upgrade(eng, registry)
     city_settings = settings.model_copy(update={"data_dir": folder / "data"})
     load_demo(eng, registry, city_settings, folder)
-    with eng.begin() as conn:
-        conn.execute(text("ANALYZE"))
     eng.dispose()
     yield url
     drop()

@@ -77,8 +77,8 @@ def test_road_network_is_one_connected_planar_graph(demo):
     node = node.ravel()
     label = components(node.max() + 1, node[: len(geoms)], node[len(geoms):])
     assert len(np.unique(label[node])) == 1
-    a, b = shapely.STRtree(geoms).query(geoms, predicate="crosses")
-    assert len(a) == 0
+    crossing = shapely.STRtree(geoms).query(geoms, predicate="crosses")
+    assert crossing.shape[1] == 0
     assert {"motorway", "trunk", "primary", "residential"} <= set(cols["road_class"])
     assert {"Cầu Long Biên", "Cầu Vĩnh Tuy"} <= set(cols["name"])
 

@@ -164,3 +164,25 @@ def test_raster_without_crs(db, tmp_path, raster_dir):
                      (0, 0), 1)
     with pytest.raises(LoadError, match="no CRS"):
         load_raster(db, src, raster_dir)
+
+
+def test_readings_duplicates_within_one_file_and_late_rows(stations, tmp_path):
+    path = readings_file(tmp_path / "r.csv")
+    text_ = path.read_text()
+    lines = text_.splitlines()
+    path.write_text(text_ + lines[5] + "\n")  # the same reading twice in one new month
+    first = load_readings(stations, path)
+    assert (first.rows, first.inserted, first.duplicates) == (98, 97, 1)
+    late = write_csv(tmp_path / "late.csv", ["station_code", "observed_at", "property", "value"],
+                     [["AQ-2", "2026-09-30T13:30:00+07:00", "pm25", 12.5],   # late, old month
+                      ["AQ-2", "2026-11-02T00:00:00+07:00", "pm25", 20.0]])  # a new month
+    second = load_readings(stations, late)
+    assert (second.inserted, second.partitions_created) == (2, 1)
+    assert rows(stations, "SELECT count(*) FROM sensor_readings_2026_09 WHERE value = 12.5")[0][0] == 1
+
+
+def test_deleting_a_station_deletes_its_readings(stations, tmp_path):
+    load_readings(stations, readings_file(tmp_path / "r.csv"))
+    with stations.begin() as conn:
+        conn.execute(text("DELETE FROM sensor_stations WHERE code = 'AQ-2'"))
+    assert rows(stations, "SELECT count(DISTINCT station_id) FROM sensor_readings")[0][0] == 1

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     embedded_port: int = Field(54329, ge=1024, le=65535)
     embedded_database: str = "twin"
     layers_dir: Path = REPO_ROOT / "layers"
+    server_config: Path = Field(REPO_ROOT / "config" / "server.yaml",
+                                description="Server metadata for the OGC API landing page")
     plausible_extent: tuple[float, float, float, float] = HANOI_PLAUSIBLE_EXTENT
     host: str = "127.0.0.1"
     port: int = Field(5000, ge=1, le=65535)
@@ -37,7 +39,7 @@ class Settings(BaseSettings):
     pool_size: int = Field(8, ge=1, le=200)
     statement_timeout_ms: int = Field(30000, ge=100)
 
-    @field_validator("data_dir", "layers_dir")
+    @field_validator("data_dir", "layers_dir", "server_config")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()

@@ -9,13 +9,10 @@ from twin.cli.context import AppContext, handle_errors
 
 
 def layer_counts(engine, registry) -> dict[str, int]:
-    names = [layer.table for layer in registry] + ["bus_route_stops", "rasters"]
+    names = [layer.table for layer in registry] + ["bus_route_stops", "sensor_readings",
+                                                   "rasters"]
     with engine.connect() as conn:
-        counts = {n: conn.execute(text(f"SELECT count(*) FROM {n}")).scalar() for n in names}
-        counts["sensor_readings"] = conn.execute(text(
-            "SELECT coalesce(sum(reltuples), 0)::bigint FROM pg_class c JOIN pg_inherits i "
-            "ON i.inhrelid = c.oid WHERE i.inhparent = 'sensor_readings'::regclass")).scalar()
-    return counts
+        return {n: conn.execute(text(f"SELECT count(*) FROM {n}")).scalar() for n in names}
 
 
 @click.command("layers")

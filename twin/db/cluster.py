@@ -111,6 +111,10 @@ def tuned_settings(host: str, port: int) -> dict[str, str]:
         "jit": "off",  # JIT compilation adds 50-300 ms to short tile queries
         "random_page_cost": "1.1",
         "max_wal_size": "2GB",
+        # The embedded cluster has no replicas: minimal WAL lets bulk loads into tables
+        # created in the same transaction (new reading partitions) skip WAL entirely.
+        "wal_level": "minimal",
+        "max_wal_senders": "0",
         "checkpoint_timeout": "15min",
         "fsync": "on",
         "logging_collector": "on",

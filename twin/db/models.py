@@ -95,7 +95,7 @@ def core_tables(metadata: MetaData) -> dict[str, Table]:
     (native monthly partitions) and declared here for queries only."""
     readings = Table(
         "sensor_readings", metadata,
-        Column("station_id", BigInteger, ForeignKey("sensor_stations.id"), nullable=False),
+        Column("station_id", BigInteger, nullable=False),
         Column("observed_at", TZ, nullable=False),
         Column("property", Text, nullable=False),
         Column("value", Double),

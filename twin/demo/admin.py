@@ -93,7 +93,8 @@ def _assign_districts(pieces: np.ndarray, east: np.ndarray, geo: Geography,
     score = np.empty((len(DISTRICTS), len(pieces)))
     for k, d in enumerate(DISTRICTS):
         noise = ValueNoise(rng, geo.bounds, 1800.0)(cent[:, 0], cent[:, 1])
-        dist = np.linalg.norm(cent - centres[k], axis=1) / np.sqrt(d.area_km2 * FUDGE.get(d.code, 1))
+        weight = np.sqrt(d.area_km2 * FUDGE.get(d.code, 1.0))
+        dist = np.linalg.norm(cent - centres[k], axis=1) / weight
         score[k] = dist * (1 + 0.10 * noise)
         score[k, east != (d.code == LONG_BIEN)] = np.inf
     return score.argmin(axis=0)
@@ -129,7 +130,7 @@ def _split_population(total: int, weights: np.ndarray) -> np.ndarray:
 def _district_areas(d: District, geom, pieces, rng, next_code: int
                     ) -> tuple[AdminArea, list[AdminArea]]:
     share = min(1.0, geom.area / 1e6 / d.area_km2)
-    population = int(round(d.population * share))
+    population = round(d.population * share)
     k = int(np.clip(len(d.wards), 4, 10))
     k = min(k, len(pieces))
     cent = shapely.get_coordinates(shapely.centroid(pieces))

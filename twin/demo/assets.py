@@ -14,7 +14,7 @@ import shapely
 from twin.demo.admin import Admin
 from twin.demo.frame import CENTRE_LONLAT, REFERENCE_DATE, random_dates, utm_points
 from twin.demo.names import DISTRICTS
-from twin.demo.roads import PRIMARY, SECONDARY, TERTIARY, TRUNK, Roads
+from twin.demo.roads import SECONDARY, TERTIARY, TRUNK, Roads
 
 N_SIGNS, N_SIGNALS, N_CAMERAS, N_PARKING = 3600, 179, 500, 165
 CITY_AGENCY = "Sở Giao thông Vận tải Hà Nội"
@@ -131,7 +131,8 @@ def _signal_nodes(roads: Roads, rng: np.random.Generator) -> np.ndarray:
         cand = np.flatnonzero(base & tier & ~chosen)
         take = min(N_SIGNALS - int(chosen.sum()), len(cand))
         if take > 0:
-            chosen[rng.choice(cand, take, replace=False, p=weight[cand] / weight[cand].sum())] = True
+            p = weight[cand] / weight[cand].sum()
+            chosen[rng.choice(cand, take, replace=False, p=p)] = True
     return np.flatnonzero(chosen)
 
 

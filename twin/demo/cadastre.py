@@ -11,8 +11,15 @@ import shapely
 from twin.demo.admin import Admin
 from twin.demo.frame import REFERENCE_DATE, VN2000_TM3_482, random_dates, to_crs
 from twin.demo.geography import Geography
-from twin.demo.names import (DISTRICTS, FAMILY_NAMES, FEMALE_GIVEN, FEMALE_MIDDLE,
-                             INSTITUTIONS, MALE_GIVEN, MALE_MIDDLE)
+from twin.demo.names import (
+    DISTRICTS,
+    FAMILY_NAMES,
+    FEMALE_GIVEN,
+    FEMALE_MIDDLE,
+    INSTITUTIONS,
+    MALE_GIVEN,
+    MALE_MIDDLE,
+)
 from twin.demo.parcels import Parcels
 
 SHEET_SIZE = 500.0   # metres: one cadastral map sheet
@@ -42,10 +49,10 @@ def person_names(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarr
     fam, w = zip(*FAMILY_NAMES)
     family = np.asarray(fam, dtype=object)[rng.choice(len(fam), n, p=np.asarray(w) / sum(w))]
     male = rng.random(n) < 0.55
-    middle = np.where(male, np.asarray(MALE_MIDDLE, dtype=object)[rng.integers(0, len(MALE_MIDDLE), n)],
-                      np.asarray(FEMALE_MIDDLE, dtype=object)[rng.integers(0, len(FEMALE_MIDDLE), n)])
-    given = np.where(male, np.asarray(MALE_GIVEN, dtype=object)[rng.integers(0, len(MALE_GIVEN), n)],
-                     np.asarray(FEMALE_GIVEN, dtype=object)[rng.integers(0, len(FEMALE_GIVEN), n)])
+    def pick(options: tuple[str, ...]) -> np.ndarray:
+        return np.asarray(options, dtype=object)[rng.integers(0, len(options), n)]
+    middle = np.where(male, pick(MALE_MIDDLE), pick(FEMALE_MIDDLE))
+    given = np.where(male, pick(MALE_GIVEN), pick(FEMALE_GIVEN))
     return np.array([f"{f} {m} {g}" for f, m, g in zip(family, middle, given)], dtype=object), male
 
 

@@ -64,15 +64,17 @@ class Terrain:
         side = np.sign(t[:, 0] * off[:, 1] - t[:, 1] * off[:, 0])   # left of southward = east
         return s, side * np.linalg.norm(off, axis=1)
 
-    def river(self, z: np.ndarray, x, y, s: np.ndarray, d: np.ndarray) -> np.ndarray:
+    def river(self, z: np.ndarray, s: np.ndarray, d: np.ndarray, noise: np.ndarray
+              ) -> np.ndarray:
+        """Channel, flood plain and dykes, from the river frame (s, d) and plain noise."""
         half, west, east = self.geo.river.widths_at(s)
         plain = np.where(d < 0, west, east)
         dd = np.abs(d)
         bed = 2.0 + 2.5 * (dd / half) ** 2
-        fp = 6.0 + 2.0 * np.clip((dd - half) / plain, 0, 1) + self.plain_noise(x, y)
+        fp = 6.0 + 2.0 * np.clip((dd - half) / plain, 0, 1) + noise
         fp = 4.5 + (fp - 4.5) * _smoothstep((dd - half) / 30.0)
         out = np.where(dd < half, bed, np.where(dd < half + plain, fp, z))
-        crest = DYKE_CREST + 0.25 * self.plain_noise(x, y)
+        crest = DYKE_CREST + 0.25 * noise
         ridge = crest - np.maximum(np.abs(dd - half - plain) - 5.0, 0) / 2.5
         return np.maximum(out, ridge)
 
@@ -102,7 +104,7 @@ class Terrain:
         z = self.base(x, y)
         z = self.to_lich(z, shapely.distance(self.to_lich_line, shapely.points(x, y)))
         s, d = self.river_frame(x, y)
-        return self.lakes(self.river(z, x, y, s, d), x, y)
+        return self.lakes(self.river(z, s, d, self.plain_noise(x, y)), x, y)
 
 
 def _bilinear(values: np.ndarray, fx: np.ndarray, fy: np.ndarray) -> np.ndarray:
@@ -134,8 +136,8 @@ def _coarse(fn, x: np.ndarray, y: np.ndarray, step: float = COARSE) -> list[np.n
 def _river_on_grid(t: Terrain, z: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
     plain = shapely.intersection(t.geo.river.between_dykes, t.geo.extent.buffer(500))
     m = _window(x, y, plain.bounds, 300.0)
-    s, d = _coarse(t.river_frame, x[m], y[m])
-    z[m] = t.river(z[m], x[m], y[m], s, d)
+    s, d, noise = _coarse(lambda a, b: [*t.river_frame(a, b), t.plain_noise(a, b)], x[m], y[m])
+    z[m] = t.river(z[m], s, d, noise)
 
 
 def _to_lich_on_grid(t: Terrain, z: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
@@ -152,11 +154,11 @@ def dem_grid(t: Terrain) -> tuple[np.ndarray, rasterio.Affine]:
     x0, y0, x1, y1 = t.geo.bounds
     x0, y0 = np.floor(x0 / PIXEL) * PIXEL, np.floor(y0 / PIXEL) * PIXEL
     x1, y1 = np.ceil(x1 / PIXEL) * PIXEL, np.ceil(y1 / PIXEL) * PIXEL
-    width, height = int(round((x1 - x0) / PIXEL)), int(round((y1 - y0) / PIXEL))
+    width, height = round((x1 - x0) / PIXEL), round((y1 - y0) / PIXEL)
     gx, gy = np.meshgrid(x0 + PIXEL / 2 + PIXEL * np.arange(width),
                          y1 - PIXEL / 2 - PIXEL * np.arange(height))
     x, y = gx.ravel(), gy.ravel()
-    z = t.base(x, y)
+    (z,) = _coarse(lambda a, b: [t.base(a, b)], x, y, step=50.0)   # smooth: interpolate
     _to_lich_on_grid(t, z, x, y)
     _river_on_grid(t, z, x, y)
     z = t.lakes(z, x, y)
@@ -165,9 +167,9 @@ def dem_grid(t: Terrain) -> tuple[np.ndarray, rasterio.Affine]:
 
 def write_dem(path: Path, terrain: Terrain) -> Path:
     z, transform = dem_grid(terrain)
-    profile = dict(driver="GTiff", width=z.shape[1], height=z.shape[0], count=1,
-                   dtype="float32", crs=UTM48N, transform=transform, nodata=NODATA,
-                   compress="deflate", predictor=3, tiled=False)
+    profile = {"driver": "GTiff", "width": z.shape[1], "height": z.shape[0], "count": 1,
+               "dtype": "float32", "crs": UTM48N, "transform": transform, "nodata": NODATA,
+               "compress": "deflate", "predictor": 3, "tiled": False}
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(z, 1)
         dst.update_tags(AREA_OR_POINT="Area", DESCRIPTION="Synthetic DEM of inner Hanoi (m)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import date
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import shapely
@@ -31,7 +31,7 @@ def stage_rng(seed: int, stage: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(stage.encode())])
 
 
-@lru_cache(maxsize=None)
+@cache
 def transformer(src: str, dst: str) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
 
@@ -67,8 +67,8 @@ def to_crs(geoms: np.ndarray, dst: str, src: str = UTM48N) -> np.ndarray:
 def extent_polygon_utm(step_deg: float = 0.002) -> shapely.Polygon:
     """The lon/lat extent as a densified polygon in UTM (its edges stay on the box)."""
     x0, y0, x1, y1 = EXTENT_LONLAT
-    nx = int(round((x1 - x0) / step_deg))
-    ny = int(round((y1 - y0) / step_deg))
+    nx = round((x1 - x0) / step_deg)
+    ny = round((y1 - y0) / step_deg)
     xs, ys = np.linspace(x0, x1, nx + 1), np.linspace(y0, y1, ny + 1)
     ring = np.concatenate([
         np.column_stack([xs, np.full_like(xs, y0)]),

@@ -22,7 +22,7 @@ STAMP = (2026, 10, 1, 0, 0, 0)   # fixed member times keep the zip reproducible
 
 
 def _clock(seconds: float) -> str:
-    s = int(round(seconds))
+    s = round(seconds)
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 

@@ -44,7 +44,8 @@ RADIALS = [
     [((105.8420, 21.0310), "Kim Mã", PRIMARY), ((105.8280, 21.0320), "Kim Mã", PRIMARY),
      ((105.8120, 21.0345), "Cầu Giấy", PRIMARY), ((105.7990, 21.0362), "Xuân Thủy", PRIMARY),
      ((105.7780, 21.0378), "Hồ Tùng Mậu", PRIMARY), ((105.7450, 21.0410), "", 0)],
-    [((105.8700, 21.0380), "Nguyễn Văn Cừ", PRIMARY), ((105.8850, 21.0460), "Nguyễn Văn Cừ", PRIMARY),
+    [((105.8700, 21.0380), "Nguyễn Văn Cừ", PRIMARY),
+     ((105.8850, 21.0460), "Nguyễn Văn Cừ", PRIMARY),
      ((105.9000, 21.0550), "Ngô Gia Tự", PRIMARY), ((105.9250, 21.0650), "", 0)],
 ]
 TO_LICH_ROADS = [(21.045, 21.024, "Đường Bưởi", SECONDARY), (21.024, 21.002, "Đường Láng", PRIMARY),

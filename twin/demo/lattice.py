@@ -66,7 +66,7 @@ class Lattice:
 
 
 def arterial_period(scale: float) -> int:
-    return max(4, int(round(12 * np.sqrt(scale))))
+    return max(4, round(12 * np.sqrt(scale)))
 
 
 def _line_classes(n: int, centre: int, period: int) -> np.ndarray:

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from twin.demo.admin import Admin
 from twin.demo.frame import CENTRE_LONLAT, utm_points
 from twin.demo.geography import Geography
-from twin.demo.lattice import Lattice
 from twin.demo.landuse import block_use, parcel_counts, parcel_use
+from twin.demo.lattice import Lattice
 from twin.demo.network import RoadGraph
 from twin.demo.shapes import ValueNoise
 

@@ -33,16 +33,22 @@ PM_DIURNAL = [1.12, 1.18, 1.26, 1.32, 1.36, 1.38, 1.36, 1.30, 1.20, 1.06, 0.92, 
               0.69, 0.66, 0.67, 0.72, 0.82, 0.94, 1.03, 1.07, 1.09, 1.10, 1.11]
 
 
+def exp_filter(x: np.ndarray, a: float) -> np.ndarray:
+    """y[t] = a*y[t-1] + x[t] along the last axis (y starts from rest), via FFT."""
+    n = x.shape[-1]
+    k = np.arange(min(n, int(np.ceil(-40 / np.log(a))) if a > 0 else 1))
+    size = 1 << int(np.ceil(np.log2(n + len(k))))
+    kernel = np.fft.rfft(a ** k, size)
+    return np.fft.irfft(np.fft.rfft(x, size, axis=-1) * kernel, size, axis=-1)[..., :n]
+
+
 def ar1(rng: np.random.Generator, n: int, tau_steps: float, sigma: float, k: int = 1
         ) -> np.ndarray:
     """k stationary AR(1) series of length n (shape (k, n)) with std ``sigma``."""
     phi = np.exp(-1.0 / tau_steps)
-    shocks = rng.standard_normal((n, k)) * sigma * np.sqrt(1 - phi ** 2)
-    out = np.empty((n, k))
-    out[0] = rng.standard_normal(k) * sigma
-    for t in range(1, n):
-        out[t] = phi * out[t - 1] + shocks[t]
-    return out.T
+    warm = int(min(10 * tau_steps, 20 * n)) + 1
+    shocks = rng.standard_normal((k, n + warm)) * sigma * np.sqrt(1 - phi ** 2)
+    return exp_filter(shocks, phi)[:, warm:]
 
 
 @dataclass
@@ -150,12 +156,7 @@ def red_river(w: Weather, st: Station, reference: float, rng: np.random.Generato
 def to_lich(w: Weather, st: Station, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Stage (m) of the Tô Lịch: a fast linear-reservoir response to the city's rain."""
     a = np.exp(-1.0 / ((1.5 + 2.5 * st.position) * 12))
-    inflow = w.rain * 12 * (1 - a)                       # mm/h
-    q = np.empty_like(inflow)
-    acc = 0.0
-    for t, x in enumerate(inflow.tolist()):
-        acc = a * acc + x
-        q[t] = acc
+    q = exp_filter(w.rain * 12 * (1 - a), a)             # mm/h through a linear reservoir
     hh = w.hours % 24
     base = st.bed + 0.5 + 0.05 * np.sin(2 * np.pi * (hh - 8) / 12)
     rise = (st.elevation - st.bed - 0.5) * (0.9 + 0.25 * st.position)
@@ -191,6 +192,8 @@ def _lines(code: str, prop: str, values: np.ndarray, stamps: list[str], outage: 
         values[suspect] += rng.choice([-1, 1], suspect.sum()) * rng.uniform(0.5, 2.0, suspect.sum())
     else:
         values[suspect] *= rng.uniform(2.5, 4.0, suspect.sum())
+    if prop == "humidity":
+        values = np.clip(values, 0, 100)
     missing = outage[:n] | (rng.random(n) < 0.001)
     digits = 2 if prop == "water_level_m" else 0 if prop == "co" else 1
     texts = [f"{v:.{digits}f}" for v in np.round(values, digits).tolist()]
@@ -219,7 +222,6 @@ def write_readings(path: Path, stations: list[Station], days: int, rng: np.rando
             own = stamps[::2] if st.kind == "air" else stamps
             outage = _flags(len(own), rng)
             per_prop = [_lines(st.code, p, series[p], own, outage, rng) for p in st.properties]
-            for group in zip(*per_prop):
-                fh.write("".join(group))
+            fh.writelines("".join(group) for group in zip(*per_prop))
             rows += len(own) * len(per_prop)
     return path, rows

@@ -18,8 +18,14 @@ from twin.demo.geography import TO_LICH_HALF_WIDTH, Geography
 from twin.demo.highways import all_curves, highway_names
 from twin.demo.lattice import Lattice, build_lattice
 from twin.demo.names import DISTRICTS, PREFIXED
-from twin.demo.network import (RoadGraph, edge_geometries, keep_largest_component,
-                               lattice_graph, remove_duplicates, sync_curve_ends)
+from twin.demo.network import (
+    RoadGraph,
+    edge_geometries,
+    keep_largest_component,
+    lattice_graph,
+    remove_duplicates,
+    sync_curve_ends,
+)
 
 CLASSES = ("motorway", "trunk", "primary", "secondary", "tertiary", "residential", "service")
 MOTORWAY, TRUNK, PRIMARY, SECONDARY, TERTIARY, RESIDENTIAL, SERVICE = range(7)
@@ -66,9 +72,9 @@ def _street_attrs(klass: np.ndarray, inner: np.ndarray, rng: np.random.Generator
     width = lanes * rng.uniform(3.0, 3.5, n) + np.where((lanes >= 4) & (klass <= PRIMARY), 2.0, 0)
     p_oneway = np.where(klass == RESIDENTIAL, np.where(inner, 0.3, 0.06),
                         np.where(klass == SERVICE, 0.1, 0.0))
-    return dict(lanes=lanes, width=np.round(width, 1), speed=speed,
-                surface=np.asarray(SURFACES, dtype=object)[surface],
-                oneway=rng.random(n) < p_oneway)
+    return {"lanes": lanes, "width": np.round(width, 1), "speed": speed,
+            "surface": np.asarray(SURFACES, dtype=object)[surface],
+            "oneway": rng.random(n) < p_oneway}
 
 
 def _styled(name: str, inner: bool) -> str:
@@ -240,8 +246,8 @@ def _segment_attrs(g: RoadGraph, edges: np.ndarray, streets: dict, district: np.
     klass = g.klass[edges].astype(int)
     out = {k: np.empty(n, dtype=streets[k].dtype) for k in ("lanes", "width", "speed",
                                                              "surface", "oneway")}
-    for k in out:
-        out[k][lattice] = streets[k][g.run[edges[lattice]]]
+    for k, column in out.items():
+        column[lattice] = streets[k][g.run[edges[lattice]]]
     if (~lattice).any():
         for k, v in _curve_streets(g, edges[~lattice], rng).items():
             out[k][~lattice] = v

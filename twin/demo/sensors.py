@@ -122,7 +122,7 @@ def _water_gauges(geo: Geography, admin: Admin, terrain: Terrain, rng: np.random
         q = np.asarray(line.interpolate(f, normalized=True).coords[0])
         ahead = np.asarray(line.interpolate(f + 0.002, normalized=True).coords[0])
         t = (ahead - q) / np.linalg.norm(ahead - q)
-        p = q + np.array([-t[1], t[0]]) * (TO_LICH_HALF_WIDTH + 8.0)
+        p = q + np.array([-t[1], t[0]]) * (TO_LICH_HALF_WIDTH + 15.0)
         out.append(_gauge(geo, admin, terrain, rng, counts, p, q, "to_lich", f))
     return out
 

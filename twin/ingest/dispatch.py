@@ -80,3 +80,5 @@ def load_demo(engine: Engine, registry: Registry, settings: Settings, folder: Pa
         echo(f"{lines[0]}  [{time.perf_counter() - started:.1f} s]")
         for line in lines[1:]:
             echo(line)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")  # fresh statistics for the planner

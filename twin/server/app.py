@@ -51,7 +51,8 @@ def create_app(settings: Settings, database_url: str,
         await state.db.open()
         from twin.server.extents import load_extents
 
-        state.extents = await load_extents(state)
+        if not state.extents:  # the pygeoapi bridge may have read them already
+            state.extents = await load_extents(state)
         yield
         await state.db.close()
 

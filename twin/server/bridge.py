@@ -215,7 +215,7 @@ class Bridge:
 
 
 def routes(state: ServerState) -> list[BaseRoute]:
-    bridge = Bridge(state)
+    bridge = Bridge(state, state.settings.server_config)
     state.hooks.update(bridge.hooks())
     return [
         Route("/", bridge.landing),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import psycopg
@@ -32,6 +33,7 @@ class Database:
         self._sync_kwargs = kwargs
         self._sync_size = size
         self._sync: ConnectionPool | None = None
+        self._sync_lock = threading.Lock()
 
     async def open(self) -> None:
         await self.pool.open(wait=False)
@@ -43,10 +45,11 @@ class Database:
 
     @property
     def sync(self) -> ConnectionPool:
-        if self._sync is None:
-            self._sync = ConnectionPool(self.dsn, min_size=1, max_size=self._sync_size,
-                                        kwargs=self._sync_kwargs, open=True, timeout=10)
-        return self._sync
+        with self._sync_lock:
+            if self._sync is None:
+                self._sync = ConnectionPool(self.dsn, min_size=1, max_size=self._sync_size,
+                                            kwargs=self._sync_kwargs, open=True, timeout=10)
+            return self._sync
 
     async def fetchrow(self, sql, params: Any = None) -> tuple | None:
         async with self.pool.connection() as conn:

@@ -148,7 +148,8 @@ class Features:
         if unknown:
             raise InvalidParameter(f"unknown parameter(s) {', '.join(sorted(unknown))}")
         fmt = negotiate(request.query_params, request.headers.get("accept"),
-                        {"json": "geojson", "geojson": "geojson", "html": "html"})
+                        {"json": "geojson", "geojson": "geojson", "jsonld": "geojson",
+                         "html": "html"})
         if fmt == "html":
             return await self.state.hooks["html_item"](request)
         from twin.server.features.crs import parse_crs
@@ -169,7 +170,7 @@ class Features:
     async def queryables(self, request: Request) -> Response:
         layer = self.layer(request)
         fmt = negotiate(request.query_params, request.headers.get("accept"),
-                        {"json": "geojson", "html": "html"})
+                        {"json": "geojson", "jsonld": "geojson", "html": "html"})
         if fmt == "html":
             return await self.state.hooks["html_queryables"](request)
         props = {"geometry": {"$ref": f"https://geojson.org/schema/{layer.geometry}.json",

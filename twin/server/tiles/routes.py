@@ -11,7 +11,10 @@ Choices: a zoom outside the layer's ``minzoom..maxzoom`` answers 204 No Content 
 exists in the matrix set but the tileset has nothing there; the tileset metadata's
 ``tileMatrixSetLimits`` say so); an in-range tile with no features is 200 with an empty
 body. ``datetime`` on a layer without a ``time_field`` is a 400, as in the Features API.
-Unknown query parameters are ignored (map clients add cache busters and keys).
+Unknown query parameters are ignored (map clients add cache busters and keys). Layers
+whose ``access.read`` lacks ``public`` have no tiles (404) until requests carry roles.
+Tiles carry a strong ETag (a hash of the bytes, stable because features are encoded in id
+order) and answer 304 to a matching ``If-None-Match``; gzip is left to the app middleware.
 """
 
 from __future__ import annotations
