@@ -32,15 +32,28 @@ def _along(coords: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(coords, axis=0), axis=1))])
 
 
-def _snap_nodes(g: RoadGraph, line: shapely.LineString, pts: np.ndarray
+def _near(xy: np.ndarray, coords: np.ndarray, reach: float, cell: float = 250.0) -> np.ndarray:
+    """Indices of points within about ``reach`` of the polyline (a coarse grid test that
+    may include a little more, never less)."""
+    r = int(np.ceil(reach / cell)) + 1
+    base = np.floor(coords / cell).astype(np.int64)
+    off = np.stack(np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1)), -1).reshape(-1, 2)
+    cells = np.unique((base[:, None, :] + off[None]).reshape(-1, 2), axis=0)
+    key = cells[:, 0] * 1_000_003 + cells[:, 1]
+    own = np.floor(xy / cell).astype(np.int64)
+    return np.flatnonzero(np.isin(own[:, 0] * 1_000_003 + own[:, 1], key))
+
+
+def _snap_nodes(g: RoadGraph, line: shapely.LineString, spec: CurveSpec
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Move unpinned, connected nodes near the curve onto it; returns (nodes, positions)."""
     deg = g.degree()
-    cand = np.flatnonzero((deg > 0) & ~g.pinned)
-    cand = cand[shapely.dwithin(line, pts[cand], SNAP * g.spacing[cand])]
+    cand = _near(g.xy, spec.coords, SNAP * g.spacing.max())
+    cand = cand[(deg[cand] > 0) & ~g.pinned[cand]]
+    cand = cand[shapely.dwithin(line, shapely.points(g.xy[cand]), SNAP * g.spacing[cand])]
     if len(cand) == 0:
         return cand, np.empty(0)
-    t = shapely.line_locate_point(line, pts[cand])
+    t = shapely.line_locate_point(line, shapely.points(g.xy[cand]))
     ok = (t > 1.0) & (t < line.length - 1.0)
     cand, t = cand[ok], t[ok]
     g.xy[cand] = shapely.get_coordinates(shapely.line_interpolate_point(line, t))
@@ -51,12 +64,15 @@ def _snap_nodes(g: RoadGraph, line: shapely.LineString, pts: np.ndarray
     return cand, t
 
 
-def _crossings(g: RoadGraph, line: shapely.LineString, pts: np.ndarray, snapped: np.ndarray
+def _crossings(g: RoadGraph, line: shapely.LineString, spec: CurveSpec, snapped: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
     """Edges that cross the curve once, and where; others touching it are dropped."""
+    live = np.zeros(g.n_nodes, bool)
+    live[g.a[g.alive]] = live[g.b[g.alive]] = True
+    cand = _near(g.xy, spec.coords, 2.0 * g.spacing.max() + 50)
+    cand = cand[live[cand]]
     near = np.zeros(g.n_nodes, bool)
-    live_nodes = np.unique(np.concatenate([g.a[g.alive], g.b[g.alive]]))
-    near[live_nodes] = shapely.dwithin(line, pts[live_nodes], 2.0 * g.spacing[live_nodes] + 50)
+    near[cand] = shapely.dwithin(line, shapely.points(g.xy[cand]), 2.0 * g.spacing[cand] + 50)
     on = np.zeros(g.n_nodes, bool)
     on[snapped] = True
     cand = np.flatnonzero(g.alive & (near[g.a] | near[g.b]) & ~on[g.a] & ~on[g.b])
@@ -142,9 +158,8 @@ def _chain(g: RoadGraph, spec: CurveSpec, curve_id: int, nodes: np.ndarray, ts: 
 def insert_curve(g: RoadGraph, spec: CurveSpec, curve_id: int) -> None:
     line = shapely.LineString(spec.coords)
     shapely.prepare(line)
-    pts = shapely.points(g.xy)
-    snapped, t_snap = _snap_nodes(g, line, pts)
-    edges, p = _crossings(g, line, pts, snapped)
+    snapped, t_snap = _snap_nodes(g, line, spec)
+    edges, p = _crossings(g, line, spec, snapped)
     split_nodes = _split_edges(g, edges, p)
     t_split = shapely.line_locate_point(line, shapely.points(g.xy[split_nodes]))
     nodes = np.concatenate([snapped, split_nodes]).astype(int)

@@ -143,7 +143,6 @@ class Features:
 
     async def item(self, request: Request) -> Response:
         layer = self.layer(request)
-        fields = queryable_fields(layer)
         unknown = set(request.query_params) - {"f", "crs", "lang"}
         if unknown:
             raise InvalidParameter(f"unknown parameter(s) {', '.join(sorted(unknown))}")
