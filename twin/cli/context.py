@@ -86,10 +86,10 @@ class AppContext:
             click.echo(f"warning: {line} (write a migration to drop or change it)", err=True)
 
 
-def progress_bar(total: int, desc: str, unit: str = "B"):
+def progress_bar(total: int | None, desc: str, unit: str = "B"):
     """A tqdm bar on a terminal, nothing otherwise."""
     if not sys.stderr.isatty():
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit == "B", leave=False)

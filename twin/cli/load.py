@@ -44,7 +44,10 @@ def load(app: AppContext, path: Path, layer: str | None, mapping: tuple[str, ...
     from twin.ingest.dispatch import load_any
 
     app.upgrade(quiet=True)
-    bar = progress_bar(path.stat().st_size, path.name) if path.exists() else None
+    if layer == "sensor_readings":  # COPY streams the file: progress in bytes
+        bar = progress_bar(path.stat().st_size if path.exists() else 0, path.name)
+    else:
+        bar = progress_bar(None, path.name, unit=" features")
     for line in load_any(app.engine, app.registry, app.settings, path, layer,
                          progress=bar.update if bar else None, mapping=_mapping(mapping),
                          valid_time=valid_time, **opts):

@@ -42,7 +42,7 @@ def load_any(engine: Engine, registry: Registry, settings: Settings, path: Path,
     summary = load_vector(engine, registry, layer, path, extent=extent, crs=opts["crs"],
                           mode=opts["mode"], strict=opts["strict"],
                           source_layer=opts["source_layer"], mapping=opts["mapping"],
-                          id_column=opts["id_column"])
+                          id_column=opts["id_column"], progress=progress)
     lines = [summary.line()]
     lines += [f"  repaired {item}" for item in summary.repaired[:20]]
     lines += [f"  rejected {item}" for item in summary.rejected[:20]]

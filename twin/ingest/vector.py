@@ -21,7 +21,7 @@ from twin.ingest.readers import SourceData, parse_crs, read_source
 from twin.registry import Layer, Registry
 
 Mode = Literal["append", "upsert", "replace"]
-Progress = Callable[[str, int], None]
+Progress = Callable[[int], None]  # called with the number of rows just written
 
 
 @dataclass
@@ -114,9 +114,9 @@ def copy_rows(cur: psycopg.Cursor, prepared: Prepared, names: list[str],
                                                      prepared.wkb)):
             copy.write_row([ident, *values, wkb.hex()])
             if progress and n % 5000 == 4999:
-                progress("copy", 5000)
+                progress(5000)
     if progress:
-        progress("copy", len(prepared.ids) % 5000)
+        progress(len(prepared.ids) % 5000)
 
 
 def merge(cur: psycopg.Cursor, layer: Layer, names: list[str], mode: Mode) -> tuple[int, int]:

@@ -23,7 +23,6 @@ from twin.server.features.params import ItemsQuery, negotiate, parse_items
 from twin.server.state import ServerState
 
 GEOJSON = "application/geo+json"
-COUNT_CAP = 100_000
 DOWNLOAD_LIMIT = 1_000_000
 JSON_SCHEMA_TYPES = {FieldType.string: "string", FieldType.integer: "integer",
                      FieldType.number: "number", FieldType.boolean: "boolean",
@@ -105,17 +104,22 @@ class Features:
         params = fsql.Params()
         where = fsql.where_clause(layer, q, fields, params)
         page = self.state.db.fetchrow(fsql.page_sql(layer, q, names, where, params), params)
-        count_params = fsql.Params()
-        count_where = fsql.where_clause(layer, q, fields, count_params)
-        count = self.state.db.fetchrow(fsql.count_sql(layer, count_where, COUNT_CAP,
-                                                      count_params), count_params)
-        (features, returned, last_id), (matched,) = await asyncio.gather(page, count)
-        body = self.collection_body(request, layer, q, features, returned, last_id, matched)
+        cap = self.state.settings.count_limit
+        if cap:  # the count runs beside the page query, on its own connection
+            count_params = fsql.Params()
+            count_where = fsql.where_clause(layer, q, fields, count_params)
+            count = self.state.db.fetchrow(fsql.count_sql(layer, count_where, cap,
+                                                          count_params), count_params)
+            (features, returned, last_id), (matched,) = await asyncio.gather(page, count)
+        else:
+            (features, returned, last_id), matched = await page, None
+        body = self.collection_body(request, layer, q, features, returned, last_id,
+                                    matched if matched is not None and matched <= cap else None)
         return cached(request, body, GEOJSON, {"Content-Crs": f"<{q.crs.uri}>"})
 
     def collection_body(self, request, layer, q, features, returned, last_id, matched) -> bytes:
         tail = {"numberReturned": returned}
-        if matched <= COUNT_CAP:
+        if matched is not None:
             tail["numberMatched"] = matched
         tail["timeStamp"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         tail["links"] = self.links(request, layer, q, returned, last_id)
