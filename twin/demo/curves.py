@@ -36,12 +36,16 @@ def _near(xy: np.ndarray, coords: np.ndarray, reach: float, cell: float = 250.0)
     """Indices of points within about ``reach`` of the polyline (a coarse grid test that
     may include a little more, never less)."""
     r = int(np.ceil(reach / cell)) + 1
-    base = np.floor(coords / cell).astype(np.int64)
-    off = np.stack(np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1)), -1).reshape(-1, 2)
-    cells = np.unique((base[:, None, :] + off[None]).reshape(-1, 2), axis=0)
-    key = cells[:, 0] * 1_000_003 + cells[:, 1]
-    own = np.floor(xy / cell).astype(np.int64)
-    return np.flatnonzero(np.isin(own[:, 0] * 1_000_003 + own[:, 1], key))
+    origin = coords.min(axis=0) - (r + 1) * cell
+    base = np.floor((coords - origin) / cell).astype(np.int64)
+    occupied = np.zeros(tuple(base.max(axis=0) + r + 2), bool)
+    for dx in range(-r, r + 1):
+        for dy in range(-r, r + 1):
+            occupied[base[:, 0] + dx, base[:, 1] + dy] = True
+    own = np.floor((xy - origin) / cell).astype(np.int64)
+    inside = (own >= 0).all(axis=1) & (own < occupied.shape).all(axis=1)
+    idx = np.flatnonzero(inside)
+    return idx[occupied[own[idx, 0], own[idx, 1]]]
 
 
 def _snap_nodes(g: RoadGraph, line: shapely.LineString, spec: CurveSpec

@@ -84,15 +84,14 @@ def _warp(u: np.ndarray, centre: np.ndarray, rng: np.random.Generator) -> np.nda
     p = centre + u * (1 + GROWTH * r / 2)
     centres = utm_points([d.centre for d in DISTRICTS])
     theta = np.radians(rng.uniform(-ROTATION_DEG, ROTATION_DEG, len(centres)))
-    w = np.exp(-np.sum((p[:, None, :] - centres[None]) ** 2, axis=2) / (2 * ROTATION_SIGMA ** 2))
-    w /= w.sum(axis=1, keepdims=True) + 1e-12
-    shift = np.zeros_like(p)
-    for k, (c, t) in enumerate(zip(centres, theta)):
-        d = p - c
-        rot = np.column_stack([d[:, 0] * np.cos(t) - d[:, 1] * np.sin(t),
-                               d[:, 0] * np.sin(t) + d[:, 1] * np.cos(t)])
-        shift += w[:, k:k + 1] * (rot - d)
-    return p + shift
+    shift, total = np.zeros_like(p), np.full(len(p), 1e-12)
+    for c, t in zip(centres, theta):
+        dx, dy = p[:, 0] - c[0], p[:, 1] - c[1]
+        w = np.exp(-(dx * dx + dy * dy) / (2 * ROTATION_SIGMA ** 2))
+        shift[:, 0] += w * (dx * (np.cos(t) - 1) - dy * np.sin(t))
+        shift[:, 1] += w * (dx * np.sin(t) + dy * (np.cos(t) - 1))
+        total += w
+    return p + shift / total[:, None]
 
 
 def build_lattice(geo: Geography, rng: np.random.Generator, scale: float) -> Lattice:
