@@ -530,6 +530,11 @@ def ratio(a: Result, b: Result) -> str:
     return f"{a.median / b.median:.2f}"
 
 
+def lighter_mark(case: Case, row: dict[str, Result]) -> str:
+    a, b = row["twin1"].n, row["tipg"].n
+    return "*" if case.kind == "tile" and a and b and a < 0.8 * b else ""
+
+
 def same_body_floor(case: Case, row: dict[str, Result], matched: int | None) -> Result:
     """The floor of twin's own body: with the count when twin returns numberMatched."""
     if case.kind == "tile":
@@ -551,8 +556,9 @@ def report(bench: Bench, cases: list[Case], conc: dict, pyg_tiles: dict, meta: d
                  else str(row["twin1"].n))
         base = same_body_floor(case, row, meta["matched"].get(case.key))
         rows.append([case.title, n] + [cell(row[t]) for t in TARGETS]
-                    + [ratio(row["twin1"], row["tipg"]), ratio(row["pygeoapi"], row["twin1"]),
-                       ratio(row["twin1"], base)])
+                    + [ratio(row["twin1"], row["tipg"]) + lighter_mark(case, row),
+                       ratio(row["pygeoapi"], row["twin1"]),
+                       ratio(row["twin1"], base) + ("†" if base is row["floor+count"] else "")])
         p90_rows.append([case.title] + [cell(row[t], "p90") for t in TARGETS])
     lines = ["# twin vs tipg vs stock pygeoapi vs the SQL floor", "",
              f"{meta['when']}; {meta['machine']}; {meta['dataset']}.", "",
@@ -560,7 +566,10 @@ def report(bench: Bench, cases: list[Case], conc: dict, pyg_tiles: dict, meta: d
               "ratios from the medians, twin = twin with 1 worker. `twin/floor` divides by "
               "the floor of twin's own body: with the count where twin returns "
               "`numberMatched` (at most 100,000 matches), without it otherwise; for tiles, "
-              "twin's own tile statement (the same bytes)."), "",
+              "twin's own tile statement (the same bytes); † marks the rows where that "
+              "floor includes the count. * marks a tile where twin serves far fewer "
+              "features than tipg (twin generalises by the layer's `tiles:` rules, tipg "
+              "sends every feature), so the bodies differ."), "",
              md_table(header, rows), "", "p90 latency, ms:", "",
              md_table(["case"] + list(TARGETS), p90_rows), ""]
     lines += concurrency_section(cases, conc)
@@ -765,8 +774,9 @@ def print_tables(bench: Bench, cases: list[Case], meta: dict) -> None:
         row = bench.results[case.key]
         base = same_body_floor(case, row, meta["matched"].get(case.key))
         rows.append([case.title] + [cell(row[t]) for t in TARGETS]
-                    + [ratio(row["twin1"], row["tipg"]), ratio(row["pygeoapi"], row["twin1"]),
-                       ratio(row["twin1"], base)])
+                    + [ratio(row["twin1"], row["tipg"]) + lighter_mark(case, row),
+                       ratio(row["pygeoapi"], row["twin1"]),
+                       ratio(row["twin1"], base) + ("†" if base is row["floor+count"] else "")])
     print()
     print(text_table(header, rows))
 

@@ -58,7 +58,8 @@ def create_app(settings: Settings, database_url: str,
 
     app = Starlette(
         routes=routes, lifespan=lifespan,
-        middleware=[Middleware(GZipMiddleware, minimum_size=1000)],
+        # Level 4: on a 560 KB tile, level 9 took 126 ms and level 4 14 ms for ~the same size.
+        middleware=[Middleware(GZipMiddleware, minimum_size=1000, compresslevel=4)],
         exception_handlers={APIError: api_error_handler, HTTPException: http_exception_handler,
                             Exception: unexpected_error_handler},
     )

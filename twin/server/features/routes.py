@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from datetime import datetime, timezone
 from urllib.parse import urlencode
@@ -20,6 +19,7 @@ from twin.server.features import sql as fsql
 from twin.server.features.conformance import CONFORMANCE
 from twin.server.features.crs import supported_uris
 from twin.server.features.params import ItemsQuery, negotiate, parse_items
+from twin.server.http import cached
 from twin.server.state import ServerState
 
 GEOJSON = "application/geo+json"
@@ -45,17 +45,6 @@ def queryable_fields(layer: Layer) -> dict[str, FieldSpec]:
 def output_names(layer: Layer) -> list[str]:
     names = [f.name for f in layer.public_fields()]
     return names + ([layer.measure_column] if layer.measure_column else [])
-
-
-def cached(request: Request, body: bytes, media: str, headers: dict | None = None,
-           max_age: int = 60) -> Response:
-    """Body with a strong ETag; 304 when the client already holds it."""
-    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
-    head = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", **(headers or {})}
-    match = request.headers.get("if-none-match", "")
-    if etag in [t.strip().removeprefix("W/") for t in match.split(",")] or match.strip() == "*":
-        return Response(status_code=304, headers=head)
-    return Response(body, media_type=media, headers=head)
 
 
 class Features:

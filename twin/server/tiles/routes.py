@@ -13,13 +13,13 @@ exists in the matrix set but the tileset has nothing there; the tileset metadata
 body. ``datetime`` on a layer without a ``time_field`` is a 400, as in the Features API.
 Unknown query parameters are ignored (map clients add cache busters and keys). Layers
 whose ``access.read`` lacks ``public`` have no tiles (404) until requests carry roles.
-Tiles carry a strong ETag (a hash of the bytes, stable because features are encoded in id
+Tiles carry an ETag (a hash of the bytes, stable because features are encoded in id
 order) and answer 304 to a matching ``If-None-Match``; gzip is left to the app middleware.
 """
 
 from __future__ import annotations
 
-import hashlib
+
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 from twin.registry import Layer
 from twin.server.errors import InvalidParameter, NotFound
 from twin.server.features.params import TimeFilter, parse_datetime
+from twin.server.http import etag_for, matches
 from twin.server.state import ServerState
 from twin.server.tiles import metadata as docs
 from twin.server.tiles.params import tile_address
@@ -128,20 +129,10 @@ class TileService:
         statement, params = tiles.query(z, x, y, when)
         row = await self.state.db.fetchrow(statement, params)
         body = bytes(row[0]) if row and row[0] is not None else b""
-        headers["ETag"] = etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
-        if _matches(request.headers.get("if-none-match"), etag):
+        headers["ETag"] = etag = etag_for(body)
+        if matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
         return Response(body, media_type=docs.MVT, headers=headers)
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 weak comparison, as If-None-Match requires."""
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    tags = (t.strip().removeprefix("W/") for t in if_none_match.split(","))
-    return etag in tags
 
 
 def routes(state: ServerState) -> list[BaseRoute]:

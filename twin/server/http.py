@@ -1,0 +1,36 @@
+"""HTTP caching helpers shared by every route.
+
+ETags are weak (``W/"…"``): the gzip middleware may compress a body after its tag
+is set, and a weak validator is the honest one for "the same content, in any
+content coding". If-None-Match uses weak comparison anyway (RFC 9110 §13.1.2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+def etag_for(body: bytes) -> str:
+    return 'W/"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    return opaque in (t.strip().removeprefix("W/") for t in if_none_match.split(","))
+
+
+def cached(request: Request, body: bytes, media: str, headers: dict | None = None,
+           max_age: int = 60) -> Response:
+    """``body`` with an ETag and Cache-Control; 304 when the client already holds it."""
+    etag = etag_for(body)
+    head = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", **(headers or {})}
+    if matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=head)
+    return Response(body, media_type=media, headers=head)
