@@ -3,7 +3,7 @@
 Items: the whole FeatureCollection of twin's body (same features, same properties, same
 7 decimals) built in PostGIS with json aggregation and ``ST_AsGeoJSON``, with the exact
 ``numberMatched`` (``count=True``, what tipg and pygeoapi return) or without it (twin
-leaves ``numberMatched`` out above 100,000 matches). Paging is plain ``OFFSET`` (or
+leaves ``numberMatched`` out above its ``count_limit``). Paging is plain ``OFFSET`` (or
 ``id > last`` for a keyset cursor), ordered by ``id``.
 
 Tiles: twin's own tile statement (``twin.server.tiles.sql.LayerTiles``, generalisation

@@ -40,7 +40,8 @@ def test_every_shipped_layer_is_valid(registry):
     (lambda d: d.update(storage_crs="EPSG:999999"), "storage_crs"),
     (lambda d: d["fields"]["lanes"].update(type="complex"), "fields.lanes.type"),
     (lambda d: d["fields"]["lanes"].update(min=10, max=2), "min is greater than max"),
-    (lambda d: d.update(time_field="name"), "must be a date or datetime"),
+    (lambda d: d.update(time_field="name", history=False), "must be a date or datetime"),
+    (lambda d: d.update(time_field="last_inspected"), "a layer with history"),
     (lambda d: d["fields"].update(geom={"type": "string"}), "reserved"),
     (lambda d: d.update(colour="red"), "colour"),
 ])

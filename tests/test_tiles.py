@@ -136,7 +136,7 @@ def test_tilejson(http):
     assert vl["id"] == "road_segments" and {"external_id", "road_class"} <= set(vl["fields"])
     parcels = http.get(TILES.format(layer="land_parcels") + "/tilejson.json").json()
     assert "owner_name" not in parcels["vector_layers"][0]["fields"]
-    timed = http.get(TILES.format(layer="road_segments") + "/tilejson.json",
+    timed = http.get(TILES.format(layer="cameras") + "/tilejson.json",
                      params={"datetime": "2020-01-01/.."}).json()
     assert timed["tiles"][0].endswith("{x}?datetime=2020-01-01/..")
 
@@ -184,24 +184,23 @@ def test_minor_roads_appear_only_from_their_zoom(http, residential):
     assert "residential" in {f["properties"]["road_class"] for f in high}
 
 
-def test_datetime_filters_the_tile(http, city_engine, residential):
-    _, lon, lat = residential
-    x, y = tile_index(lon, lat, 15)
-    url = tile_url("road_segments", 15, x, y)
-    everything = {f["id"]: f for f in decode(http.get(url), "road_segments")}
-    dated = rows(city_engine, "SELECT id, last_inspected FROM road_segments "
-                              "WHERE id = ANY(:ids) AND last_inspected IS NOT NULL "
-                              "ORDER BY last_inspected", ids=list(everything))
-    assert len(dated) >= 2, "the tile needs roads with an inspection date"
+def test_datetime_filters_the_tile(http, city_engine):
+    x, y = tile_index(105.85, 21.03, 12)
+    url = tile_url("cameras", 12, x, y)
+    everything = {f["id"]: f for f in decode(http.get(url), "cameras")}
+    dated = rows(city_engine, "SELECT id, installed_on FROM cameras WHERE id = ANY(:ids) "
+                              "AND installed_on IS NOT NULL ORDER BY installed_on",
+                 ids=list(everything))
+    assert len(dated) >= 2, "the tile needs cameras with an installation date"
     cut = dated[len(dated) // 2][1]
     until = {f["id"] for f in decode(http.get(url, params={"datetime": f"../{cut}"}),
-                                     "road_segments")}
+                                     "cameras")}
     assert until == {i for i, d in dated if d <= cut}
     since = {f["id"] for f in decode(http.get(url, params={"datetime": f"{cut}/.."}),
-                                     "road_segments")}
+                                     "cameras")}
     assert since == {i for i, d in dated if d >= cut}
     day = {f["id"] for f in decode(http.get(url, params={"datetime": f"{cut}T12:00:00Z"}),
-                                   "road_segments")}
+                                   "cameras")}
     assert day == {i for i, d in dated if d == cut}
     assert until != set(everything)
 
@@ -244,9 +243,8 @@ def test_below_minzoom_is_no_content(http, parcel_spot):
     (TILES.format(layer="road_segments") + "/z/0/0", {}),
     (TILES.format(layer="road_segments") + "/3/-1/0", {}),
     (TILES.format(layer="road_segments") + "/3.5/0/0", {}),
-    (tile_url("road_segments", 14, 13000, 7200), {"datetime": "2026-13-01"}),
-    (tile_url("road_segments", 14, 13000, 7200), {"datetime": "2026-10-02/2026-10-01"}),
-    (tile_url("bus_stops", 14, 13000, 7200), {"datetime": "2026-10-01"}),
+    (tile_url("cameras", 14, 13000, 7200), {"datetime": "2026-13-01"}),
+    (tile_url("cameras", 14, 13000, 7200), {"datetime": "2026-10-02/2026-10-01"}),
 ])
 def test_bad_requests_are_ogc_exceptions(http, path, params):
     resp = http.get(path, params=params)

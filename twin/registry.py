@@ -135,6 +135,9 @@ class Layer(BaseModel):
     storage_crs: str = "EPSG:4326"
     time_field: str | None = None
     id_field: str | None = None   # a field whose value is the stable external id
+    # Keep past versions: ``datetime`` then selects the versions valid at that time
+    # ("the city as it was"), so such a layer has no separate time_field.
+    history: bool = False
     measure: Literal["length", "area"] | None = None
     nearest: NearestSpec | None = None
     access: Access = Access()
@@ -175,6 +178,9 @@ class Layer(BaseModel):
         for fname in self.fields:
             if not IDENT.match(fname) or fname in RESERVED:
                 raise ValueError(f"field name {fname!r} is invalid or reserved")
+        if self.history and self.time_field:
+            raise ValueError("a layer with history uses datetime for its versions; "
+                             "drop time_field (filter that field with CQL2 instead)")
         if self.time_field and self.time_field not in self.fields:
             raise ValueError(f"time_field {self.time_field!r} is not one of the fields")
         if self.time_field and self.fields[self.time_field].type not in (
