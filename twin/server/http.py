@@ -26,11 +26,20 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return opaque in (t.strip().removeprefix("W/") for t in if_none_match.split(","))
 
 
+VARY = "Accept, Accept-Encoding, Authorization, X-API-Key"
+
+
 def cached(request: Request, body: bytes, media: str, headers: dict | None = None,
-           max_age: int = 60) -> Response:
-    """``body`` with an ETag and Cache-Control; 304 when the client already holds it."""
+           max_age: int = 60, private: bool = False) -> Response:
+    """``body`` with an ETag and Cache-Control; 304 when the client already holds it.
+
+    What a response holds depends on who asks (private fields, readable layers): an
+    authenticated caller's responses are ``private`` (no shared cache may keep them),
+    and every response varies on the credentials headers."""
     etag = etag_for(body)
-    head = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", **(headers or {})}
+    scope = "private" if private else "public"
+    head = {"ETag": etag, "Cache-Control": f"{scope}, max-age={max_age}", "Vary": VARY,
+            **(headers or {})}
     if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=head)
     return Response(body, media_type=media, headers=head)

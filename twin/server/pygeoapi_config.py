@@ -26,6 +26,8 @@ from twin.registry import Layer, Registry
 from twin.server.features.crs import CRS84_URI, crs_uri, supported_uris
 from twin.server.features.params import DEFAULT_LIMIT, MAX_LIMIT
 from twin.server.features.params import FORMATS as ITEM_FORMATS
+from twin.server.auth.policy import can_read
+from twin.server.auth.principal import ANONYMOUS
 from twin.server.state import ServerState
 
 log = logging.getLogger("twin.server")
@@ -226,7 +228,10 @@ def build_config(state: ServerState, source: str,
         "server": server_section(state, server, server_file),
         "logging": logging_section(server),
         "metadata": metadata_section(state, server),
-        "resources": {layer.name: resource(state, layer, source) for layer in state.registry},
+        # pygeoapi serves the anonymous view: layers the public may not read are left out
+        # (twin's own routes serve them to the roles that may).
+        "resources": {layer.name: resource(state, layer, source) for layer in state.registry
+                      if can_read(layer, ANONYMOUS)},
     }
     validate(config, server_file)
     return config

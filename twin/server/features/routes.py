@@ -19,6 +19,8 @@ from twin.server.features import sql as fsql
 from twin.server.features.conformance import CONFORMANCE
 from twin.server.features.crs import supported_uris
 from twin.server.features.params import ItemsQuery, negotiate, parse_items
+from twin.server.auth.policy import can_read, visible_fields
+from twin.server.auth.principal import ANONYMOUS, Principal, principal_of
 from twin.server.http import cached
 from twin.server.state import ServerState
 
@@ -30,10 +32,10 @@ JSON_SCHEMA_TYPES = {FieldType.string: "string", FieldType.integer: "integer",
                      FieldType.string_list: "array"}
 
 
-def queryable_fields(layer: Layer) -> dict[str, FieldSpec]:
-    """Fields a client may see, filter and sort on (private fields never), and the
-    computed measure (length_m or area_m2)."""
-    fields = {f.name: f for f in layer.public_fields()}
+def queryable_fields(layer: Layer, who: Principal = ANONYMOUS) -> dict[str, FieldSpec]:
+    """Fields ``who`` may see, filter and sort on (a private field only for the roles it
+    is visible to: filtering on it would leak it), and the computed measure."""
+    fields = {f.name: f for f in visible_fields(layer, who)}
     if layer.measure_column:
         unit = "metres" if layer.measure == "length" else "square metres"
         fields[layer.measure_column] = FieldSpec(
@@ -42,8 +44,8 @@ def queryable_fields(layer: Layer) -> dict[str, FieldSpec]:
     return fields
 
 
-def output_names(layer: Layer) -> list[str]:
-    names = [f.name for f in layer.public_fields()]
+def output_names(layer: Layer, who: Principal = ANONYMOUS) -> list[str]:
+    names = [f.name for f in visible_fields(layer, who)]
     return names + ([layer.measure_column] if layer.measure_column else [])
 
 
@@ -52,8 +54,11 @@ class Features:
         self.state = state
 
     def layer(self, request: Request) -> Layer:
+        """The collection, if the caller may read it (404 otherwise: existence of a
+        layer the caller may not read is not disclosed)."""
         name = request.path_params["collection_id"]
-        if name not in self.state.registry:
+        if name not in self.state.registry or not can_read(
+                self.state.registry.get(name), principal_of(request)):
             raise NotFound(f"collection {name!r} not found")
         return self.state.registry.get(name)
 
@@ -82,14 +87,14 @@ class Features:
         return links
 
     async def items(self, request: Request) -> Response:
-        layer = self.layer(request)
-        fields = queryable_fields(layer)
+        layer, who = self.layer(request), principal_of(request)
+        fields = queryable_fields(layer, who)
         q = parse_items(request.query_params, request.headers.get("accept"), layer, fields)
         if q.fmt == "html":
             return await self.state.hooks["html_items"](request)
         if q.fmt in ("fgb", "gpkg", "csv"):
             return await self.download(request, layer, q, fields)
-        names = q.properties if q.properties is not None else output_names(layer)
+        names = q.properties if q.properties is not None else output_names(layer, who)
         params = fsql.Params()
         where = fsql.where_clause(layer, q, fields, params)
         page = self.state.db.fetchrow(fsql.page_sql(layer, q, names, where, params), params)
@@ -104,7 +109,8 @@ class Features:
             (features, returned, last_id), matched = await page, None
         body = self.collection_body(request, layer, q, features, returned, last_id,
                                     matched if matched is not None and matched <= cap else None)
-        return cached(request, body, GEOJSON, {"Content-Crs": f"<{q.crs.uri}>"})
+        return cached(request, body, GEOJSON, {"Content-Crs": f"<{q.crs.uri}>"},
+                      private=who.authenticated)
 
     def collection_body(self, request, layer, q, features, returned, last_id, matched) -> bytes:
         tail = {"numberReturned": returned}
@@ -116,7 +122,8 @@ class Features:
                 + b"]," + json.dumps(tail, ensure_ascii=False)[1:].encode())
 
     async def download(self, request, layer: Layer, q: ItemsQuery, fields) -> Response:
-        names = q.properties if q.properties is not None else output_names(layer)
+        who = principal_of(request)
+        names = q.properties if q.properties is not None else output_names(layer, who)
         if "limit" not in request.query_params:
             q.limit = DOWNLOAD_LIMIT
         params = fsql.Params()
@@ -132,7 +139,8 @@ class Features:
         ext = {"csv": "csv", "fgb": "fgb", "gpkg": "gpkg"}[q.fmt]
         return cached(request, body, formats.MEDIA[q.fmt], {
             "Content-Crs": f"<{q.crs.uri}>",
-            "Content-Disposition": f'attachment; filename="{layer.name}.{ext}"'})
+            "Content-Disposition": f'attachment; filename="{layer.name}.{ext}"'},
+            private=who.authenticated)
 
     async def item(self, request: Request) -> Response:
         layer = self.layer(request)
@@ -148,7 +156,8 @@ class Features:
 
         out = parse_crs(request.query_params.get("crs"), layer.srid)
         fid = request.path_params["item_id"]
-        row = await self.state.db.fetchrow(fsql.item_sql(layer, output_names(layer), out),
+        who = principal_of(request)
+        row = await self.state.db.fetchrow(fsql.item_sql(layer, output_names(layer, who), out),
                                            {"fid": fid})
         if row is None:
             raise NotFound(f"item {fid!r} not found in {layer.name}")
@@ -157,7 +166,8 @@ class Features:
                  {"rel": "collection", "type": "application/json",
                   "href": self.state.url(f"collections/{layer.name}")}]
         body = row[0][:-1] + ',"links":' + json.dumps(links) + "}"
-        return cached(request, body.encode(), GEOJSON, {"Content-Crs": f"<{out.uri}>"})
+        return cached(request, body.encode(), GEOJSON, {"Content-Crs": f"<{out.uri}>"},
+                      private=who.authenticated)
 
     async def queryables(self, request: Request) -> Response:
         layer = self.layer(request)
@@ -167,7 +177,8 @@ class Features:
             return await self.state.hooks["html_queryables"](request)
         props = {"geometry": {"$ref": f"https://geojson.org/schema/{layer.geometry}.json",
                               "x-ogc-role": "primary-geometry"}}
-        for spec in queryable_fields(layer).values():
+        who = principal_of(request)
+        for spec in queryable_fields(layer, who).values():
             props[spec.name] = _schema(spec)
         if layer.time_field:
             props[layer.time_field]["x-ogc-role"] = "primary-instant"
@@ -176,7 +187,7 @@ class Features:
                "type": "object", "title": layer.title, "properties": props,
                "additionalProperties": False}
         body = json.dumps(doc, ensure_ascii=False).encode()
-        return cached(request, body, "application/schema+json")
+        return cached(request, body, "application/schema+json", private=who.authenticated)
 
     async def conformance(self, request: Request) -> Response:
         fmt = negotiate(request.query_params, request.headers.get("accept"),
