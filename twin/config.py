@@ -38,9 +38,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     pool_size: int = Field(8, ge=1, le=200)
     statement_timeout_ms: int = Field(30000, ge=100)
-    count_limit: int = Field(100_000, ge=0, description=(
-        "numberMatched is exact up to this many matches and omitted beyond (counting "
-        "stops there, so a count never scans a huge table); 0 turns counting off"))
+    count_limit: int = Field(50_000, ge=0, description=(
+        "numberMatched is exact up to this many matches and omitted beyond: when the "
+        "planner expects more, no count runs at all; 0 turns counting off"))
 
     @field_validator("data_dir", "layers_dir", "server_config")
     @classmethod

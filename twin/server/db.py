@@ -51,10 +51,10 @@ class Database:
                                             kwargs=self._sync_kwargs, open=True, timeout=10)
             return self._sync
 
-    async def fetchrow(self, sql, params: Any = None) -> tuple | None:
+    async def fetchrow(self, sql, params: Any = None, prepare: bool = True) -> tuple | None:
         async with self.pool.connection() as conn:
             try:
-                cur = await conn.execute(sql, params, prepare=True)
+                cur = await conn.execute(sql, params, prepare=prepare)
             except psycopg.Error as exc:
                 raise translate(exc) from None
             return await cur.fetchone()

@@ -100,17 +100,27 @@ class Features:
         page = self.state.db.fetchrow(fsql.page_sql(layer, q, names, where, params), params)
         cap = self.state.settings.count_limit
         if cap:  # the count runs beside the page query, on its own connection
-            count_params = fsql.Params()
-            count_where = fsql.where_clause(layer, q, fields, count_params)
-            count = self.state.db.fetchrow(fsql.count_sql(layer, count_where, cap,
-                                                          count_params), count_params)
-            (features, returned, last_id), (matched,) = await asyncio.gather(page, count)
+            (features, returned, last_id), matched = await asyncio.gather(
+                page, self.count(layer, q, fields, cap))
         else:
             (features, returned, last_id), matched = await page, None
-        body = self.collection_body(request, layer, q, features, returned, last_id,
-                                    matched if matched is not None and matched <= cap else None)
+        body = self.collection_body(request, layer, q, features, returned, last_id, matched)
         return cached(request, body, GEOJSON, {"Content-Crs": f"<{q.crs.uri}>"},
                       private=who.authenticated)
+
+    async def count(self, layer: Layer, q: ItemsQuery, fields, cap: int) -> int | None:
+        """numberMatched: exact when the planner expects at most ``cap`` matches (the
+        count then stops at cap + 1 anyway), omitted when it expects more, so a page
+        of a huge table never pays for a full count."""
+        params = fsql.Params()
+        where = fsql.where_clause(layer, q, fields, params)
+        (plan,) = await self.state.db.fetchrow(fsql.estimate_sql(layer, where), params,
+                                               prepare=False)
+        if plan[0]["Plan"]["Plan Rows"] > cap:
+            return None
+        (matched,) = await self.state.db.fetchrow(fsql.count_sql(layer, where, cap, params),
+                                                  params)
+        return matched if matched <= cap else None
 
     def collection_body(self, request, layer, q, features, returned, last_id, matched) -> bytes:
         tail = {"numberReturned": returned}

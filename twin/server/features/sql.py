@@ -116,6 +116,12 @@ def page_sql(layer: Layer, q: ItemsQuery, names: list[str], where: sql.Composabl
                    "FROM ({}) p").format(inner)
 
 
+def estimate_sql(layer: Layer, where: sql.Composable) -> sql.Composable:
+    """The planner's estimate of the matches (EXPLAIN: no rows are read)."""
+    return sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} t WHERE {}").format(
+        sql.Identifier(layer.table), where)
+
+
 def count_sql(layer: Layer, where: sql.Composable, cap: int, params: Params) -> sql.Composable:
     """Count matches, stopping at ``cap + 1`` so a huge count never costs a full scan."""
     return sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} t WHERE {} LIMIT {}) c").format(
