@@ -312,3 +312,42 @@ def _wait_until_stopped(cluster: EmbeddedCluster, timeout: float = 10.0) -> None
     while cluster.is_running():
         assert time.monotonic() < deadline, "the killed postmaster is still running"
         time.sleep(0.05)
+
+
+def test_port_is_chosen_once_and_avoids_a_busy_default(workdir):
+    """A second checkout (e.g. CI's fresh clone) must not collide with a cluster that
+    already holds 54329: it picks a free port and keeps using it."""
+    import socket
+
+    from twin.db.cluster import DEFAULT_PORT
+
+    blocker = socket.socket()
+    try:
+        try:
+            blocker.bind(("127.0.0.1", DEFAULT_PORT))
+            blocker.listen()
+        except OSError:
+            pass  # the default is already busy (another cluster): just as good
+        first = EmbeddedCluster(workdir / "autoport" / "pgdata")
+        assert first.port != DEFAULT_PORT
+        again = EmbeddedCluster(workdir / "autoport" / "pgdata")
+        assert again.port == first.port  # remembered beside the data directory
+    finally:
+        blocker.close()
+
+
+def test_a_checkout_the_postgres_user_cannot_enter_gets_a_cluster_it_can(tmp_path):
+    """Root's checkout under /root (mode 700): the cluster moves to /var/lib/twin."""
+    import os
+
+    from twin.db.cluster import reachable_pgdata
+
+    private = tmp_path / "home"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    target = reachable_pgdata(private / "repo" / ".twin" / "pgdata")
+    if os.geteuid() == 0:
+        assert str(target).startswith("/var/lib/twin/") and target.name == "pgdata"
+        assert reachable_pgdata(private / "repo" / ".twin" / "pgdata") == target  # stable
+    else:
+        assert target == private / "repo" / ".twin" / "pgdata"

@@ -26,7 +26,9 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL of an existing PostGIS; unset = embedded cluster"
     )
     data_dir: Path = Field(REPO_ROOT / ".twin", description="Embedded cluster, COGs, caches")
-    embedded_port: int = Field(54329, ge=1024, le=65535)
+    embedded_port: int | None = Field(None, ge=1024, le=65535, description=(
+        "Port of the embedded cluster; unset = the one it used before, else 54329 when "
+        "free, else any free port"))
     embedded_database: str = "twin"
     layers_dir: Path = REPO_ROOT / "layers"
     server_config: Path = Field(REPO_ROOT / "config" / "server.yaml",
@@ -42,6 +44,22 @@ class Settings(BaseSettings):
         "numberMatched is exact up to this many matches and omitted beyond: when the "
         "planner expects more, no count runs at all; 0 turns counting off"))
 
+    # Authentication. API keys need no settings but the header name; bearer tokens (OIDC)
+    # are accepted only when an issuer is set, and then an audience is required.
+    api_key_header: str = Field("X-API-Key", pattern=r"^[A-Za-z0-9-]+$",
+                                description="Header carrying an API key (also accepted: "
+                                "'Authorization: ApiKey <key>')")
+    oidc_issuer: str | None = Field(None, description=(
+        "OIDC issuer whose JWTs are accepted (exact 'iss'); unset = no bearer tokens"))
+    oidc_audience: str | None = Field(None, description="Required 'aud' of bearer tokens")
+    oidc_jwks_url: str | None = Field(None, description=(
+        "JWKS URL; unset = discovered from {issuer}/.well-known/openid-configuration"))
+    oidc_roles_claim: str = Field("roles", description=(
+        "Claim holding roles (list or space-separated); dotted path for nested claims, "
+        "e.g. realm_access.roles for Keycloak"))
+    oidc_agency_claim: str = Field("agency", description="Claim naming the caller's agency")
+    oidc_leeway_s: float = Field(30.0, ge=0, le=300, description="Clock skew allowed on exp/nbf")
+
     @field_validator("data_dir", "layers_dir", "server_config")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -54,6 +72,17 @@ class Settings(BaseSettings):
             raise ValueError("plausible_extent must be (minx, miny, maxx, maxy)")
         return self
 
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> "Settings":
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError("oidc_audience is required when oidc_issuer is set (without it, "
+                             "tokens the issuer made for other applications would be accepted)")
+        for name in ("oidc_issuer", "oidc_jwks_url"):
+            value = getattr(self, name)
+            if value and not value.startswith(("https://", "http://")):
+                raise ValueError(f"{name} must be an http(s) URL")
+        return self
+
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
@@ -64,7 +93,10 @@ class Settings(BaseSettings):
 
     @property
     def pgdata(self) -> Path:
-        return self.data_dir / "pgdata"
+        """The embedded cluster's directory (see twin.db.cluster.reachable_pgdata)."""
+        from twin.db.cluster import reachable_pgdata
+
+        return reachable_pgdata(self.data_dir / "pgdata")
 
 
 def load_settings(**overrides) -> Settings:

@@ -137,15 +137,40 @@ class EmbeddedCluster:
     def __init__(
         self,
         data_dir: Path,
-        port: int,
+        port: int | None = None,
         host: str = "127.0.0.1",
         bin_dir: Path | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().absolute()
-        self.port = port
+        self._port = port
         self.host = host
         self._bin_dir = bin_dir
         self._dropper: list[str] | None = None
+
+    @property
+    def port(self) -> int:
+        """The given port, else the one this data directory used before, else 54329 when
+        free, else any free port (so a second checkout never collides with the first)."""
+        if self._port is None:
+            self._port = self._choose_port()
+        return self._port
+
+    @property
+    def _port_file(self) -> Path:
+        return self.data_dir.parent / f".{self.data_dir.name}.port"
+
+    def _choose_port(self) -> int:
+        if self._live_pid(remove_stale=False) is not None and self._pid_file_port():
+            return self._pid_file_port()
+        remembered = None
+        with contextlib.suppress(OSError, ValueError):
+            remembered = int(self._port_file.read_text().strip())
+        if remembered and _port_free(self.host, remembered):
+            return remembered
+        chosen = DEFAULT_PORT if _port_free(self.host, DEFAULT_PORT) else _any_free_port(self.host)
+        self._port_file.parent.mkdir(parents=True, exist_ok=True)
+        self._port_file.write_text(f"{chosen}\n")
+        return chosen
 
     def __repr__(self) -> str:
         return f"EmbeddedCluster({str(self.data_dir)!r}, port={self.port})"
@@ -495,6 +520,48 @@ class EmbeddedCluster:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+DEFAULT_PORT = 54329
+SHARED_ROOT = Path("/var/lib/twin")
+
+
+def reachable_pgdata(pgdata: Path) -> Path:
+    """Where the embedded cluster lives: ``pgdata``, unless twin runs as root and the
+    postgres user cannot enter it (a checkout under /root, mode 700): then a directory
+    of its own under /var/lib/twin, named after the checkout, instead of failing."""
+    pgdata = Path(pgdata).expanduser().absolute()
+    if os.geteuid() != 0:
+        return pgdata
+    try:
+        user = pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        return pgdata
+    if _blocking_parent(pgdata, user) is None:
+        return pgdata
+    import hashlib
+
+    digest = hashlib.sha1(str(pgdata).encode()).hexdigest()[:10]
+    return SHARED_ROOT / f"{pgdata.parent.parent.name or 'twin'}-{digest}" / pgdata.name
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _any_free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def resolve_database_url(settings: Settings, create: bool = True) -> str:
     """``settings.database_url`` when set; else the embedded cluster's database.
 
@@ -574,6 +641,8 @@ def _blocking_parent(path: Path, user: pwd.struct_passwd) -> Path | None:
     """The first ancestor of ``path`` that ``user`` may not enter, if any."""
     groups = set(os.getgrouplist(user.pw_name, user.pw_gid))
     for parent in reversed(path.parents):
+        if not parent.exists():
+            return None  # twin creates the rest with mode 755
         st = parent.stat()
         if st.st_uid == user.pw_uid:
             bit = stat.S_IXUSR
