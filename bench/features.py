@@ -3,23 +3,29 @@
 One script, one database, one run, case by case (the anchor's table,
 shared/reference/anchor-measurements.md):
 
-    .venv/bin/python -m bench.features [--rebuild] [--scale 20] [--quick]
+    .venv/bin/python bench/features.py [--rebuild] [--scale 20] [--quick]   (or -m bench.features)
 
 - Dataset: the demo city scaled to ~300k roads and ~200k parcels (``twin.demo.generate``),
   loaded with twin's loaders into ``twin_bench`` on the embedded cluster (kept between
   runs; generation and loading are skipped while the counts are there; ``--rebuild``
   forces them), then VACUUM ANALYZE.
-- Servers, each a subprocess on its own loopback port (``bench/servers.py``): twin with 1
-  and with 2 workers (``twin serve``), tipg 1.x and stock pygeoapi 0.24 with 1 uvicorn
-  worker each, from ``bench/.venv-alt`` (``bench/setup-alt-venv.sh``, run when missing).
+- Servers, each a subprocess on its own loopback port (``bench/servers.py``), started one
+  after the other once the schema is upgraded: twin with 1 and with 2 workers
+  (``twin serve``), tipg 1.x and stock pygeoapi 0.24 with 1 uvicorn worker each, from
+  ``bench/.venv-alt`` (``bench/setup-alt-venv.sh``, run when missing). All are stopped
+  at the end, on an error, on Ctrl-C and on SIGTERM.
 - Floor (``bench/floor.py``): the one SQL statement returning the same body, run with
   psycopg, with and without the exact count.
 - Method: keep-alive httpx clients, ``Accept-Encoding: identity`` (no compression on
   either side, like the floor); two warm-up requests, then the median and p90 of >= 20
   requests (>= 5 when a request takes over 0.2 s). Every answer is checked: the same
   number of features from every server, non-empty tiles, twin's tile byte-equal to its
-  SQL. Then 8 client threads (one keep-alive client each) for a fixed time on the
-  limit=1000 and z14 cases: throughput and p50/p99.
+  SQL. Targets are interleaved request by request, so background load on the machine
+  hits all of them alike. Then 8 client threads (one keep-alive client each) for a fixed
+  time on the limit=1000, limit=10 and z14 cases: throughput and p50/p99. Stock
+  pygeoapi's MVT-postgresql provider is probed last: a z14 tile with an 8 s limit (its
+  query cancelled in PostgreSQL after), and a z18 tile for its cost per feature.
+- Runtime: about 5-6 minutes once the data is loaded (generation + loading ~2 minutes).
 - Output: tables on stdout and ``bench/out/features.md``.
 """
 
@@ -75,14 +81,27 @@ def counts(url: str) -> dict[str, int]:
     return out
 
 
+def upgrade_schema(url: str) -> None:
+    """Bring twin_bench to twin's current migrations once, before any server starts:
+    servers started together would otherwise each run the same new migration at once."""
+    from twin.db.engine import make_engine
+    from twin.db.schema import upgrade
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        upgrade(engine, load_registry(load_settings().layers_dir))
+    finally:
+        engine.dispose()
+
+
 def ensure_dataset(url: str, scale: int, seed: int, rebuild: bool) -> dict[str, int]:
+    upgrade_schema(url)
     have = counts(url)
     if not rebuild and have[ROADS] >= MIN_ROADS and have[PARCELS] >= MIN_PARCELS:
         print(f"dataset: {have[ROADS]:,} roads, {have[PARCELS]:,} parcels already in "
               f"{DB_NAME} (--rebuild regenerates)", flush=True)
         return have
     from twin.db.engine import make_engine
-    from twin.db.schema import upgrade
     from twin.ingest.dispatch import load_any
 
     settings = load_settings()
@@ -101,7 +120,6 @@ def ensure_dataset(url: str, scale: int, seed: int, rebuild: bool) -> dict[str, 
               + (f": {report}" if report else ""), flush=True)
     engine = make_engine(url, pool_size=2)
     try:
-        upgrade(engine, registry)
         for layer in (ROADS, PARCELS):
             t0 = time.perf_counter()
             lines = load_any(engine, registry, settings, gpkg, layer, mode="replace",
@@ -375,15 +393,27 @@ class Bench:
         page = fsql.page_sql(layer, q, names, fsql.where_clause(layer, q, fields, p1), p1)
         page_s, _ = time_calls(lambda: self.conn.execute(page, p1, prepare=True).fetchone(),
                                True)
-        count_ms = None
-        if count_limit():
-            count = fsql.count_sql(layer, fsql.where_clause(layer, q, fields, p2), count_limit(),
-                                   p2)
-            count_s, _ = time_calls(
-                lambda: self.conn.execute(count, p2, prepare=True).fetchone(), True)
-            count_ms = statistics.median(count_s)
+        count_ms, counted = None, False
+        cap = count_limit()
+        if cap:
+            # as twin does: the planner's estimate first, the capped count only when the
+            # estimate is at most the cap (twin.server.features.routes.Features.count)
+            where2 = fsql.where_clause(layer, q, fields, p2)
+            estimate = getattr(fsql, "estimate_sql", None)
+            expected = 0
+            est_ms = 0.0
+            if estimate is not None:
+                est = estimate(layer, where2, q, p2)
+                est_s, plan = time_calls(lambda: self.conn.execute(est, p2).fetchone(), True)
+                est_ms, expected = statistics.median(est_s), plan[0][0]["Plan"]["Plan Rows"]
+            count_ms = est_ms
+            if expected <= cap:
+                count = fsql.count_sql(layer, where2, cap, p2)
+                count_s, _ = time_calls(
+                    lambda: self.conn.execute(count, p2, prepare=True).fetchone(), True)
+                count_ms, counted = est_ms + statistics.median(count_s), True
         self.extra.setdefault("twin_sql", {})[case.key] = {
-            "page": statistics.median(page_s), "count": count_ms}
+            "page": statistics.median(page_s), "count": count_ms, "counted": counted}
         return statistics.median(page_s)
 
     # concurrency
@@ -661,12 +691,15 @@ def twin_sql_section(bench: Bench, cases: list[Case]) -> list[str]:
     for case in cases:
         if case.key in info:
             t = info[case.key]
-            rows.append([case.title, fmt_ms(t["page"]), fmt_ms(t["count"]),
+            rows.append([case.title, fmt_ms(t["page"]),
+                         fmt_ms(t["count"]) + ("" if t["counted"] else " (estimate only)"),
                          fmt_ms(bench.results[case.key]["twin1"].median)])
     return ["## twin's own statements, run directly", "",
-            ("The two statements twin sends per items request (run concurrently on two "
-             "connections), timed with psycopg, prepared, ms:"), "",
-            md_table(["case", "page SQL", "capped count SQL", "twin 1w endpoint"], rows), ""]
+            ("What twin sends per items request, timed with psycopg: the page statement, and "
+             "beside it on a second connection numberMatched: the planner's estimate, then "
+             f"the count capped at count_limit={count_limit():,} only when the estimate is "
+             "at most that (ms):"), "",
+            md_table(["case", "page SQL", "numberMatched SQL", "twin 1w endpoint"], rows), ""]
 
 
 def md_table(header: list[str], rows: list[list[str]]) -> str:
@@ -796,7 +829,13 @@ def print_tables(bench: Bench, cases: list[Case], meta: dict) -> None:
 def machine_line(conn) -> str:
     pg = conn.execute("SHOW server_version").fetchone()[0]
     postgis = conn.execute("SELECT postgis_lib_version()").fetchone()[0]
-    return (f"{os.cpu_count()} cores, PostgreSQL {pg}, PostGIS {postgis}, "
+    rev = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True, check=False).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain",
+                            "--untracked-files=no", "twin"],
+                           capture_output=True, text=True, check=False).stdout.strip()
+    return (f"twin at {rev or '?'}{' + uncommitted changes in twin/' if dirty else ''}; "
+            f"{os.cpu_count()} cores, PostgreSQL {pg}, PostGIS {postgis}, "
             f"Python {sys.version.split()[0]}; 1-minute load average {LOAD[0][0]:.1f} at the "
             f"start, {LOAD[-1][0]:.1f} before the report (other work on the machine shows "
             "here: every case interleaves its targets so such load hits all alike)")

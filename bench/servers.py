@@ -110,7 +110,8 @@ class Server:
 
 
 class Fleet:
-    """Starts servers together and always stops them (also on Ctrl-C and SIGTERM)."""
+    """Starts servers one after the other and always stops them (also on Ctrl-C and
+    SIGTERM)."""
 
     def __init__(self, servers: list[Server]):
         self.servers = servers
@@ -119,9 +120,10 @@ class Fleet:
     def __enter__(self) -> Self:
         self._old_term = signal.signal(signal.SIGTERM, _raise_exit)
         try:
+            # One at a time: `twin serve` upgrades the schema as it starts, and two doing
+            # that at once collide in PostgreSQL ("tuple concurrently updated").
             for server in self.servers:
                 server.start()
-            for server in self.servers:
                 server.wait_ready()
         except BaseException:
             self.stop()

@@ -144,8 +144,52 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(settings, registry, city_url):
-    """The real ASGI app under uvicorn on a free loopback port; yields its base URL."""
+def oidc():
+    """A local OpenID provider over real HTTP (discovery document and JWKS) with its
+    private keys: ``keys["rsa-1"]`` (RS256) and ``keys["ec-1"]`` (ES256)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from types import SimpleNamespace
+
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+    keys = {"rsa-1": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+            "ec-1": ec.generate_private_key(ec.SECP256R1())}
+    port = _free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    jwks = {"keys": [
+        {**json.loads(RSAAlgorithm.to_jwk(keys["rsa-1"].public_key())), "kid": "rsa-1",
+         "use": "sig", "alg": "RS256"},
+        {**json.loads(ECAlgorithm.to_jwk(keys["ec-1"].public_key())), "kid": "ec-1",
+         "use": "sig", "alg": "ES256"}]}
+    documents = {"/.well-known/openid-configuration":
+                 {"issuer": issuer, "jwks_uri": issuer + "/jwks.json"}, "/jwks.json": jwks}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(documents.get(self.path)).encode()
+            self.send_response(200 if self.path in documents else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield SimpleNamespace(issuer=issuer, audience="twin-test", keys=keys)
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def server(settings, registry, city_url, oidc):
+    """The real ASGI app under uvicorn on a free loopback port; yields its base URL.
+    Bearer tokens of the ``oidc`` test provider are accepted (JWKS found by discovery)."""
     import threading
     import time
 
@@ -155,7 +199,9 @@ def server(settings, registry, city_url):
     from twin.server.app import create_app
 
     port = _free_port()
-    app_settings = settings.model_copy(update={"port": port, "public_url": None})
+    app_settings = settings.model_copy(update={"port": port, "public_url": None,
+                                               "oidc_issuer": oidc.issuer,
+                                               "oidc_audience": oidc.audience})
     app = create_app(app_settings, city_url, registry)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             lifespan="on")

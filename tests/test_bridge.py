@@ -143,9 +143,10 @@ def test_collections_list_every_layer_with_extents_and_crs(http, registry, setti
         assert x0 <= bx0 <= bx1 <= x1 and y0 <= by0 <= by1 <= y1, layer.name
         assert {CRS84, EPSG.format(3405), EPSG.format(5897), EPSG.format(4326)} <= set(c["crs"])
         assert c["storageCrs"] == EPSG.format(layer.srid)
-        if layer.time_field:
+        if layer.time_field or layer.history:  # history: [first version, open]
             (begin, end), = c["extent"]["temporal"]["interval"]
             assert begin is None or end is None or begin <= end
+            assert not layer.history or end is None
         else:
             assert "temporal" not in c["extent"]
 

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _oidc_complete(self) -> "Settings":
+    def _oidc_complete(self) -> Settings:
         if self.oidc_issuer and not self.oidc_audience:
             raise ValueError("oidc_audience is required when oidc_issuer is set (without it, "
                              "tokens the issuer made for other applications would be accepted)")

@@ -16,9 +16,9 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from twin.cli import db, demo, layers, load, serve
+    from twin.cli import db, demo, keys, layers, load, serve
 
-    for module in (db, demo, layers, load, serve):
+    for module in (db, demo, keys, layers, load, serve):
         module.register(main)
 
 

@@ -16,6 +16,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
 from sqlalchemy.schema import AddConstraint, CreateColumn
 
+from twin.db.history import sync_history
 from twin.db.models import build_metadata
 from twin.registry import Registry
 
@@ -61,6 +62,10 @@ def sync_layers(connection: Connection, registry: Registry) -> SyncReport:
         for name in have.keys() - set(table.columns.keys()):
             report.drift.append(f"{table.name}.{name} is in the database but not in "
                                 f"{layer.source_file.name if layer.source_file else layer.name}")
+    if "audit_log" in existing:  # migration 0003 is in: keep history tables in step
+        tables, columns = sync_history(connection, registry)
+        report.created += tables
+        report.added_columns += columns
     return report
 
 

@@ -49,6 +49,39 @@ class RequestTooLarge(APIError):
     code = "RequestTooLarge"
 
 
+class AuthenticationRequired(APIError):
+    """An anonymous caller asked for something only a signed-in caller may do (401)."""
+    status = 401
+    code = "AuthenticationRequired"
+
+    def __init__(self, description: str):
+        super().__init__(description, headers={
+            "WWW-Authenticate": 'Bearer realm="twin", ApiKey realm="twin"'})
+
+
+class Forbidden(APIError):
+    """The caller is known but lacks the rights (403)."""
+    status = 403
+    code = "Forbidden"
+
+
+class Conflict(APIError):
+    """The request conflicts with the data, e.g. a feature id already in use (409)."""
+    status = 409
+    code = "Conflict"
+
+
+class PreconditionFailed(APIError):
+    """If-Match names a version that is no longer the current one (412)."""
+    status = 412
+    code = "PreconditionFailed"
+
+
+class UnsupportedMediaType(APIError):
+    status = 415
+    code = "UnsupportedMediaType"
+
+
 def problem(status: int, code: str, description: str,
             headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"code": code, "description": description}, status_code=status,

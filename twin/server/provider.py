@@ -13,6 +13,7 @@ file) are neither described nor selected, so no response can carry them.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import json
 import logging
 import threading
@@ -66,8 +67,10 @@ def register_source(dsn: str, registry: Registry,
                     pool: Callable[[], ConnectionPool]) -> str:
     """Make a registry and a sync pool available to TwinProvider in this process; returns
     the key the pygeoapi configuration names (a digest of the DSN, so a DSN's password
-    never enters the configuration). Re-registering a DSN replaces its source."""
-    key = "pg-" + hashlib.blake2b(dsn.encode(), digest_size=8).hexdigest()
+    never enters the configuration), unique per app: two apps on one DSN in one process
+    (tests, embedded servers) must not share a pool that one of them closes."""
+    key = ("pg-" + hashlib.blake2b(dsn.encode(), digest_size=8).hexdigest()
+           + "-" + secrets.token_hex(4))
     with _LOCK:
         _SOURCES[key] = Source(registry, pool)
     return key
@@ -206,7 +209,7 @@ class TwinProvider(BaseProvider):
             iq.bbox = tuple(float(v) for v in values)
             iq.bbox_crs = self.storage_crs_out
         if datetime_:
-            if not self.layer.time_field:
+            if not (self.layer.time_field or self.layer.history):
                 raise InvalidParameter(f"datetime: collection {self.layer.name} has no time "
                                        "dimension")
             iq.time = parse_datetime(datetime_)
@@ -260,7 +263,8 @@ class TwinProvider(BaseProvider):
     def _count(self, iq: ItemsQuery, filterq) -> int:
         params = fsql.Params()
         where = self._where(iq, filterq, params)
-        row = self._fetchone(fsql.count_sql(self.layer, where, COUNT_CAP, params), params)
+        row = self._fetchone(fsql.count_sql(self.layer, where, COUNT_CAP, params, iq),
+                             params)
         return int(row[0])
 
     def _fetchone(self, statement: sql.Composable, params: dict) -> tuple | None:

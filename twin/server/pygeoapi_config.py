@@ -22,6 +22,7 @@ import yaml
 from jsonschema.exceptions import ValidationError
 
 from twin.config import REPO_ROOT
+from twin.db.history import first_version_sql
 from twin.registry import Layer, Registry
 from twin.server.features.crs import CRS84_URI, crs_uri, supported_uris
 from twin.server.features.params import DEFAULT_LIMIT, MAX_LIMIT
@@ -88,6 +89,10 @@ def _extent_row(cur, layer: Layer) -> list[float] | None:
 
 
 def _interval_row(cur, layer: Layer) -> list[str | None]:
+    if layer.history:  # from the first version on, still open
+        cur.execute(first_version_sql(layer))
+        first = cur.fetchone()[0]
+        return [first.isoformat() if first is not None else None, None]
     if not layer.time_field:
         return [None, None]
     cur.execute(f"SELECT min({layer.time_field}), max({layer.time_field}) FROM {layer.table}")
@@ -131,7 +136,7 @@ def _moment(value: str | None, end: bool = False) -> datetime | None:
 def extents_section(layer: Layer, extent: dict) -> dict[str, Any]:
     out: dict[str, Any] = {"spatial": {"bbox": [float(v) for v in extent["bbox"]],
                                        "crs": CRS84_URI}}
-    if layer.time_field:
+    if layer.time_field or layer.history:
         begin, end = extent.get("interval") or [None, None]
         out["temporal"] = {"begin": _moment(begin), "end": _moment(end, end=True),
                            "trs": GREGORIAN}

@@ -206,9 +206,9 @@ def parse_items(params: QueryParams, accept: str | None, layer: Layer,
     elif "bbox-crs" in params:
         raise InvalidParameter("bbox-crs given without bbox")
     if "datetime" in params:
-        if not layer.time_field:
+        if not (layer.time_field or layer.history):
             raise InvalidParameter(f"datetime: collection {layer.name} has no time dimension")
-        q.time = parse_datetime(params["datetime"])
+        q.time = parse_datetime(params["datetime"])  # history layers: the versions valid then
     if "filter" in params:
         q.filter_text = params["filter"]
         q.filter_lang = params.get("filter-lang", "cql2-text")

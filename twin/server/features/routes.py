@@ -21,6 +21,7 @@ from twin.server.features.crs import supported_uris
 from twin.server.features.params import ItemsQuery, negotiate, parse_items
 from twin.server.auth.policy import can_read, visible_fields
 from twin.server.auth.principal import ANONYMOUS, Principal, principal_of
+from twin.server.edit.versions import none_match, version_etag
 from twin.server.http import cached
 from twin.server.state import ServerState
 
@@ -114,12 +115,12 @@ class Features:
         of a huge table never pays for a full count."""
         params = fsql.Params()
         where = fsql.where_clause(layer, q, fields, params)
-        (plan,) = await self.state.db.fetchrow(fsql.estimate_sql(layer, where), params,
-                                               prepare=False)
+        (plan,) = await self.state.db.fetchrow(fsql.estimate_sql(layer, where, q, params),
+                                               params, prepare=False)
         if plan[0]["Plan"]["Plan Rows"] > cap:
             return None
-        (matched,) = await self.state.db.fetchrow(fsql.count_sql(layer, where, cap, params),
-                                                  params)
+        (matched,) = await self.state.db.fetchrow(
+            fsql.count_sql(layer, where, cap, params, q), params)
         return matched if matched <= cap else None
 
     def collection_body(self, request, layer, q, features, returned, last_id, matched) -> bytes:
@@ -176,8 +177,16 @@ class Features:
                  {"rel": "collection", "type": "application/json",
                   "href": self.state.url(f"collections/{layer.name}")}]
         body = row[0][:-1] + ',"links":' + json.dumps(links) + "}"
-        return cached(request, body.encode(), GEOJSON, {"Content-Crs": f"<{out.uri}>"},
-                      private=who.authenticated)
+        response = cached(request, body.encode(), GEOJSON, {"Content-Crs": f"<{out.uri}>"},
+                          private=who.authenticated)
+        # A strong ETag naming the row version: If-Match on PUT/PATCH/DELETE checks it.
+        version = response.headers["ETag"] = version_etag(row[2], row[1])
+        if response.status_code == 200 and none_match(request.headers.get("if-none-match"),
+                                                      version):
+            return Response(status_code=304, headers={
+                k: v for k, v in response.headers.items()
+                if k not in ("content-length", "content-type")})
+        return response
 
     async def queryables(self, request: Request) -> Response:
         layer = self.layer(request)

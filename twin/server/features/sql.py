@@ -6,6 +6,7 @@ from datetime import date, datetime, timezone
 
 from psycopg import sql
 
+from twin.db.history import versions_sql
 from twin.registry import FieldSpec, FieldType, Layer
 from twin.server.features import cql
 from twin.server.features.crs import OutputCRS, geometry_sql
@@ -25,7 +26,7 @@ def where_clause(layer: Layer, q: ItemsQuery, fields: dict[str, FieldSpec],
     parts: list[sql.Composable] = []
     if q.bbox is not None:
         parts.append(_bbox(layer, q.bbox, q.bbox_crs, params))
-    if q.time is not None:
+    if q.time is not None and layer.time_field:  # on a history layer: source_sql
         parts.append(_time(layer, q.time, params))
     for name, value in q.equals.items():
         parts.append(sql.SQL("{} = {}").format(col(name), params.add(value)))
@@ -44,6 +45,29 @@ def _bbox(layer: Layer, bbox, crs: OutputCRS, params: Params) -> sql.Composable:
     if crs.srid != layer.srid:
         env = sql.SQL("ST_Transform({}, {})").format(env, sql.Literal(layer.srid))
     return sql.SQL("ST_Intersects(t.geom, {})").format(env)
+
+
+def travels(layer: Layer, q: ItemsQuery | None) -> bool:
+    """Does the query look back in time (``datetime`` on a layer that keeps history)?"""
+    return q is not None and q.time is not None and layer.history
+
+
+def source_sql(layer: Layer, q: ItemsQuery | None, params: Params) -> sql.Composable:
+    """The rows a query reads, to alias ``t``: the layer's table, or, for ``datetime`` on a
+    ``history: true`` layer, its versions valid at that instant or during that interval
+    (see :func:`twin.db.history.versions_sql`; an interval gives each feature once, as its
+    latest version within the interval). Without ``datetime`` the table itself is read:
+    no UNION, the same plans as before."""
+    if not travels(layer, q):
+        return sql.Identifier(layer.table)
+    t = q.time
+    start = params.add(t.start) if t.start is not None else None
+    end = params.add(t.end) if t.end is not None else None
+    instant = t.start is not None and t.start == t.end
+    return versions_sql(layer, start, end, instant)
+
+
+VALIDITY = ["valid_from", "valid_to"]
 
 
 def _time(layer: Layer, t: TimeFilter, params: Params) -> sql.Composable:
@@ -96,6 +120,9 @@ def page_sql(layer: Layer, q: ItemsQuery, names: list[str], where: sql.Composabl
 
     Default order pages by keyset (``id > last``); an ``offset`` without a cursor
     skips through the id index only, never building JSON for skipped rows."""
+    source = source_sql(layer, q, params)
+    if travels(layer, q):  # say which version each feature is
+        names = [*names, *VALIDITY]
     conds = [where]
     if q.after_id is not None:
         conds.append(sql.SQL("t.id > {}").format(params.add(q.after_id)))
@@ -107,25 +134,28 @@ def page_sql(layer: Layer, q: ItemsQuery, names: list[str], where: sql.Composabl
             conds.append(sql.SQL(
                 "t.id > coalesce((SELECT t.id FROM {} t WHERE {} ORDER BY t.id OFFSET {} LIMIT 1)"
                 ", 9223372036854775807)").format(
-                sql.Identifier(layer.table), where, params.add(q.offset - 1)))
+                source, where, params.add(q.offset - 1)))
     inner = sql.SQL(
         "SELECT {} AS f, t.id FROM {} t WHERE {} ORDER BY {} LIMIT {}{}").format(
-        feature_sql(layer, names, q.crs, q.skip_geometry), sql.Identifier(layer.table),
+        feature_sql(layer, names, q.crs, q.skip_geometry), source,
         sql.SQL(" AND ").join(conds), order_sql(q), params.add(q.limit), offset)
     return sql.SQL("SELECT coalesce(string_agg(p.f, ','), ''), count(*), max(p.id) "
                    "FROM ({}) p").format(inner)
 
 
-def estimate_sql(layer: Layer, where: sql.Composable) -> sql.Composable:
-    """The planner's estimate of the matches (EXPLAIN: no rows are read)."""
-    return sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} t WHERE {}").format(
-        sql.Identifier(layer.table), where)
+def estimate_sql(layer: Layer, where: sql.Composable, q: ItemsQuery | None = None,
+                 params: Params | None = None) -> sql.Composable:
+    """The planner's estimate of the matches (EXPLAIN: no rows are read). Pass ``q`` and
+    ``params`` so that a ``datetime`` on a history layer reads its versions."""
+    source = source_sql(layer, q, params) if params is not None else sql.Identifier(layer.table)
+    return sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} t WHERE {}").format(source, where)
 
 
-def count_sql(layer: Layer, where: sql.Composable, cap: int, params: Params) -> sql.Composable:
+def count_sql(layer: Layer, where: sql.Composable, cap: int, params: Params,
+              q: ItemsQuery | None = None) -> sql.Composable:
     """Count matches, stopping at ``cap + 1`` so a huge count never costs a full scan."""
     return sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} t WHERE {} LIMIT {}) c").format(
-        sql.Identifier(layer.table), where, params.add(cap + 1))
+        source_sql(layer, q, params), where, params.add(cap + 1))
 
 
 def rows_sql(layer: Layer, q: ItemsQuery, names: list[str], where: sql.Composable,
@@ -138,10 +168,11 @@ def rows_sql(layer: Layer, q: ItemsQuery, names: list[str], where: sql.Composabl
     if q.after_id is not None:
         conds.append(sql.SQL("t.id > {}").format(params.add(q.after_id)))
     return sql.SQL("SELECT {}, t.id FROM {} t WHERE {} ORDER BY {} LIMIT {} OFFSET {}").format(
-        cols, sql.Identifier(layer.table), sql.SQL(" AND ").join(conds), order_sql(q),
+        cols, source_sql(layer, q, params), sql.SQL(" AND ").join(conds), order_sql(q),
         params.add(q.limit), params.add(q.offset if q.after_id is None else 0))
 
 
 def item_sql(layer: Layer, names: list[str], out: OutputCRS) -> sql.Composable:
-    return sql.SQL("SELECT {}, t.updated_at FROM {} t WHERE t.external_id = %(fid)s").format(
-        feature_sql(layer, names, out, False), sql.Identifier(layer.table))
+    """(feature JSON text, updated_at, id): the last two make the item's version ETag."""
+    return sql.SQL("SELECT {}, t.updated_at, t.id FROM {} t WHERE t.external_id = %(fid)s"
+                   ).format(feature_sql(layer, names, out, False), sql.Identifier(layer.table))

@@ -75,7 +75,7 @@ class TileService:
         raw = request.query_params.get("datetime")
         if raw is None:
             return None, ""
-        if not layer.time_field:
+        if not (layer.time_field or layer.history):  # history: the versions valid then
             raise InvalidParameter(f"datetime: collection {layer.name} has no time dimension")
         return parse_datetime(raw), urlencode({"datetime": raw}, safe="/:")
 

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from psycopg import sql
 from pyproj import CRS
 
+from twin.db.history import versions_sql
 from twin.registry import FieldSpec, FieldType, Layer, RegistryError
 from twin.server.features.params import TimeFilter
 from twin.server.tiles.tms import ORIGIN, TILE_SIZE
@@ -41,6 +42,7 @@ class Variant:
     hidden: bool = False
     start: bool = False
     end: bool = False
+    instant: bool = False   # history layers: start = end, one version per feature
 
 
 def tile_latitude(z: int, y: int) -> float:
@@ -134,6 +136,12 @@ class LayerTiles:
             field = sql.Identifier(self.rules.min_zoom_by.field)
             where.append(sql.SQL("({f} IS NULL OR {f} <> ALL(%(hidden)s::text[]))").format(
                 f=field))
+        table: sql.Composable = sql.Identifier(layer.table)
+        if layer.history and (v.start or v.end):
+            # The versions valid then (see twin.db.history), read instead of the table.
+            start = sql.SQL("%(start)s::timestamptz") if v.start else None
+            end = sql.SQL("%(end)s::timestamptz") if v.end else None
+            table = sql.SQL("{} AS v").format(versions_sql(layer, start, end, v.instant))
         if layer.time_field:
             tf = sql.Identifier(layer.time_field)
             cast = sql.SQL("date" if self._time_is_date else "timestamptz")
@@ -148,7 +156,7 @@ class LayerTiles:
         ).format(
             name=sql.Literal(layer.name), extent=sql.Literal(MVT_EXTENT),
             buffer=sql.Literal(MVT_BUFFER), columns=sql.SQL(", ").join(columns),
-            geom=geom, envelope=envelope, table=sql.Identifier(layer.table),
+            geom=geom, envelope=envelope, table=table,
             where=sql.SQL(" AND ").join(where),
         )
 
@@ -182,14 +190,16 @@ class LayerTiles:
                 params["start"], start = lo, True
             if hi is not None:
                 params["end"], end = hi, True
+        instant = bool(self.layer.history and when is not None and when.start is not None
+                       and when.start == when.end)
         variant = Variant(simplify=simplify, min_area=min_area, hidden=bool(hidden),
-                          start=start, end=end)
+                          start=start, end=end, instant=instant)
         return self.statement(variant), params
 
     def _time_params(self, when: TimeFilter) -> tuple:
         """Interval ends (inclusive; a date already stands for its whole day) in the time
         field's own type: a date field compares with the UTC day of each end."""
-        if self._time_is_date:
+        if self.layer.time_field and self._time_is_date:
             return _as_date(when.start), _as_date(when.end)
         return when.start, when.end
 

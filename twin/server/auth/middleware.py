@@ -1,0 +1,99 @@
+"""Who is calling: an ASGI middleware that attaches a :class:`Principal` to every request.
+
+Credentials: ``Authorization: Bearer <jwt>``, or an API key in ``X-API-Key`` (the header
+is a setting) or ``Authorization: ApiKey <key>``. No credentials: anonymous. Credentials
+that are wrong, expired or revoked: 401 with an OGC exception body saying what is wrong
+and a ``WWW-Authenticate`` header; the identity provider or database out of reach: 503.
+
+A pure ASGI middleware (not ``BaseHTTPMiddleware``): it reads headers only and passes
+``receive``/``send`` through untouched, so streamed responses stay streamed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from twin.server.auth.jwt import JwtValidator
+from twin.server.auth.keys import KeyVerifier, Unauthorized
+from twin.server.auth.principal import ANONYMOUS, Principal
+from twin.server.errors import APIError, Unavailable, problem
+from twin.server.state import ServerState
+
+log = logging.getLogger("twin.server.auth")
+
+NO_BEARER = "bearer tokens are not configured on this server"
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp, state: ServerState):
+        self.app = app
+        self.keys = KeyVerifier(state.db)
+        self.tokens = JwtValidator.from_settings(state.settings, state.registry)
+        self.key_header = state.settings.api_key_header.lower()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan; twin serves no websockets
+            await self.app(scope, receive, send)
+            return
+        try:
+            principal = await self.authenticate(Headers(scope=scope))
+        except APIError as exc:
+            await _reject(exc)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+    async def authenticate(self, headers: Headers) -> Principal:
+        """The caller's principal; raises :class:`Unauthorized` or another APIError."""
+        scheme, _, credentials = headers.get("authorization", "").strip().partition(" ")
+        credentials = credentials.strip()
+        api_key = headers.get(self.key_header, "").strip()
+        if scheme and api_key:
+            raise Unauthorized("send one credential: an API key or an Authorization header, "
+                               "not both")
+        try:
+            if api_key:
+                return await self.keys.verify(api_key)
+            if not scheme:
+                return ANONYMOUS
+            if scheme.lower() == "apikey":
+                return await self.keys.verify(credentials)
+            if scheme.lower() == "bearer":
+                if self.tokens is None:
+                    raise Unauthorized(NO_BEARER)
+                if not credentials:
+                    raise Unauthorized("malformed token")
+                return await self.tokens.validate(credentials)
+        except APIError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failed check is never a 500
+            raise _failed(exc) from None
+        raise Unauthorized(f"unsupported authorization scheme {scheme[:20]!r}; "
+                           "use Bearer or ApiKey")
+
+
+def _failed(exc: Exception) -> APIError:
+    """An unexpected error while checking credentials: 503 for a database outage, 401
+    (logged) for anything else; never 500, never internal text."""
+    from psycopg import OperationalError
+    from psycopg_pool import PoolTimeout
+
+    if isinstance(exc, (OperationalError, PoolTimeout)):
+        log.warning("database unavailable while checking credentials: %s", exc)
+        return Unavailable("the database is unavailable; retry shortly",
+                           headers={"Retry-After": "5"})
+    log.error("error while checking credentials", exc_info=exc)
+    return Unauthorized("the credentials could not be checked")
+
+
+def _reject(exc: APIError):
+    headers = dict(exc.headers)
+    if exc.status == 401:
+        reason = exc.description.replace("\\", "").replace('"', "'")
+        headers["WWW-Authenticate"] = (f'Bearer realm="twin", error="invalid_token", '
+                                       f'error_description="{reason}"')
+        headers["Cache-Control"] = "no-store"
+    return problem(exc.status, exc.code, exc.description, headers)

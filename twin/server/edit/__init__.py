@@ -1,0 +1,1 @@
+"""OGC API - Features Part 4 (create, replace, update, delete) on editable layers."""
