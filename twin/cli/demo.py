@@ -31,6 +31,28 @@ def print_summary(app: AppContext) -> None:
         click.echo(f"  {name:<18} {count:>10,}")
 
 
+DEMO_AGENCIES = [("So Giao thong Van tai (transport)", "transport"),
+                 ("So Tai nguyen va Moi truong (environment)", "environment"),
+                 ("Van phong Dang ky dat dai (land office)", "land_office")]
+
+
+def demo_keys(app: AppContext) -> None:
+    """One API key per agency role, made once and kept in DATA_DIR/demo-keys.txt (0600),
+    so that editing from QGIS or curl can be tried straight away."""
+    from twin.server.auth.keys import create_key
+
+    path = app.settings.data_dir / "demo-keys.txt"
+    if not path.exists():
+        lines = [f"{role}\t{create_key(app.engine, agency, role)[0]}"
+                 for agency, role in DEMO_AGENCIES]
+        path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o600)
+    click.echo(f"\nDemo API keys (send as X-API-Key; in {path}):")
+    for line in path.read_text().splitlines():
+        role, key = line.split("\t")
+        click.echo(f"  {role:<12} {key}")
+
+
 @click.command("demo")
 @click.option("--seed", default=20261124, show_default=True)
 @click.option("--scale", default=1.0, show_default=True, help="Density of roads and parcels.")
@@ -51,6 +73,7 @@ def demo(app: AppContext, seed: int, scale: float, out: Path | None, serve: bool
 
     load_demo(app.engine, app.registry, app.settings, out, echo=click.echo)
     print_summary(app)
+    demo_keys(app)
     click.echo(f"\ndemo ready in {time.perf_counter() - started:.0f} s "
                f"(database: {app.url.split('@')[-1]})")
     if serve:

@@ -27,10 +27,13 @@ def matches(if_none_match: str | None, etag: str) -> bool:
 
 
 VARY = "Accept, Accept-Encoding, Authorization, X-API-Key"
+# Clients and proxies may store responses but must revalidate every time: an edit is
+# then visible at once, and an unchanged response costs a 304 instead of the body.
+REVALIDATE = "no-cache"
 
 
 def cached(request: Request, body: bytes, media: str, headers: dict | None = None,
-           max_age: int = 60, private: bool = False) -> Response:
+           private: bool = False) -> Response:
     """``body`` with an ETag and Cache-Control; 304 when the client already holds it.
 
     What a response holds depends on who asks (private fields, readable layers): an
@@ -38,7 +41,7 @@ def cached(request: Request, body: bytes, media: str, headers: dict | None = Non
     and every response varies on the credentials headers."""
     etag = etag_for(body)
     scope = "private" if private else "public"
-    head = {"ETag": etag, "Cache-Control": f"{scope}, max-age={max_age}", "Vary": VARY,
+    head = {"ETag": etag, "Cache-Control": f"{scope}, {REVALIDATE}", "Vary": VARY,
             **(headers or {})}
     if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=head)

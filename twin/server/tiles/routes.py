@@ -36,7 +36,7 @@ from twin.server.tiles.params import tile_address
 from twin.server.tiles.sql import LayerTiles
 from twin.server.tiles.tms import TMS_ID, WEB_MERCATOR_QUAD
 
-CACHE_CONTROL = "public, max-age=60"
+CACHE_CONTROL = "public, no-cache"  # stored, but revalidated: edits show at once
 
 
 class TileService:
