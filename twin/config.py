@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     count_limit: int = Field(50_000, ge=0, description=(
         "numberMatched is exact up to this many matches and omitted beyond: when the "
         "planner expects more, no count runs at all; 0 turns counting off"))
+    count_budget_ms: int = Field(25, ge=1, le=10000, description=(
+        "an exact count that takes longer than this is abandoned and numberMatched "
+        "left out (the planner can underestimate correlated filters)"))
 
     # Authentication. API keys need no settings but the header name; bearer tokens (OIDC)
     # are accepted only when an issuer is set, and then an audience is required.

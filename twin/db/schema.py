@@ -83,6 +83,8 @@ def _add_column(connection: Connection, table: str, column) -> None:
 def upgrade(engine: Engine, registry: Registry) -> SyncReport:
     """Bring the database to the current migrations and layer files, in one transaction."""
     with engine.begin() as connection:
+        # Serialise concurrent upgrades (several workers or replicas starting at once).
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('twin_schema_upgrade'))"))
         command.upgrade(alembic_config(connection, registry), "head")
         return sync_layers(connection, registry)
 

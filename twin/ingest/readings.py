@@ -159,8 +159,18 @@ def _months(cur: psycopg.Cursor) -> list[tuple]:
     for lo, hi in cur.fetchall():
         name = f"sensor_readings_{lo.astimezone(timezone.utc):%Y_%m}"
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
-        out.append((name, lo, hi, cur.fetchone()[0]))
+        exists = cur.fetchone()[0]
+        if exists and _empty(cur, name):  # an empty month is rebuilt the fast way
+            cur.execute(psycopg.sql.SQL("DROP TABLE {}").format(psycopg.sql.Identifier(name)))
+            exists = False
+        out.append((name, lo, hi, exists))
     return out
+
+
+def _empty(cur: psycopg.Cursor, name: str) -> bool:
+    cur.execute(psycopg.sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(
+        psycopg.sql.Identifier(name)))
+    return cur.fetchone()[0]
 
 
 def _insert_existing(cur: psycopg.Cursor, select: str, lo, hi) -> int:

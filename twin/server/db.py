@@ -59,6 +59,20 @@ class Database:
                 raise translate(exc) from None
             return await cur.fetchone()
 
+    async def fetchrow_within(self, sql, params: Any, budget_ms: int) -> tuple | None:
+        """One row, or None when the statement needs more than ``budget_ms`` (for work
+        worth doing only when cheap, such as an exact count)."""
+        async with self.pool.connection() as conn:
+            try:
+                async with conn.transaction():
+                    await conn.execute(f"SET LOCAL statement_timeout = {int(budget_ms)}")
+                    cur = await conn.execute(sql, params, prepare=True)
+                    return await cur.fetchone()
+            except psycopg.errors.QueryCanceled:
+                return None
+            except psycopg.Error as exc:
+                raise translate(exc) from None
+
     async def fetchall(self, sql, params: Any = None) -> list[tuple]:
         async with self.pool.connection() as conn:
             try:

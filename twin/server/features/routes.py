@@ -119,9 +119,10 @@ class Features:
                                                params, prepare=False)
         if plan[0]["Plan"]["Plan Rows"] > cap:
             return None
-        (matched,) = await self.state.db.fetchrow(
-            fsql.count_sql(layer, where, cap, params, q), params)
-        return matched if matched <= cap else None
+        row = await self.state.db.fetchrow_within(
+            fsql.count_sql(layer, where, cap, params, q), params,
+            self.state.settings.count_budget_ms)
+        return row[0] if row is not None and row[0] <= cap else None
 
     def collection_body(self, request, layer, q, features, returned, last_id, matched) -> bytes:
         tail = {"numberReturned": returned}
