@@ -66,6 +66,8 @@ class Database:
             try:
                 async with conn.transaction():
                     await conn.execute(f"SET LOCAL statement_timeout = {int(budget_ms)}")
+                    # One core at most: work beside a request must not starve it.
+                    await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
                     cur = await conn.execute(sql, params, prepare=True)
                     return await cur.fetchone()
             except psycopg.errors.QueryCanceled:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import json
 from datetime import datetime, timezone
 from urllib.parse import urlencode
@@ -100,11 +101,19 @@ class Features:
         where = fsql.where_clause(layer, q, fields, params)
         page = self.state.db.fetchrow(fsql.page_sql(layer, q, names, where, params), params)
         cap = self.state.settings.count_limit
-        if cap:  # the count runs beside the page query, on its own connection
-            (features, returned, last_id), matched = await asyncio.gather(
-                page, self.count(layer, q, fields, cap))
+        matched = None
+        if cap:  # the count runs beside the page, on its own connection, within a budget
+            started = time.perf_counter()
+            counting = asyncio.ensure_future(self.count(layer, q, fields, cap))
+            counting.add_done_callback(_quietly)
+            features, returned, last_id = await page
+            budget = self.state.settings.count_budget_ms / 1000
+            left = max(0.0, budget - (time.perf_counter() - started))
+            done, _ = await asyncio.wait({counting}, timeout=left)
+            if counting in done and counting.exception() is None:
+                matched = counting.result()
         else:
-            (features, returned, last_id), matched = await page, None
+            features, returned, last_id = await page
         body = self.collection_body(request, layer, q, features, returned, last_id, matched)
         return cached(request, body, GEOJSON, {"Content-Crs": f"<{q.crs.uri}>"},
                       private=who.authenticated)
@@ -215,6 +224,12 @@ class Features:
         if fmt == "html":
             return await self.state.hooks["html_conformance"](request, CONFORMANCE)
         return JSONResponse({"conformsTo": CONFORMANCE})
+
+
+def _quietly(task: asyncio.Future) -> None:
+    """A count left behind (over budget) ends on its own; its outcome is not needed."""
+    if not task.cancelled():
+        task.exception()
 
 
 def fsql_cursor(last_id: int) -> str:
