@@ -220,3 +220,12 @@ def test_multi_layer_geopackage_needs_a_source_layer(db, registry, tmp_path):
     with pytest.raises(LoadError, match="several layers"):
         load(db, registry, "bus_stops", path)
     assert load(db, registry, "bus_stops", path, source_layer="b").loaded == 1
+
+
+def test_reloading_unchanged_features_changes_nothing(db, registry, tmp_path):
+    path = write_geojson(tmp_path / "a.geojson", [road(i) for i in range(3)])
+    load(db, registry, "road_segments", path)
+    before = rows(db, "SELECT external_id, updated_at FROM road_segments ORDER BY 1")
+    summary = load(db, registry, "road_segments", path, mode="upsert")
+    assert summary.loaded == 0  # nothing differed, so nothing was written
+    assert rows(db, "SELECT external_id, updated_at FROM road_segments ORDER BY 1") == before

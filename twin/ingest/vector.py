@@ -129,8 +129,13 @@ def merge(cur: psycopg.Cursor, layer: Layer, names: list[str], mode: Mode) -> tu
         deleted = cur.rowcount
     conflict = ""
     if mode in ("upsert", "replace"):
-        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in names if c != "external_id")
-        conflict = f" ON CONFLICT (external_id) DO UPDATE SET {sets}"
+        changed = [c for c in names if c != "external_id"]
+        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in changed)
+        # Unchanged features are left alone: no new version, no history row, same ETag.
+        old = ", ".join(f"{layer.table}.{c}" for c in changed)
+        new = ", ".join(f"EXCLUDED.{c}" for c in changed)
+        conflict = (f" ON CONFLICT (external_id) DO UPDATE SET {sets} "
+                    f"WHERE ({old}) IS DISTINCT FROM ({new})")
     cur.execute(f"INSERT INTO {layer.table} ({cols}) SELECT {cols} FROM _twin_stage{conflict}")
     return cur.rowcount, deleted
 
