@@ -48,20 +48,22 @@ def settings() -> Settings:
     return Settings(database_url=None, layers_dir=REPO_ROOT / "layers", _env_file=None)
 
 
-@pytest.fixture(scope="session")
-def database_url(settings):
+def fresh_database(settings: Settings, name: str):
+    """(URL, drop) of a new database ``name``: on TWIN_TEST_DATABASE_URL's server when
+    set, else on the embedded cluster, exactly as a user's ``make test`` gets it."""
     external = os.environ.get("TWIN_TEST_DATABASE_URL")
     if external:
-        url, drop = _server_database(external)
-    else:
-        from twin.db.cluster import EmbeddedCluster
+        return _server_database(external, name)
+    from twin.db.cluster import EmbeddedCluster
 
-        cluster = EmbeddedCluster(settings.pgdata, settings.embedded_port)
-        cluster.start()
-        url = cluster.ensure_database(TEST_DB)
+    cluster = EmbeddedCluster(settings.pgdata, settings.embedded_port)
+    cluster.start()
+    return cluster.ensure_database(name), lambda: cluster.drop_database(name)
 
-        def drop():
-            cluster.drop_database(TEST_DB)
+
+@pytest.fixture(scope="session")
+def database_url(settings):
+    url, drop = fresh_database(settings, TEST_DB)
     yield url
     drop()
 
@@ -105,18 +107,7 @@ def city_url(settings, registry, tmp_path_factory):
     from twin.demo.generate import generate
     from twin.ingest.dispatch import load_demo
 
-    external = os.environ.get("TWIN_TEST_DATABASE_URL")
-    if external:
-        url, drop = _server_database(external, CITY_DB)
-    else:
-        from twin.db.cluster import EmbeddedCluster
-
-        cluster = EmbeddedCluster(settings.pgdata, settings.embedded_port)
-        cluster.start()
-        url = cluster.ensure_database(CITY_DB)
-
-        def drop():
-            cluster.drop_database(CITY_DB)
+    url, drop = fresh_database(settings, CITY_DB)
     folder = tmp_path_factory.mktemp("city")
     generate(folder, scale=0.25, days=2)
     eng = make_engine(url, pool_size=2)
