@@ -76,7 +76,8 @@ def test_schema_has_the_city_model(engine):
 
 def test_upgrade_is_idempotent(engine, registry):
     report = upgrade(engine, registry)
-    assert (report.created, report.added_columns, report.drift) == ([], [], [])
+    assert (report.created, report.added_columns, report.added_indexes, report.drift) == \
+        ([], [], [], [])
 
 
 def test_a_new_layer_file_and_field_are_created(engine, tmp_path):
@@ -85,13 +86,15 @@ def test_a_new_layer_file_and_field_are_created(engine, tmp_path):
         "name: street_lights\ntitle: Street lights\ngeometry: Point\n"
         "fields:\n  lamp_type: {type: string, enum: [led, sodium]}\n")
     edit(layers / "cameras.yaml",
-         lambda d: d["fields"].update(resolution_mp={"type": "number", "min": 0, "max": 50}))
+         lambda d: d["fields"].update(resolution_mp={"type": "number", "min": 0, "max": 50,
+                                                    "index": True}))
     registry = load_registry(layers)
     with engine.connect() as conn:
         trans = conn.begin()
         report = sync_layers(conn, registry)
         assert report.created == ["street_lights"]
         assert report.added_columns == ["cameras.resolution_mp"]
+        assert report.added_indexes == ["ix_cameras_resolution_mp"]
         with pytest.raises(Exception, match="ck_cameras_resolution_mp_max"):
             conn.execute(text("INSERT INTO cameras (external_id, code, resolution_mp, geom) "
                               "VALUES ('c', 'c', 99, 'SRID=4326;POINT(105.85 21.03)')"))

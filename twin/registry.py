@@ -57,6 +57,7 @@ class FieldSpec(BaseModel):
     pattern: str | None = None
     max_length: int | None = Field(None, ge=1)
     aliases: tuple[str, ...] = ()
+    index: bool = False  # a b-tree index: for fields clients filter on (and counts of them)
 
     @field_validator("pattern")
     @classmethod

@@ -82,6 +82,8 @@ class AppContext:
             click.echo(f"created table {table}")
         for column in report.added_columns:
             click.echo(f"added column {column}")
+        for index in report.added_indexes:
+            click.echo(f"added index {index}")
         for line in report.drift:
             click.echo(f"warning: {line} (write a migration to drop or change it)", err=True)
 

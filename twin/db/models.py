@@ -84,6 +84,9 @@ def layer_table(layer: Layer, metadata: MetaData) -> Table:
     )
     if layer.time_field:
         Index(f"ix_{layer.table}_{layer.time_field}", table.c[layer.time_field])
+    for spec in layer.fields.values():
+        if spec.index and spec.name != layer.time_field:
+            Index(f"ix_{layer.table}_{spec.name}", table.c[spec.name])
     event.listen(table, "after_create", DDL(
         f"CREATE TRIGGER {layer.table}_touch BEFORE UPDATE ON {layer.table} "
         "FOR EACH ROW EXECUTE FUNCTION twin_touch_updated_at()"))

@@ -31,6 +31,7 @@ class SchemaError(RuntimeError):
 class SyncReport:
     created: list[str] = field(default_factory=list)
     added_columns: list[str] = field(default_factory=list)
+    added_indexes: list[str] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
 
 
@@ -59,6 +60,11 @@ def sync_layers(connection: Connection, registry: Registry) -> SyncReport:
             if column.name not in have:
                 _add_column(connection, table.name, column)
                 report.added_columns.append(f"{table.name}.{column.name}")
+        have_indexes = {ix["name"] for ix in inspector.get_indexes(layer.table)}
+        for index in table.indexes:
+            if index.name not in have_indexes:
+                index.create(connection)
+                report.added_indexes.append(index.name)
         for name in have.keys() - set(table.columns.keys()):
             report.drift.append(f"{table.name}.{name} is in the database but not in "
                                 f"{layer.source_file.name if layer.source_file else layer.name}")
