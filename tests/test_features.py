@@ -244,6 +244,10 @@ def test_gzip(http):
     ("/collections/road_segments/items", {"skipGeometry": "maybe"}, 400),
     ("/collections/nope/items", {}, 404),
     ("/collections/road_segments/items/does-not-exist", {}, 404),
+    ("/collections/road_segments/items/a%00b", {}, 400),
+    ("/collections/road_segments/items", {"name": "a\x00b"}, 400),
+    ("/collections/road_segments/items", {"datetime": "9999-12-31"}, 400),
+    ("/collections/cameras/items", {"datetime": "9999-12-31T23:00:00-05:00"}, 400),
     ("/collections/nope/queryables", {}, 404),
 ])
 def test_bad_requests_get_ogc_exceptions(http, path, params, status):

@@ -20,6 +20,7 @@ from twin.server.auth.middleware import AuthMiddleware
 from twin.server.db import Database
 from twin.server.errors import (APIError, api_error_handler, http_exception_handler,
                                 unexpected_error_handler)
+from twin.server.guard import GuardMiddleware
 from twin.server.state import ServerState
 
 # Route modules, in matching order. Each has ``routes(state)``.
@@ -63,6 +64,7 @@ def create_app(settings: Settings, database_url: str,
         routes=routes, lifespan=lifespan,
         # Level 4: on a 560 KB tile, level 9 took 126 ms and level 4 14 ms for ~the same size.
         middleware=[Middleware(GZipMiddleware, minimum_size=1000, compresslevel=4),
+                    Middleware(GuardMiddleware),
                     Middleware(AuthMiddleware, state=state)],
         exception_handlers={APIError: api_error_handler, HTTPException: http_exception_handler,
                             Exception: unexpected_error_handler},

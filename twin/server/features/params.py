@@ -117,10 +117,14 @@ def _moment(text: str, end: bool) -> datetime | None:
             moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
             return moment + timedelta(days=1) - timedelta(microseconds=1) if end else moment
         stamp = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+        stamp.astimezone(timezone.utc)  # an offset that pushes it past year 9999 fails here
     except ValueError:
         raise InvalidParameter(f"datetime: {text!r} is not an RFC 3339 date or date-time") \
             from None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+    except OverflowError:
+        raise InvalidParameter(f"datetime: {text!r} is out of range") from None
+    return stamp
 
 
 def parse_datetime(raw: str) -> TimeFilter:
