@@ -21,7 +21,8 @@ help:
 	@echo "                  pip install -e '.[test]' when pyproject.toml changed"
 	@echo "  make demo       install, load the demo city and serve it"
 	@echo "  make test       install, run the tests (PYTEST_ARGS='-k cluster -x' to narrow)"
-	@echo "  make bench      install, run the benchmarks (bench/run_all.py)"
+	@echo "  make bench      install, run the benchmarks (bench/ingest_readings.py, bench/features.py;"
+	@echo "                  the latter builds a 300k-road city once and bench/.venv-alt with tipg, pygeoapi)"
 	@echo "  make db-start   start the embedded PostGIS cluster (.twin/pgdata)"
 	@echo "  make db-stop    stop it"
 	@echo "  make lint       ruff, when installed"
@@ -51,7 +52,8 @@ test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install
-	$(PY) bench/run_all.py
+	$(PY) bench/ingest_readings.py
+	$(PY) bench/features.py
 
 db-start: install
 	$(TWIN) db start
