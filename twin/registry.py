@@ -7,7 +7,6 @@ styles and the reports are all derived from these objects.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,11 +34,6 @@ class FieldType(str, Enum):
     string_list = "string_list"
 
 
-PYTHON_TYPES = {
-    FieldType.string: str, FieldType.integer: int, FieldType.number: float,
-    FieldType.boolean: bool, FieldType.date: date, FieldType.datetime: datetime,
-    FieldType.string_list: list,
-}
 
 
 class FieldSpec(BaseModel):
@@ -198,10 +192,6 @@ class Layer(BaseModel):
     @property
     def srid(self) -> int:
         return int(self.storage_crs.split(":")[1])
-
-    @property
-    def is_multi(self) -> bool:
-        return self.geometry.startswith("Multi")
 
     @property
     def measure_column(self) -> str | None:

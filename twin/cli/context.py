@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import functools
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import click
 from sqlalchemy import Engine
 
 from twin.config import Settings, load_settings
 from twin.registry import Registry, RegistryError, load_registry
-
-USER_ERRORS: tuple[type[Exception], ...] = (RegistryError,)
-
 
 def _user_errors() -> tuple[type[Exception], ...]:
     from twin.db.cluster import ClusterError
@@ -42,7 +39,6 @@ class AppContext:
     _registry: Registry | None = None
     _engine: Engine | None = None
     _url: str | None = None
-    extras: dict = field(default_factory=dict)
 
     @property
     def settings(self) -> Settings:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, MetaData, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.schema import AddConstraint, CreateColumn
 
 from twin.db.history import sync_history
@@ -101,6 +101,3 @@ def current_revision(engine: Engine) -> str | None:
             return None
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
-
-def metadata_for(registry: Registry) -> MetaData:
-    return build_metadata(registry)

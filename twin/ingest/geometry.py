@@ -12,7 +12,6 @@ from twin.ingest.errors import LoadError
 
 DIMENSION = {"Point": 0, "MultiPoint": 0, "LineString": 1, "MultiLineString": 1,
              "Polygon": 2, "MultiPolygon": 2}
-MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
 CRS84 = CRS.from_user_input("OGC:CRS84")
 
 

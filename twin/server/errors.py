@@ -25,18 +25,9 @@ class InvalidParameter(APIError):
     """A query parameter is malformed or out of range (400)."""
 
 
-class MissingParameter(APIError):
-    code = "MissingParameterValue"
-
-
 class NotFound(APIError):
     status = 404
     code = "NotFound"
-
-
-class NotAcceptable(APIError):
-    status = 406
-    code = "NotAcceptable"
 
 
 class Unavailable(APIError):

@@ -23,6 +23,3 @@ def visible_fields(layer: Layer, who: Principal) -> list[FieldSpec]:
         return list(layer.fields.values())
     return layer.visible_fields(who.roles)
 
-
-def readable_layers(registry, who: Principal) -> list[Layer]:
-    return [layer for layer in registry if can_read(layer, who)]

@@ -82,13 +82,3 @@ def geometry_sql(storage_srid: int, out: OutputCRS, column: str = "t.geom") -> s
     """SQL expression for a stored geometry in the output CRS and axis order."""
     expr = column if out.srid == storage_srid else f"ST_Transform({column}, {out.srid})"
     return f"ST_FlipCoordinates({expr})" if out.lat_first else expr
-
-
-def envelope_sql(storage_srid: int, given: OutputCRS) -> str:
-    """SQL for a bbox given as four bound values (in ``given``'s axis order) as a storage-CRS
-    envelope usable with ``&&``."""
-    if given.lat_first:
-        env = f"ST_MakeEnvelope(%(by0)s, %(bx0)s, %(by1)s, %(bx1)s, {given.srid})"
-    else:
-        env = f"ST_MakeEnvelope(%(bx0)s, %(by0)s, %(bx1)s, %(by1)s, {given.srid})"
-    return env if given.srid == storage_srid else f"ST_Transform({env}, {storage_srid})"
