@@ -94,7 +94,8 @@ class Bridge:
 
     def __init__(self, state: ServerState, server_file: Path = DEFAULT_SERVER_FILE):
         self.state = state
-        source = register_source(state.db.dsn, state.registry, lambda: state.db.sync)
+        source = register_source(state.db.dsn, state.registry, lambda: state.db.sync,
+                                 state.settings.count_limit)
         self.config = build_config(state, source, server_file)
         self.openapi = openapi_document(self.config, state.registry)
         self.openapi_body = json.dumps(self.openapi, ensure_ascii=False).encode()

@@ -1,5 +1,6 @@
-"""Spatial and temporal extents of each layer, read at start-up (cheap: index-assisted)
-and again for a layer after edits (:mod:`twin.server.edit`)."""
+"""Spatial and temporal extents of each layer: read at start-up (synchronously, the
+pygeoapi configuration needs them) and again for a layer after edits
+(:mod:`twin.server.edit`, asynchronously). One statement per layer, both ways."""
 
 from __future__ import annotations
 
@@ -8,23 +9,42 @@ from twin.registry import Layer
 from twin.server.state import ServerState
 
 
-async def layer_extent(state: ServerState, layer: Layer) -> dict:
-    """``{"bbox": CRS84 bbox, "interval": [begin, end]}`` of one layer."""
+def extent_sql(layer: Layer) -> str:
+    """One row: xmin, ymin, xmax, ymax (CRS84), begin, end of the layer."""
     geom = "geom" if layer.srid == 4326 else "ST_Transform(geom, 4326)"
-    row = await state.db.fetchrow(
-        f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-        f"(SELECT ST_Extent({geom}) AS e FROM {layer.table}) s")
-    bbox = list(row) if row and row[0] is not None else list(state.settings.plausible_extent)
-    interval = [None, None]
     if layer.history:  # from the first version on, still open
-        (first,) = await state.db.fetchrow(first_version_sql(layer))
-        interval = [first.isoformat() if first is not None else None, None]
-    if layer.time_field:
-        t = await state.db.fetchrow(
-            f"SELECT min({layer.time_field}), max({layer.time_field}) FROM {layer.table}")
-        interval = [v.isoformat() if v is not None else None for v in t]
+        times = f"({first_version_sql(layer)}), NULL::timestamptz"
+    elif layer.time_field:
+        times = (f"(SELECT min({layer.time_field}) FROM {layer.table}), "
+                 f"(SELECT max({layer.time_field}) FROM {layer.table})")
+    else:
+        times = "NULL, NULL"
+    return (f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), {times} FROM "
+            f"(SELECT ST_Extent({geom}) AS e FROM {layer.table}) s")
+
+
+def as_extent(row, fallback) -> dict:
+    """``{"bbox": CRS84 bbox, "interval": [begin, end]}`` from :func:`extent_sql`'s row;
+    an empty layer gets ``fallback`` (the plausible extent) as its bbox."""
+    bbox = list(row[:4]) if row and row[0] is not None else list(fallback)
+    interval = [v.isoformat() if v is not None else None for v in row[4:6]] if row else \
+        [None, None]
     return {"bbox": bbox, "interval": interval}
+
+
+async def layer_extent(state: ServerState, layer: Layer) -> dict:
+    row = await state.db.fetchrow(extent_sql(layer))
+    return as_extent(row, state.settings.plausible_extent)
 
 
 async def load_extents(state: ServerState) -> dict[str, dict]:
     return {layer.name: await layer_extent(state, layer) for layer in state.registry}
+
+
+def load_extents_with(cursor, state: ServerState) -> dict[str, dict]:
+    """The same, on a synchronous psycopg cursor."""
+    out = {}
+    for layer in state.registry:
+        cursor.execute(extent_sql(layer))
+        out[layer.name] = as_extent(cursor.fetchone(), state.settings.plausible_extent)
+    return out

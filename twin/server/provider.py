@@ -43,7 +43,6 @@ from twin.server.features.params import ItemsQuery, literal, parse_datetime
 
 log = logging.getLogger("twin.server")
 
-COUNT_CAP = 100_000
 PYGEOAPI_TYPES = {FieldType.string: "string", FieldType.integer: "integer",
                   FieldType.number: "number", FieldType.boolean: "boolean",
                   FieldType.date: "string", FieldType.datetime: "string",
@@ -57,14 +56,15 @@ FORMATS = {FieldType.date: "date", FieldType.datetime: "date-time"}
 class Source:
     registry: Registry
     pool: Callable[[], ConnectionPool]
+    count_limit: int = 50_000  # numberMatched up to this, as twin's JSON route does
 
 
 _SOURCES: dict[str, Source] = {}
 _LOCK = threading.Lock()
 
 
-def register_source(dsn: str, registry: Registry,
-                    pool: Callable[[], ConnectionPool]) -> str:
+def register_source(dsn: str, registry: Registry, pool: Callable[[], ConnectionPool],
+                    count_limit: int = 50_000) -> str:
     """Make a registry and a sync pool available to TwinProvider in this process; returns
     the key the pygeoapi configuration names (a digest of the DSN, so a DSN's password
     never enters the configuration), unique per app: two apps on one DSN in one process
@@ -72,7 +72,7 @@ def register_source(dsn: str, registry: Registry,
     key = ("pg-" + hashlib.blake2b(dsn.encode(), digest_size=8).hexdigest()
            + "-" + secrets.token_hex(4))
     with _LOCK:
-        _SOURCES[key] = Source(registry, pool)
+        _SOURCES[key] = Source(registry, pool, count_limit)
     return key
 
 
@@ -170,18 +170,17 @@ class TwinProvider(BaseProvider):
                                   sortby or [], select_properties or [], skip_geometry, q,
                                   crs_transform_spec)
             names = iq.properties if iq.properties is not None else self.names
-            matched = self._count(iq, filterq)
-            if resulttype == "hits":
-                return {"type": "FeatureCollection", "features": [], "numberMatched": matched,
-                        "numberReturned": 0}
             params = fsql.Params()
             where = self._where(iq, filterq, params)
+            matched = self._count(iq, where, fsql.Params(params))
+            out = {"type": "FeatureCollection", "features": [], "numberReturned": 0}
+            if matched is not None:
+                out["numberMatched"] = matched
+            if resulttype == "hits":
+                return out
             row = self._fetchone(fsql.page_sql(self.layer, iq, names, where, params), params)
-        features = json.loads("[" + row[0] + "]")
-        out = {"type": "FeatureCollection", "features": features,
-               "numberReturned": len(features)}
-        if matched <= COUNT_CAP:
-            out["numberMatched"] = matched
+        out["features"] = json.loads("[" + row[0] + "]")
+        out["numberReturned"] = len(out["features"])
         return out
 
     def get(self, identifier: str, crs_transform_spec=None, **kwargs) -> dict[str, Any]:
@@ -260,12 +259,13 @@ class TwinProvider(BaseProvider):
             raise InvalidParameter("filter: must be a condition (true or false)")
         return sql.SQL("({}) AND ({})").format(where, cond)
 
-    def _count(self, iq: ItemsQuery, filterq) -> int:
-        params = fsql.Params()
-        where = self._where(iq, filterq, params)
-        row = self._fetchone(fsql.count_sql(self.layer, where, COUNT_CAP, params, iq),
-                             params)
-        return int(row[0])
+    def _count(self, iq: ItemsQuery, where, params: fsql.Params) -> int | None:
+        """Exact up to the server's count_limit (the count stops there), else None."""
+        cap = self.source.count_limit
+        if not cap:
+            return None
+        row = self._fetchone(fsql.count_sql(self.layer, where, cap, params, iq), params)
+        return int(row[0]) if row[0] <= cap else None
 
     def _fetchone(self, statement: sql.Composable, params: dict) -> tuple | None:
         with self.source.pool().connection() as conn:

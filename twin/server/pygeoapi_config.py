@@ -22,13 +22,13 @@ import yaml
 from jsonschema.exceptions import ValidationError
 
 from twin.config import REPO_ROOT
-from twin.db.history import first_version_sql
 from twin.registry import Layer, Registry
 from twin.server.features.crs import CRS84_URI, crs_uri, supported_uris
 from twin.server.features.params import DEFAULT_LIMIT, MAX_LIMIT
 from twin.server.features.params import FORMATS as ITEM_FORMATS
 from twin.server.auth.policy import can_read
 from twin.server.auth.principal import ANONYMOUS
+from twin.server.extents import load_extents_with
 from twin.server.state import ServerState
 
 log = logging.getLogger("twin.server")
@@ -80,25 +80,6 @@ def _limits(server: dict, path: Path) -> dict[str, Any]:
 
 # --- extents -----------------------------------------------------------------------
 
-def _extent_row(cur, layer: Layer) -> list[float] | None:
-    geom = "geom" if layer.srid == 4326 else "ST_Transform(geom, 4326)"
-    cur.execute(f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                f"(SELECT ST_Extent({geom}) AS e FROM {layer.table}) s")
-    row = cur.fetchone()
-    return list(row) if row and row[0] is not None else None
-
-
-def _interval_row(cur, layer: Layer) -> list[str | None]:
-    if layer.history:  # from the first version on, still open
-        cur.execute(first_version_sql(layer))
-        first = cur.fetchone()[0]
-        return [first.isoformat() if first is not None else None, None]
-    if not layer.time_field:
-        return [None, None]
-    cur.execute(f"SELECT min({layer.time_field}), max({layer.time_field}) FROM {layer.table}")
-    return [v.isoformat() if v is not None else None for v in cur.fetchone()]
-
-
 def load_extents_sync(state: ServerState, timeout: float = 10.0) -> dict[str, dict]:
     """Each layer's CRS84 bbox and time interval, as :func:`twin.server.extents.load_extents`
     computes them, read with the sync pool (the bridge needs them before the lifespan
@@ -107,12 +88,9 @@ def load_extents_sync(state: ServerState, timeout: float = 10.0) -> dict[str, di
     import psycopg
     from psycopg_pool import PoolTimeout
 
-    out: dict[str, dict] = {}
     try:
         with state.db.sync.connection(timeout=timeout) as conn, conn.cursor() as cur:
-            for layer in state.registry:
-                bbox = _extent_row(cur, layer) or list(state.settings.plausible_extent)
-                out[layer.name] = {"bbox": bbox, "interval": _interval_row(cur, layer)}
+            out = load_extents_with(cur, state)
     except (psycopg.OperationalError, PoolTimeout) as exc:
         log.warning("extents not read (%s); collections advertise the plausible extent", exc)
         return {layer.name: {"bbox": list(state.settings.plausible_extent),

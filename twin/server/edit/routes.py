@@ -102,17 +102,18 @@ class Editor:
     # --- OPTIONS --------------------------------------------------------------------
 
     async def options_items(self, request: Request) -> Response:
-        layer = self.layer(request)
-        allow = self.allowed(request, layer, item=False)
+        return self.options(request, item=False)
+
+    async def options_item(self, request: Request) -> Response:
+        return self.options(request, item=True)
+
+    def options(self, request: Request, item: bool) -> Response:
+        """204 with an ``Allow`` that reflects the caller's rights (QGIS reads it to
+        decide whether to offer editing), and what the write methods accept."""
+        allow = self.allowed(request, self.layer(request), item=item)
         headers = {"Allow": ", ".join(allow), "Vary": "Authorization, X-API-Key"}
         if "POST" in allow:
             headers["Accept-Post"] = f"{GEOJSON}, application/json"
-        return Response(status_code=204, headers=headers)
-
-    async def options_item(self, request: Request) -> Response:
-        layer = self.layer(request)
-        allow = self.allowed(request, layer, item=True)
-        headers = {"Allow": ", ".join(allow), "Vary": "Authorization, X-API-Key"}
         if "PATCH" in allow:
             headers["Accept-Patch"] = f"application/merge-patch+json, {GEOJSON}"
         return Response(status_code=204, headers=headers)

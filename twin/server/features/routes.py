@@ -18,8 +18,8 @@ from twin.server.errors import InvalidParameter, NotFound
 from twin.server.features import formats
 from twin.server.features import sql as fsql
 from twin.server.features.conformance import CONFORMANCE
-from twin.server.features.crs import supported_uris
-from twin.server.features.params import ItemsQuery, negotiate, parse_items
+from twin.server.features.crs import parse_crs
+from twin.server.features.params import ItemsQuery, encode_cursor, negotiate, parse_items
 from twin.server.auth.policy import can_read, visible_fields
 from twin.server.auth.principal import ANONYMOUS, Principal, principal_of
 from twin.server.edit.versions import none_match, version_etag
@@ -78,7 +78,7 @@ class Features:
              "href": self.state.url(f"collections/{layer.name}")},
         ]
         if returned == q.limit and last_id is not None:
-            nxt = params + ([("cursor", fsql_cursor(last_id))] if not q.sortby else
+            nxt = params + ([("cursor", encode_cursor(last_id))] if not q.sortby else
                             [("offset", str(q.offset + q.limit))])
             links.append({"rel": "next", "type": GEOJSON, "title": "next page",
                           "href": f"{base}?{urlencode(nxt)}"})
@@ -104,7 +104,8 @@ class Features:
         matched = None
         if cap:  # the count runs beside the page, on its own connection, within a budget
             started = time.perf_counter()
-            counting = asyncio.ensure_future(self.count(layer, q, fields, cap))
+            # The WHERE is built once: its values are named, so the count may reuse them.
+            counting = asyncio.ensure_future(self.count(layer, q, where, fsql.Params(params), cap))
             counting.add_done_callback(_quietly)
             features, returned, last_id = await page
             budget = self.state.settings.count_budget_ms / 1000
@@ -118,12 +119,11 @@ class Features:
         return cached(request, body, GEOJSON, {"Content-Crs": f"<{q.crs.uri}>"},
                       private=who.authenticated)
 
-    async def count(self, layer: Layer, q: ItemsQuery, fields, cap: int) -> int | None:
+    async def count(self, layer: Layer, q: ItemsQuery, where, params: fsql.Params,
+                    cap: int) -> int | None:
         """numberMatched: exact when the planner expects at most ``cap`` matches (the
         count then stops at cap + 1 anyway), omitted when it expects more, so a page
         of a huge table never pays for a full count."""
-        params = fsql.Params()
-        where = fsql.where_clause(layer, q, fields, params)
         (plan,) = await self.state.db.fetchrow(fsql.estimate_sql(layer, where, q, params),
                                                params, prepare=False)
         if plan[0]["Plan"]["Plan Rows"] > cap:
@@ -173,8 +173,6 @@ class Features:
                          "html": "html"})
         if fmt == "html":
             return await self.state.hooks["html_item"](request)
-        from twin.server.features.crs import parse_crs
-
         out = parse_crs(request.query_params.get("crs"), layer.srid)
         fid = request.path_params["item_id"]
         who = principal_of(request)
@@ -232,12 +230,6 @@ def _quietly(task: asyncio.Future) -> None:
         task.exception()
 
 
-def fsql_cursor(last_id: int) -> str:
-    from twin.server.features.params import encode_cursor
-
-    return encode_cursor(last_id)
-
-
 def _schema(spec: FieldSpec) -> dict:
     out = {"type": JSON_SCHEMA_TYPES[spec.type], "title": spec.name}
     if spec.description:
@@ -268,5 +260,3 @@ def routes(state: ServerState) -> list[Route]:
         Route("/collections/{collection_id}/queryables", f.queryables),
     ]
 
-
-__all__ = ["routes", "supported_uris"]

@@ -27,6 +27,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from twin.registry import Layer
+from twin.server.auth.policy import can_read
+from twin.server.auth.principal import ANONYMOUS
 from twin.server.errors import InvalidParameter, NotFound
 from twin.server.features.params import TimeFilter, parse_datetime
 from twin.server.http import etag_for, matches
@@ -46,7 +48,7 @@ class TileService:
         self.state = state
         # Built (and validated) at start-up: a bad tiles: rule fails fast, naming its file.
         self.layers = {layer.name: LayerTiles(layer) for layer in state.registry
-                       if "public" in layer.access.read}
+                       if can_read(layer, ANONYMOUS)}  # tiles are the public view
 
     # --- lookups --------------------------------------------------------------------
 
