@@ -8,11 +8,13 @@ TWIN        := $(VENV)/bin/twin
 STAMP       := $(VENV)/.installed
 PYTHON      ?=
 PYTEST_ARGS ?=
+DEPS_FLAGS  ?=
+DEMO_ARGS   ?=
 
 # True when $(VENV) has a Python >= 3.12 that runs.
 VENV_OK = { [ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; } 2>/dev/null
 
-.PHONY: help install demo test bench db-start db-stop clean lint
+.PHONY: help install demo test bench fuzz faults load scaling db-start db-stop clean lint
 
 help:
 	@echo "twin: digital twin and OGC API server for Hanoi"
@@ -20,9 +22,15 @@ help:
 	@echo "  make install    system packages (scripts/install-deps.sh), $(VENV) with Python >= 3.12,"
 	@echo "                  pip install -e '.[test]' when pyproject.toml changed"
 	@echo "  make demo       install, load the demo city and serve it"
+	@echo "                  (DEMO_ARGS=--stream: the readings arrive over MQTT while it serves)"
 	@echo "  make test       install, run the tests (PYTEST_ARGS='-k cluster -x' to narrow)"
-	@echo "  make bench      install, run the benchmarks (bench/ingest_readings.py, bench/features.py;"
-	@echo "                  the latter builds a 300k-road city once and bench/.venv-alt with tipg, pygeoapi)"
+	@echo "  make bench      install, run every benchmark in bench/ (ingest, rollups, features, EDR,"
+	@echo "                  coverages, interpolation, flood; tens of minutes; they build their own"
+	@echo "                  scratch databases and bench/.venv-* with tipg, pygeoapi, richdem, pysheds)"
+	@echo "  make fuzz       the bounded fuzzing alone (schemathesis + hypothesis; also in make test)"
+	@echo "  make faults     the fault tests alone (database restart, killed loads and workers)"
+	@echo "  make load       bench/load.py: items, tiles, EDR and edits at 8, 32, 128 clients"
+	@echo "  make scaling    bench/scaling.py: 1 vs 2 workers; 1M-10M readings; 0.3M-3M roads"
 	@echo "  make db-start   start the embedded PostGIS cluster (.twin/pgdata)"
 	@echo "  make db-stop    stop it"
 	@echo "  make lint       ruff, when installed"
@@ -31,7 +39,7 @@ help:
 	@echo "  PYTHON=/path/to/python3.12 picks the interpreter for a new $(VENV)."
 
 install:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh $(DEPS_FLAGS)
 	@if ! $(VENV_OK); then \
 		py=$$(PYTHON="$(PYTHON)" scripts/find-python.sh) || exit 1; \
 		echo "make: creating $(VENV) with $$py"; \
@@ -46,14 +54,33 @@ install:
 	fi
 
 demo: install
-	$(TWIN) demo
+	$(TWIN) demo $(DEMO_ARGS)
 
+test: DEPS_FLAGS := --test
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/ingest_readings.py
+	$(PY) bench/ingest_stream.py
+	$(PY) bench/rollups.py
 	$(PY) bench/features.py
+	$(PY) -m bench.edr
+	$(PY) -m bench.coverages
+	$(PY) bench/interpolate.py
+	$(PY) -m bench.flood
+
+fuzz: install
+	$(PY) -m pytest -q -m fuzz
+
+faults: install
+	$(PY) -m pytest -q -s tests/test_faults.py
+
+load: install
+	$(PY) -m bench.load
+
+scaling: install
+	$(PY) -m bench.scaling
 
 db-start: install
 	$(TWIN) db start

@@ -4,7 +4,8 @@
 
 twin's loader does more than COPY: it checks stations and values, resolves
 station codes, creates monthly partitions and skips duplicates. The floor is
-PostgreSQL's COPY of the same CSV into an unindexed table of the same columns.
+PostgreSQL's COPY of the same CSV into an unindexed table of the same columns. The
+table is also written to bench/out/ingest_readings.md.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import libpq, scratch_database, table, timed  # noqa: E402
+from bench.common import ensure_out, libpq, scratch_database, table, timed  # noqa: E402
 from twin.config import load_settings  # noqa: E402
 from twin.db.engine import make_engine  # noqa: E402
 from twin.db.schema import upgrade  # noqa: E402
@@ -119,8 +120,10 @@ def main() -> None:
                    f"{(half / merge) / (rows / floor):.2f}"],
                   ["twin, the same file again", f"{rows / again:,.0f}", f"{again:.2f}",
                    f"{floor / again:.2f}"]]
-        print(f"{rows:,} readings, {path.stat().st_size / 1e6:.0f} MB CSV, median of 3 runs")
-        print(table(result, ["path", "rows/s", "seconds", "speed vs floor"]))
+        title = f"{rows:,} readings, {path.stat().st_size / 1e6:.0f} MB CSV, median of 3 runs"
+        text = table(result, ["path", "rows/s", "seconds", "speed vs floor"])
+        print(f"{title}\n{text}")
+        (ensure_out() / "ingest_readings.md").write_text(f"{title}\n\n```\n{text}\n```\n")
         engine.dispose()
 
 

@@ -7,6 +7,11 @@
 #   fonts-dejavu-core           labels in rendered maps and reports
 #   libpq5                      PostgreSQL client library
 #
+# With --test, also what the end-to-end tests drive twin with:
+#   chromium                    the web viewer, opened headless by Playwright
+#   poppler-utils               pdftoppm/pdftotext: PDF reports rendered and read back
+#   python3-qgis qgis-providers QGIS itself (offscreen) opening twin's QGIS project
+#
 # Idempotent and fast (one dpkg-query) when everything is there; runs
 # `apt-get update` only when something must be installed. Uses sudo when not
 # root. Debian 12 and Ubuntu 22.04/24.04; <ver> is $TWIN_PG_VERSION when set,
@@ -15,6 +20,7 @@
 # 22.04, 16 on Ubuntu 24.04).
 #
 #   scripts/install-deps.sh           install what is missing
+#   scripts/install-deps.sh --test    also the test tools above (make test)
 #   scripts/install-deps.sh --check   only report; exit 1 when something is missing
 #   TWIN_SKIP_DEPS=1                  skip entirely (packages managed elsewhere)
 set -euo pipefail
@@ -23,11 +29,14 @@ say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
 
 check_only=0
-case "${1:-}" in
-    "") ;;
-    --check) check_only=1 ;;
-    *) die "unknown argument '$1' (use --check or nothing)" ;;
-esac
+with_tests=0
+for arg in "$@"; do
+    case "$arg" in
+        --check) check_only=1 ;;
+        --test) with_tests=1 ;;
+        *) die "unknown argument '$arg' (use --check, --test or nothing)" ;;
+    esac
+done
 
 if [[ ${TWIN_SKIP_DEPS:-0} == 1 ]]; then
     say "TWIN_SKIP_DEPS=1: not checking system packages"
@@ -45,6 +54,7 @@ installed() {
 }
 
 base=(gdal-bin mosquitto fonts-dejavu-core libpq5)
+((with_tests)) && base+=(chromium poppler-utils python3-qgis qgis-providers)
 have=$(installed "${base[@]}" 'postgresql-*-postgis-3' 'postgresql-[0-9]*')
 
 missing=()

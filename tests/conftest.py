@@ -84,7 +84,7 @@ def engine(database_url, registry):
 @pytest.fixture()
 def db(engine, registry):
     """The engine, with every table emptied before the test."""
-    tables = [layer.table for layer in registry] + ["sensor_readings", "bus_route_stops",
+    tables = [layer.table for layer in registry.tables()] + ["sensor_readings", "bus_route_stops",
                                                     "rasters", "load_runs"]
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
@@ -178,7 +178,7 @@ def oidc():
 
 
 @pytest.fixture(scope="session")
-def server(settings, registry, city_url, oidc):
+def server(settings, registry, city_url, oidc, tmp_path_factory):
     """The real ASGI app under uvicorn on a free loopback port; yields its base URL.
     Bearer tokens of the ``oidc`` test provider are accepted (JWKS found by discovery)."""
     import threading
@@ -191,6 +191,8 @@ def server(settings, registry, city_url, oidc):
 
     port = _free_port()
     app_settings = settings.model_copy(update={"port": port, "public_url": None,
+                                               # jobs, surfaces: this run's own folder
+                                               "data_dir": tmp_path_factory.mktemp("served"),
                                                "oidc_issuer": oidc.issuer,
                                                "oidc_audience": oidc.audience})
     app = create_app(app_settings, city_url, registry)

@@ -105,7 +105,8 @@ def sql(engine, query: str, **params) -> list[tuple]:
 
 # --- the role matrix ------------------------------------------------------------------
 
-MATRIX = [(layer.name, role) for layer in REGISTRY for role in ("anonymous", *ROLES)]
+MATRIX = [(layer.name, role) for layer in REGISTRY.tables()
+          for role in ("anonymous", *ROLES)]
 
 
 @pytest.mark.parametrize("layer,role", MATRIX)

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from twin.styles.model import Style
+
 IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 RESERVED = {"id", "external_id", "geom", "created_at", "updated_at", "length_m", "area_m2"}
 
@@ -137,7 +139,12 @@ class Layer(BaseModel):
     nearest: NearestSpec | None = None
     access: Access = Access()
     tiles: TileSpec = TileSpec()
-    style: dict[str, Any] = {}
+    style: Style = Style()
+    # A read-only layer derived from other tables: the SELECT of a view that twin creates
+    # (``CREATE OR REPLACE VIEW``) after the migrations. It must yield ``id`` (bigint,
+    # unique; pages are keyed on it), ``external_id`` (text), ``geom``, ``updated_at``
+    # and every field.
+    view: str | None = None
     fields: dict[str, FieldSpec]
     source_file: Path | None = None
 
@@ -185,6 +192,8 @@ class Layer(BaseModel):
         if self.id_field and (self.id_field not in self.fields
                               or not self.fields[self.id_field].required):
             raise ValueError(f"id_field {self.id_field!r} must be a required field")
+        if self.view is not None and (self.access.edit or self.history or self.nearest):
+            raise ValueError("a view layer is read-only: no access.edit, history or nearest")
         if self.nearest and self.nearest.field not in self.fields:
             raise ValueError(f"nearest.field {self.nearest.field!r} is not one of the fields")
         return self
@@ -196,6 +205,10 @@ class Layer(BaseModel):
     @property
     def measure_column(self) -> str | None:
         return {"length": "length_m", "area": "area_m2", None: None}[self.measure]
+
+    @property
+    def is_view(self) -> bool:
+        return self.view is not None
 
     def public_fields(self) -> list[FieldSpec]:
         return [f for f in self.fields.values() if not f.private]
@@ -231,6 +244,10 @@ class Registry:
 
     def names(self) -> list[str]:
         return list(self._layers)
+
+    def tables(self) -> list["Layer"]:
+        """The layers stored in tables of their own (not views), in file order."""
+        return [layer for layer in self if not layer.is_view]
 
 
 def _describe(exc: ValidationError, path: Path) -> str:

@@ -16,9 +16,14 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from twin.cli import db, demo, keys, layers, load, serve
+    from twin.cli import db, demo, keys, layers, load, serve, report, styles
+    from twin.cli import rollups
+    from twin.cli import ingest
+    from twin.cli import flood
+    from twin.cli import interpolate
 
-    for module in (db, demo, keys, layers, load, serve):
+    for module in (db, demo, keys, layers, load, serve, report, styles, rollups, ingest,
+                   interpolate, flood):
         module.register(main)
 
 

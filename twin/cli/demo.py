@@ -31,6 +31,37 @@ def print_summary(app: AppContext) -> None:
         click.echo(f"  {name:<18} {count:>10,}")
 
 
+def _has_rasters(app: AppContext, kind: str, scenario: str | None) -> bool:
+    from sqlalchemy import text
+
+    with app.engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT EXISTS (SELECT 1 FROM rasters WHERE kind = :k AND scenario IS NOT "
+            "DISTINCT FROM :s)"), {"k": kind, "s": scenario}).scalar())
+
+
+def demo_analyses(app: AppContext) -> None:
+    """The analyses a planner opens the demo for, made once: hourly PM2.5, PM10 and NO₂
+    surfaces for the 30 days, and the October storm as hourly flood depth grids and
+    extents with the peak hour's exposure. A rerun finds them and skips them."""
+    from twin.flood.demo import SCENARIO, run_demo_flood_event
+    from twin.surfaces.demo import build_demo_surfaces
+
+    say = lambda msg: click.echo(f"  {msg}")  # noqa: E731
+    started = time.perf_counter()
+    if _has_rasters(app, "air_quality", None):
+        click.echo("air-quality surfaces already made")
+    else:
+        click.echo("interpolating hourly air-quality surfaces ...")
+        build_demo_surfaces(app.engine, app.settings, progress=say)
+    if _has_rasters(app, "flood_depth", SCENARIO):
+        click.echo(f"flood event {SCENARIO} already modelled")
+    else:
+        click.echo(f"modelling the October storm ({SCENARIO}) ...")
+        run_demo_flood_event(app.engine, app.settings, progress=say)
+    click.echo(f"analyses done in {time.perf_counter() - started:.0f} s")
+
+
 DEMO_AGENCIES = [("So Giao thong Van tai (transport)", "transport"),
                  ("So Tai nguyen va Moi truong (environment)", "environment"),
                  ("Van phong Dang ky dat dai (land office)", "land_office")]
@@ -60,9 +91,13 @@ def demo_keys(app: AppContext) -> None:
               help="Where to write the input files (default: DATA_DIR/demo).")
 @click.option("--serve/--no-serve", default=True, show_default=True,
               help="Serve the city when loaded.")
+@click.option("--stream/--no-stream", default=False, show_default=True,
+              help="Send the 30 days of readings over MQTT while serving (a subscriber and a "
+                   "replay beside the server) instead of loading them with COPY.")
 @click.pass_obj
 @handle_errors
-def demo(app: AppContext, seed: int, scale: float, out: Path | None, serve: bool) -> None:
+def demo(app: AppContext, seed: int, scale: float, out: Path | None, serve: bool,
+         stream: bool) -> None:
     """Build, load and serve the synthetic demo Hanoi."""
     started = time.perf_counter()
     out = out or app.settings.data_dir / "demo"
@@ -71,15 +106,37 @@ def demo(app: AppContext, seed: int, scale: float, out: Path | None, serve: bool
     app.upgrade()
     from twin.ingest.dispatch import load_demo
 
-    load_demo(app.engine, app.registry, app.settings, out, echo=click.echo)
+    load_demo(app.engine, app.registry, app.settings, out, echo=click.echo,
+              skip=("readings.csv",) if stream else ())
+    if not stream:  # streamed readings make their surfaces as they arrive
+        demo_analyses(app)
     print_summary(app)
     demo_keys(app)
     click.echo(f"\ndemo ready in {time.perf_counter() - started:.0f} s "
                f"(database: {app.url.split('@')[-1]})")
     if serve:
-        from twin.cli.serve import serve_app
+        serve_demo(app, out / "readings.csv" if stream else None)
 
+
+def serve_demo(app: AppContext, stream: Path | None) -> None:
+    """Serve; with ``stream``, the readings arrive over MQTT while the server runs."""
+    from twin.cli.serve import serve_app
+
+    live = None
+    if stream is not None:
+        from twin.demo.live import LiveDemo
+
+        live = LiveDemo(app.settings.data_dir, app.url, stream)
+        try:
+            live.start(click.echo)
+        except RuntimeError as exc:
+            click.echo(f"warning: not streaming: {exc}", err=True)
+            live = None
+    try:
         serve_app(app)
+    finally:
+        if live is not None:
+            live.stop()
 
 
 def register(main: click.Group) -> None:

@@ -161,7 +161,7 @@ def core_tables(metadata: MetaData) -> dict[str, Table]:
 def build_metadata(registry: Registry) -> MetaData:
     """Metadata holding every layer table and the core tables."""
     metadata = MetaData()
-    for layer in registry:
+    for layer in registry.tables():
         layer_table(layer, metadata)
     core_tables(metadata)
     return metadata

@@ -14,6 +14,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import AddConstraint, CreateColumn
 
 from twin.db.history import sync_history
@@ -33,6 +34,7 @@ class SyncReport:
     added_columns: list[str] = field(default_factory=list)
     added_indexes: list[str] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)
 
 
 def alembic_config(connection: Connection, registry: Registry) -> Config:
@@ -49,7 +51,7 @@ def sync_layers(connection: Connection, registry: Registry) -> SyncReport:
     report = SyncReport()
     inspector = inspect(connection)
     existing = set(inspector.get_table_names())
-    for layer in registry:
+    for layer in registry.tables():
         table = metadata.tables[layer.table]
         if layer.table not in existing:
             table.create(connection)
@@ -75,6 +77,27 @@ def sync_layers(connection: Connection, registry: Registry) -> SyncReport:
     return report
 
 
+def sync_views(connection: Connection, registry: Registry) -> list[str]:
+    """(Re)create the view of every view layer: views hold no data, so replacing them is
+    always safe; a view whose columns changed is dropped and created again."""
+    names = []
+    for layer in registry:
+        if not layer.is_view:
+            continue
+        name = connection.dialect.identifier_preparer.quote(layer.table)
+        try:
+            with connection.begin_nested():
+                connection.execute(text(f"CREATE OR REPLACE VIEW {name} AS {layer.view}"))
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "42P16":  # not "columns changed"
+                raise SchemaError(f"{layer.source_file or layer.name}: the view does not "
+                                  f"build: {exc.orig}") from None
+            connection.execute(text(f"DROP VIEW IF EXISTS {name}"))
+            connection.execute(text(f"CREATE VIEW {name} AS {layer.view}"))
+        names.append(layer.table)
+    return names
+
+
 def _add_column(connection: Connection, table: str, column) -> None:
     ddl = CreateColumn(column).compile(dialect=connection.dialect)
     if not column.nullable:
@@ -92,7 +115,13 @@ def upgrade(engine: Engine, registry: Registry) -> SyncReport:
         # Serialise concurrent upgrades (several workers or replicas starting at once).
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('twin_schema_upgrade'))"))
         command.upgrade(alembic_config(connection, registry), "head")
-        return sync_layers(connection, registry)
+        report = sync_layers(connection, registry)
+        report.views = sync_views(connection, registry)  # they read the migrated tables
+        # Readings partitions for this month and the next two exist before their first
+        # reading (streaming writers create them too, hourly).
+        connection.execute(text("SELECT twin_ensure_reading_partitions(now(), "
+                                "now() + interval '2 months')"))
+        return report
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -69,11 +69,15 @@ DEMO_LOADS = [
 
 
 def load_demo(engine: Engine, registry: Registry, settings: Settings, folder: Path,
-              echo: Callable[[str], None] = lambda _line: None) -> None:
-    """Load the demo city's files with the ordinary loaders (replacing what is there)."""
+              echo: Callable[[str], None] = lambda _line: None,
+              skip: tuple[str, ...] = ()) -> None:
+    """Load the demo city's files with the ordinary loaders (replacing what is there);
+    ``skip`` names files not to load (``twin demo --stream`` sends the readings by MQTT)."""
     import time
 
     for name, layer, opts in DEMO_LOADS:
+        if name in skip:
+            continue
         started = time.perf_counter()
         lines = load_any(engine, registry, settings, folder / name, layer,
                          **{"mode": "replace", **opts})

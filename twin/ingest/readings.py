@@ -18,6 +18,7 @@ from typing import Callable
 import psycopg
 from sqlalchemy import Engine
 
+from twin.ingest import derived
 from twin.ingest.errors import LoadError
 
 COLUMNS = {
@@ -174,10 +175,27 @@ def _empty(cur: psycopg.Cursor, name: str) -> bool:
 
 
 def _insert_existing(cur: psycopg.Cursor, select: str, lo, hi) -> int:
-    """Into a partition that already holds data: skip duplicates row by row."""
-    cur.execute(f"INSERT INTO sensor_readings {COLUMNS_OUT} {select} ON CONFLICT DO NOTHING",
-                {"lo": lo, "hi": hi})
+    """Into a partition that already holds data: skip duplicates row by row. The rows
+    inserted are kept in _twin_inserted for the derived tables."""
+    cur.execute(f"WITH ins AS (INSERT INTO sensor_readings {COLUMNS_OUT} {select} "
+                f"ON CONFLICT DO NOTHING RETURNING {NEW_ROWS}) "
+                f"INSERT INTO _twin_inserted SELECT {NEW_ROWS} FROM ins", {"lo": lo, "hi": hi})
     return cur.rowcount
+
+
+NEW_ROWS = "station_id, property, observed_at, value, unit, quality"
+
+
+def _new_rows(cur: psycopg.Cursor, partitions: list[str]) -> str:
+    """The relation holding exactly the rows this merge inserted: _twin_inserted, plus
+    the partitions it created whole (read in place rather than copied)."""
+    if not partitions:
+        return "_twin_inserted"
+    parts = [psycopg.sql.SQL(f"SELECT {NEW_ROWS} FROM {{}}").format(psycopg.sql.Identifier(p))
+             for p in [*partitions, "_twin_inserted"]]
+    cur.execute(psycopg.sql.SQL("CREATE OR REPLACE TEMP VIEW _twin_new_readings AS {}").format(
+        psycopg.sql.SQL(" UNION ALL ").join(parts)))
+    return "_twin_new_readings"
 
 
 def _insert_new(cur: psycopg.Cursor, select: str, name: str, lo, hi) -> int | None:
@@ -221,6 +239,10 @@ def _merge(cur: psycopg.Cursor, cols: list[tuple[str, str]]) -> tuple[int, int, 
     cur.execute("SELECT count(*) FROM _twin_readings")
     rows, inserted, made = cur.fetchone()[0], 0, 0
     cur.execute("SELECT pg_advisory_xact_lock(hashtext('twin_reading_partitions'))")
+    cur.execute("CREATE TEMP TABLE IF NOT EXISTS _twin_inserted ON COMMIT DELETE ROWS AS "
+                f"SELECT {NEW_ROWS} FROM sensor_readings WITH NO DATA")
+    cur.execute("DELETE FROM _twin_inserted")
+    filled = []
     try:
         for name, lo, hi, exists in _months(cur):
             fresh = None if exists else _insert_new(cur, select, name, lo, hi)
@@ -230,6 +252,11 @@ def _merge(cur: psycopg.Cursor, cols: list[tuple[str, str]]) -> tuple[int, int, 
                 inserted += _insert_existing(cur, select, lo, hi)
             else:
                 made, inserted = made + 1, inserted + fresh
+                filled.append(name)
     except psycopg.errors.CheckViolation:
         raise LoadError("a quality flag is not one of good, suspect, bad, missing") from None
+    relation = _new_rows(cur, filled)
+    derived.refresh(cur, relation)
+    if filled:  # a view on a partition would block dropping that partition later
+        cur.execute("DROP VIEW _twin_new_readings")
     return rows, inserted, made

@@ -199,6 +199,9 @@ def load_vector(engine: Engine, registry: Registry, layer_name: str, path: Path,
                 id_column: str | None = None, progress: Progress | None = None) -> LoadSummary:
     """Read, validate and load one file into one layer."""
     layer = registry.get(layer_name)
+    if layer.is_view:
+        raise LoadError(f"{layer.name} is derived from other tables (a view): load its "
+                        "sources instead")
     if mode not in ("append", "upsert", "replace"):
         raise LoadError(f"unknown mode {mode!r}: append, upsert or replace")
     data = read_source(Path(path), source_layer, default_layer=layer.name)

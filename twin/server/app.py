@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 
+from psycopg import OperationalError
+from psycopg_pool import PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -21,6 +24,8 @@ from twin.server.db import Database
 from twin.server.errors import (APIError, api_error_handler, http_exception_handler,
                                 unexpected_error_handler)
 from twin.server.guard import GuardMiddleware
+from twin.server.limits import BodyLimit
+from twin.server.metrics.middleware import MetricsMiddleware
 from twin.server.state import ServerState
 
 # Route modules, in matching order. Each has ``routes(state)``.
@@ -29,8 +34,29 @@ ROUTE_MODULES = (
     "twin.server.features.routes",
     "twin.server.tiles.routes",
     "twin.server.auth.routes",
+    "twin.server.readings.routes",  # sensor readings: HTTP batch ingest
+    "twin.server.styles.routes",    # /collections/{id}/styles, the QGIS project
+    "twin.server.viewer.routes",    # the web viewer and its local assets
+    "twin.server.metrics.routes",   # /metrics (Prometheus) and /health
     "twin.server.bridge",
 )
+
+
+def present_modules(names):
+    """The modules among ``names`` that exist, imported (an import error inside one is
+    raised, not hidden): optional building blocks register themselves by existing."""
+    for name in names:
+        if _exists(name):
+            yield importlib.import_module(name)
+
+
+def _exists(name: str) -> bool:
+    """Whether module ``name`` exists, its parent packages included, without importing it."""
+    parts = name.split(".")
+    for i in range(2, len(parts) + 1):
+        if importlib.util.find_spec(".".join(parts[:i])) is None:
+            return False
+    return True
 
 
 def build_state(settings: Settings, database_url: str,
@@ -45,10 +71,8 @@ def create_app(settings: Settings, database_url: str,
                registry: Registry | None = None) -> Starlette:
     state = build_state(settings, database_url, registry)
     routes = []
-    for name in ROUTE_MODULES:
-        with contextlib.suppress(ModuleNotFoundError):
-            module = importlib.import_module(name)
-            routes += module.routes(state)
+    for module in present_modules(ROUTE_MODULES):
+        routes += module.routes(state)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
@@ -63,10 +87,18 @@ def create_app(settings: Settings, database_url: str,
     app = Starlette(
         routes=routes, lifespan=lifespan,
         # Level 4: on a 560 KB tile, level 9 took 126 ms and level 4 14 ms for ~the same size.
-        middleware=[Middleware(GZipMiddleware, minimum_size=1000, compresslevel=4),
+        # Metrics outermost: the time it records includes every other layer.
+        middleware=[Middleware(MetricsMiddleware, state=state),
+                    Middleware(BodyLimit),
+                    Middleware(GZipMiddleware, minimum_size=1000, compresslevel=4),
                     Middleware(GuardMiddleware),
                     Middleware(AuthMiddleware, state=state)],
+        # Database outages are handled as API errors (503 on a kept-alive connection):
+        # a handler for Exception itself runs in Starlette's outermost middleware, which
+        # re-raises, and uvicorn then drops the connection.
         exception_handlers={APIError: api_error_handler, HTTPException: http_exception_handler,
+                            OperationalError: unexpected_error_handler,
+                            PoolTimeout: unexpected_error_handler,
                             Exception: unexpected_error_handler},
     )
     app.state.twin = state

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
@@ -33,12 +34,15 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from twin.server.errors import InvalidParameter, problem
+from twin.server.errors import APIError, InvalidParameter, problem
+from twin.server.extents import layer_extent
 from twin.server.features.crs import parse_crs
 from twin.server.provider import register_source
 from twin.server.pygeoapi_config import (
     DEFAULT_SERVER_FILE,
+    OGC_REL,
     build_config,
+    extents_section,
     configure_pygeoapi_logging,
     openapi_document,
     root_logging_untouched,
@@ -86,7 +90,14 @@ def landing_links(links: list[dict], base: str, processes: bool) -> list[dict]:
                 continue
             link = {**link, "href": f"{base}/tileMatrixSets"}
         out.append(link)
-    return out
+    return out + [
+        {"rel": "related", "type": "text/html", "title": "Web viewer of the city",
+         "href": f"{base}/viewer"},
+        {"rel": f"{OGC_REL}/styles", "type": "application/vnd.mapbox.style+json",
+         "title": "Map style of the whole city (MapLibre)", "href": f"{base}/styles"},
+        {"rel": "related", "type": "application/zip",
+         "title": "QGIS project with every layer styled", "href": f"{base}/qgis/project.qgz"},
+    ]
 
 
 class Bridge:
@@ -106,6 +117,7 @@ class Bridge:
                              for r in self.config["resources"].values())
         static = (self.config["server"].get("templates") or {}).get("static")
         self.static_dir = Path(static) if static else Path(pygeoapi.__file__).parent / "static"
+        self._derived_at = time.monotonic()
 
     # -- calling pygeoapi --
 
@@ -162,12 +174,44 @@ class Bridge:
                         headers={"Vary": "Accept"})
 
     async def collections(self, request: Request) -> Response:
+        await self.refresh_derived_extents()
         return await self.call(core_api.describe_collections, await self.api_request(request))
 
     async def collection(self, request: Request) -> Response:
+        await self.refresh_derived_extents()
         cid = request.path_params["collection_id"]
         return await self.call(core_api.describe_collections, await self.api_request(request),
                                cid)
+
+    # -- extents that move: after edits (hook) and of derived layers (periodically) --
+
+    def extents_changed(self, name: str, extent: dict) -> None:
+        """Put a layer's new extent into the collection documents pygeoapi writes."""
+        resource = self.config["resources"].get(name)
+        if resource is not None and name in self.state.registry:
+            section = extents_section(self.state.registry.get(name), extent)
+            resource["extents"] = section
+            tpl = self.api.tpl_config["resources"].get(name)
+            if tpl is not None:
+                tpl["extents"] = section
+            forget_translated_config()
+
+    async def refresh_derived_extents(self) -> None:
+        """Layers derived from streaming readings (views: station AQI, latest readings)
+        grow with every batch; their extents are read again at most every
+        DERIVED_EXTENT_TTL_S seconds, when a collection document is asked for."""
+        now = time.monotonic()
+        if now - self._derived_at < DERIVED_EXTENT_TTL_S:
+            return
+        self._derived_at = now
+        for layer in self.state.registry:
+            if layer.is_view and layer.name in self.config["resources"]:
+                try:
+                    extent = await layer_extent(self.state, layer)
+                except APIError:  # the database is away: keep the last known extent
+                    return
+                self.state.extents[layer.name] = extent
+                self.extents_changed(layer.name, extent)
 
     async def schema(self, request: Request) -> Response:
         cid = request.path_params["collection_id"]
@@ -210,15 +254,37 @@ class Bridge:
         return QueryParams(items)
 
     def hooks(self) -> dict[str, Callable]:
-        return {"html_items": self.html_items, "html_item": self.html_item,
+        return {"extents_changed": self.extents_changed,
+                "html_items": self.html_items, "html_item": self.html_item,
                 "html_queryables": self.html_queryables,
                 "html_conformance": self.html_conformance}
 
 
+DERIVED_EXTENT_TTL_S = 15.0
+
+
+def forget_translated_config() -> None:
+    """pygeoapi caches its configuration translated per locale, module-wide
+    (``pygeoapi.l10n._cfg_cache``), for its HTML templates; once twin changes the
+    configuration (a new coverage series, a moved extent) that copy is stale and must go.
+    pygeoapi has no public call for this."""
+    from pygeoapi import l10n
+
+    l10n._cfg_cache.clear()
+
+# Modules serving more of pygeoapi's surface through the bridge (EDR queries, processes
+# and jobs, coverages): each has ``bridge_routes(bridge) -> list[BaseRoute]``.
+BRIDGE_MODULES = ("twin.server.edr.routes", "twin.server.processes.routes",
+                  "twin.server.coverages.routes")
+
+
 def routes(state: ServerState) -> list[BaseRoute]:
+    from twin.server.app import present_modules
+
     bridge = Bridge(state, state.settings.server_config)
     state.hooks.update(bridge.hooks())
-    return [
+    extra = [r for m in present_modules(BRIDGE_MODULES) for r in m.bridge_routes(bridge)]
+    return extra + [
         Route("/", bridge.landing),
         Route("/openapi", bridge.openapi_doc),
         Route("/collections", bridge.collections),

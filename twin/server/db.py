@@ -1,15 +1,37 @@
-"""Connection pools for the server: async for twin's routes, sync for pygeoapi providers."""
+"""Connection pools for the server: async for twin's routes, sync for pygeoapi providers.
+
+Both pools survive a PostgreSQL restart without a server restart. A connection is
+checked when it leaves the pool, cheaply: only one whose socket has something to read
+while idle (the server said goodbye: a restart, an administrator's kill) pays a round
+trip, and a broken one is replaced. Reconnection attempts give up after
+``RECONNECT_TIMEOUT_S`` and start again on the next request, so recovery follows the
+database within seconds instead of psycopg_pool's exponential backoff of up to minutes.
+A request that finds no connection within ``OUTAGE_WAIT_S`` while connecting fails
+(or while the database is already known to be away) gets its 503 (with Retry-After)
+then, instead of hanging for the full pool timeout; a pool that is merely busy lets it
+wait the rest of ``POOL_TIMEOUT_S``.
+"""
 
 from __future__ import annotations
 
+import logging
+import select
 import threading
+import time
 from typing import Any
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from sqlalchemy.engine import make_url
 
-from twin.server.errors import APIError, InvalidParameter, Unavailable
+from twin.server.errors import UNAVAILABLE, APIError, InvalidParameter, Unavailable
+
+log = logging.getLogger("twin.server.db")
+
+POOL_TIMEOUT_S = 10.0       # wait for a free connection under load
+OUTAGE_WAIT_S = 1.0         # ... when connecting fails: then answer 503
+RECONNECT_TIMEOUT_S = 5.0   # a chain of reconnection attempts gives up after this
+CONNECT_TIMEOUT_S = 5       # libpq connect_timeout: an unreachable host fails, not hangs
 
 
 def libpq_url(url: str) -> str:
@@ -21,15 +43,143 @@ def _session_options(timeout_ms: int) -> str:
     return f"-c jit=off -c statement_timeout={int(timeout_ms)} -c TimeZone=UTC"
 
 
+class DatabaseUnavailable(Unavailable, PoolTimeout):
+    """No connection in time: both a 503 API error (so Starlette's exception middleware
+    answers it like any other, keeping the client's connection open) and the
+    ``PoolTimeout`` that code catching psycopg's errors expects."""
+
+    def __init__(self, description: str = UNAVAILABLE):
+        Unavailable.__init__(self, description)
+        PoolTimeout.__init__(self, description)
+
+
+BUSY = "every database connection is busy; retry shortly"
+
+
+class Outage:
+    """Whether this worker last found the database away; shared by its two pools."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.since is not None
+
+    def begin(self) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("database unreachable; requests get 503 until it is back")
+
+    def end(self) -> None:
+        if self.since is not None:
+            log.warning("database reachable again after %.1f s", time.monotonic() - self.since)
+            self.since = None
+
+    def first_wait(self, total: float) -> float:
+        return min(OUTAGE_WAIT_S, total)
+
+    def gave_up(self, pool, failures_before: int, total: float) -> bool:
+        """After a first wait of :meth:`first_wait` timed out: True (an outage, answer
+        now) when the database is known to be away or connecting failed meanwhile;
+        False when the pool is only busy and the request may wait the rest."""
+        if self.active or _connect_failures(pool) > failures_before:
+            self.begin()
+            return True
+        return total <= self.first_wait(total)
+
+
+def _told_something(conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:
+    """Whether an idle connection is closed or its socket is readable: PostgreSQL sends
+    nothing unasked to an idle session of ours but its termination notice."""
+    if conn.closed:
+        return True
+    try:
+        fd = conn.pgconn.socket
+    except psycopg.OperationalError:
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
+async def _check_async(conn: psycopg.AsyncConnection) -> None:
+    if _told_something(conn):
+        await AsyncConnectionPool.check_connection(conn)
+
+
+def _check_sync(conn: psycopg.Connection) -> None:
+    if _told_something(conn):
+        ConnectionPool.check_connection(conn)
+
+
+def _connect_failures(pool) -> int:
+    return pool.get_stats().get("connections_errors", 0)
+
+
+class ServerAsyncPool(AsyncConnectionPool):
+    """The async pool, failing fast while the database is away (see the module doc)."""
+
+    def __init__(self, *args, outage: Outage, **kwargs):
+        self.outage = outage
+        super().__init__(*args, **kwargs)
+
+    async def getconn(self, timeout: float | None = None):
+        total = self.timeout if timeout is None else timeout
+        failures = _connect_failures(self)
+        try:
+            conn = await super().getconn(self.outage.first_wait(total))
+        except PoolTimeout:
+            if self.outage.gave_up(self, failures, total):
+                raise DatabaseUnavailable() from None
+            try:
+                conn = await super().getconn(total - self.outage.first_wait(total))
+            except PoolTimeout:
+                raise DatabaseUnavailable(BUSY) from None
+        self.outage.end()
+        return conn
+
+
+class ServerSyncPool(ConnectionPool):
+    """The sync pool (pygeoapi providers, ingest on worker threads), same behaviour."""
+
+    def __init__(self, *args, outage: Outage, **kwargs):
+        self.outage = outage
+        super().__init__(*args, **kwargs)
+
+    def getconn(self, timeout: float | None = None):
+        total = self.timeout if timeout is None else timeout
+        failures = _connect_failures(self)
+        try:
+            conn = super().getconn(self.outage.first_wait(total))
+        except PoolTimeout:
+            if self.outage.gave_up(self, failures, total):
+                raise DatabaseUnavailable() from None
+            try:
+                conn = super().getconn(total - self.outage.first_wait(total))
+            except PoolTimeout:
+                raise DatabaseUnavailable(BUSY) from None
+        self.outage.end()
+        return conn
+
+
+def _pool_options(outage: Outage) -> dict[str, Any]:
+    return {"min_size": 1, "timeout": POOL_TIMEOUT_S, "outage": outage,
+            "reconnect_timeout": RECONNECT_TIMEOUT_S,
+            "reconnect_failed": lambda _pool: outage.begin()}
+
+
 class Database:
     """One async pool (opened in the app's lifespan) and one lazily opened sync pool."""
 
     def __init__(self, url: str, *, size: int = 8, statement_timeout_ms: int = 30000):
         self.dsn = libpq_url(url)
+        self.outage = Outage()
         kwargs = {"options": _session_options(statement_timeout_ms), "autocommit": True,
-                  "application_name": "twin-server"}
-        self.pool = AsyncConnectionPool(self.dsn, min_size=1, max_size=size, kwargs=kwargs,
-                                        open=False, timeout=10)
+                  "application_name": "twin-server", "connect_timeout": CONNECT_TIMEOUT_S}
+        self.pool = ServerAsyncPool(self.dsn, max_size=size, kwargs=kwargs, open=False,
+                                    check=_check_async, name="async",
+                                    **_pool_options(self.outage))
         self._sync_kwargs = kwargs
         self._sync_size = size
         self._sync: ConnectionPool | None = None
@@ -44,11 +194,18 @@ class Database:
             self._sync.close()
 
     @property
+    def sync_opened(self) -> ConnectionPool | None:
+        """The sync pool when something has used it (for metrics), else None."""
+        return self._sync
+
+    @property
     def sync(self) -> ConnectionPool:
         with self._sync_lock:
             if self._sync is None:
-                self._sync = ConnectionPool(self.dsn, min_size=1, max_size=self._sync_size,
-                                            kwargs=self._sync_kwargs, open=True, timeout=10)
+                self._sync = ServerSyncPool(self.dsn, max_size=self._sync_size,
+                                            kwargs=self._sync_kwargs, open=True,
+                                            check=_check_sync, name="sync",
+                                            **_pool_options(self.outage))
             return self._sync
 
     async def fetchrow(self, sql, params: Any = None, prepare: bool = True) -> tuple | None:
@@ -65,7 +222,9 @@ class Database:
         async with self.pool.connection() as conn:
             try:
                 async with conn.transaction():
-                    await conn.execute(f"SET LOCAL statement_timeout = {int(budget_ms)}")
+                    # set_config(..., true) is SET LOCAL with the value bound.
+                    await conn.execute("SELECT set_config('statement_timeout', %s, true)",
+                                       (str(int(budget_ms)),))
                     # One core at most: work beside a request must not starve it.
                     await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
                     cur = await conn.execute(sql, params, prepare=True)
@@ -92,6 +251,5 @@ def translate(exc: psycopg.Error) -> APIError | psycopg.Error:
         first = (exc.diag.message_primary or "invalid value").split("\n")[0]
         return InvalidParameter(f"invalid value in the request: {first}")
     if isinstance(exc, psycopg.OperationalError):
-        return Unavailable("the database is unavailable; retry shortly",
-                           headers={"Retry-After": "5"})
+        return Unavailable()
     return exc

@@ -10,6 +10,9 @@ from starlette.responses import JSONResponse
 
 log = logging.getLogger("twin.server")
 
+RETRY_AFTER_S = 5  # what a 503 tells clients: the pools reconnect within about this long
+UNAVAILABLE = "the database is unavailable; retry shortly"
+
 
 class APIError(Exception):
     status = 400
@@ -31,8 +34,14 @@ class NotFound(APIError):
 
 
 class Unavailable(APIError):
+    """The database is away (503 with Retry-After); the pools reconnect by themselves."""
     status = 503
     code = "ServiceUnavailable"
+
+    def __init__(self, description: str = UNAVAILABLE, *,
+                 headers: dict[str, str] | None = None):
+        super().__init__(description, headers={"Retry-After": str(RETRY_AFTER_S),
+                                               **(headers or {})})
 
 
 class RequestTooLarge(APIError):
@@ -56,6 +65,12 @@ class Forbidden(APIError):
     code = "Forbidden"
 
 
+class MethodNotAllowed(APIError):
+    """The collection exists but cannot be written (a layer derived from other tables)."""
+    status = 405
+    code = "MethodNotAllowed"
+
+
 class Conflict(APIError):
     """The request conflicts with the data, e.g. a feature id already in use (409)."""
     status = 409
@@ -75,6 +90,10 @@ class UnsupportedMediaType(APIError):
 
 def problem(status: int, code: str, description: str,
             headers: dict[str, str] | None = None) -> JSONResponse:
+    """The OGC exception document. Every 503 says when to retry, whichever path built it
+    (twin's routes, pygeoapi's through the bridge, a middleware)."""
+    if status == 503 and not any(k.lower() == "retry-after" for k in headers or {}):
+        headers = {**(headers or {}), "Retry-After": str(RETRY_AFTER_S)}
     return JSONResponse({"code": code, "description": description}, status_code=status,
                         headers=headers, media_type="application/json")
 
@@ -95,7 +114,6 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
 
     if isinstance(exc, (OperationalError, PoolTimeout)):
         log.warning("database unavailable: %s", exc)
-        return problem(503, "ServiceUnavailable", "the database is unavailable; retry shortly",
-                       {"Retry-After": "5"})
+        return problem(Unavailable.status, Unavailable.code, UNAVAILABLE)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "ServerError", "internal error; it has been logged")

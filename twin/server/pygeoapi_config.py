@@ -45,7 +45,11 @@ DEFAULT_MAP = {
 # twin's OGC routes are read-only: pygeoapi also documents POST (CQL2 JSON) and OPTIONS
 # on items, and PUT/DELETE for editable collections, which twin does not serve (yet).
 UNSERVED_METHODS = {"post", "put", "patch", "delete", "options"}
-UNSERVED_PATHS = ("/processes", "/jobs", "/admin", "/stac", "/asyncapi")
+UNSERVED_PATHS = ("/admin", "/stac", "/asyncapi")
+# Modules contributing pygeoapi resources beyond the layers (EDR collections, processes,
+# coverages): each has ``resources(state, source) -> dict[str, dict]``.
+RESOURCE_MODULES = ("twin.server.edr.config", "twin.server.processes.config",
+                    "twin.server.coverages.config")
 
 
 class ConfigError(ValueError):
@@ -159,6 +163,10 @@ def tile_links(state: ServerState, layer: Layer) -> list[dict]:
         "type": "application/json", "rel": f"{OGC_REL}/tilesets-vector",
         "title": f"{layer.title}: vector tilesets (Mapbox Vector Tiles)",
         "href": state.url(f"collections/{layer.name}/tiles"),
+    }, {
+        "type": "application/json", "rel": f"{OGC_REL}/styles",
+        "title": f"{layer.title}: styles (QGIS QML, SLD 1.1, MapLibre)",
+        "href": state.url(f"collections/{layer.name}/styles"),
     }]
 
 
@@ -216,6 +224,14 @@ def build_config(state: ServerState, source: str,
         "resources": {layer.name: resource(state, layer, source) for layer in state.registry
                       if can_read(layer, ANONYMOUS)},
     }
+    from twin.server.app import present_modules
+
+    for module in present_modules(RESOURCE_MODULES):
+        config["resources"].update(module.resources(state, source))
+    if any(r.get("type") == "process" for r in config["resources"].values()):
+        from twin.server.processes.config import manager
+
+        config["server"]["manager"] = manager(state)  # runs processes and keeps jobs
     validate(config, server_file)
     return config
 
@@ -248,7 +264,7 @@ def openapi_document(config: dict, registry: Registry) -> dict[str, Any]:
     from pygeoapi.openapi import get_oas
 
     doc = get_oas(deepcopy(config), fail_on_invalid_collection=True)
-    doc["paths"] = served_paths(doc.get("paths", {}))
+    doc["paths"] = oas30_schemas(served_paths(doc.get("paths", {})))
     for layer in registry:
         items = doc["paths"].get(f"/collections/{layer.name}/items", {}).get("get")
         if items:
@@ -256,13 +272,30 @@ def openapi_document(config: dict, registry: Registry) -> dict[str, Any]:
     used = {tag for ops in doc["paths"].values() for op in ops.values()
             if isinstance(op, dict) for tag in op.get("tags", [])}
     doc["tags"] = [t for t in doc.get("tags", []) if t["name"] in used]
-    return doc
+    from twin.server.openapi_components import localise
+
+    return localise(doc)  # self-contained: no $ref to schemas.opengis.net
+
+
+def oas30_schemas(node: Any) -> Any:
+    """Process descriptions use JSON Schema's ``contentMediaType``/``contentEncoding`` for
+    file outputs; OpenAPI 3.0 schemas know neither, so they become ``format: binary``."""
+    if isinstance(node, list):
+        return [oas30_schemas(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: oas30_schemas(v) for k, v in node.items()
+           if k not in ("contentMediaType", "contentEncoding")}
+    if "contentMediaType" in node and out.get("type") == "string":
+        out["format"] = "binary"
+    return out
 
 
 def served_paths(paths: dict[str, dict]) -> dict[str, dict]:
     out = {}
     for path, ops in paths.items():
-        kept = {m: op for m, op in ops.items() if m not in UNSERVED_METHODS}
+        kept = {m: op for m, op in ops.items() if m not in UNSERVED_METHODS
+                or (m == "post" and path.endswith("/execution"))}
         if kept and not path.startswith(UNSERVED_PATHS):
             out[path] = kept
     return out

@@ -45,7 +45,8 @@ from twin.server.edit.validate import (
     read_json,
 )
 from twin.server.edit.versions import check_if_match, version_etag
-from twin.server.errors import AuthenticationRequired, Conflict, Forbidden, NotFound
+from twin.server.errors import (AuthenticationRequired, Conflict, Forbidden, MethodNotAllowed,
+                                NotFound)
 from twin.server.features import sql as fsql
 from twin.server.features.crs import OutputCRS, parse_crs
 from twin.server.state import ServerState
@@ -77,6 +78,9 @@ class Editor:
     @staticmethod
     def editor(request: Request, layer: Layer) -> Principal:
         who = principal_of(request)
+        if layer.is_view:
+            raise MethodNotAllowed(f"{layer.name} is derived from other tables and is "
+                                   "read-only", headers={"Allow": ", ".join(READ_METHODS)})
         if not who.authenticated:
             raise AuthenticationRequired(
                 f"editing {layer.name} needs credentials: an API key (X-API-Key) or a "

@@ -26,6 +26,7 @@ from twin.ingest.geometry import CRS84, check_extent, conform_type, to_crs
 from twin.registry import FieldSpec, FieldType, Layer
 from twin.server.errors import InvalidParameter, RequestTooLarge, UnsupportedMediaType
 from twin.server.features.crs import OutputCRS, parse_crs
+from twin.server.limits import LIMITS
 
 Mode = Literal["create", "replace", "update"]
 JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")
@@ -33,9 +34,9 @@ JSON_TYPES = ("application/json", "application/geo+json", "application/merge-pat
 
 @dataclass(frozen=True)
 class Limits:
-    body_bytes: int = 2 * 1024 * 1024
-    vertices: int = 100_000       # per feature
-    features: int = 1000          # per POST of a FeatureCollection
+    body_bytes: int = LIMITS.edit_body_bytes
+    vertices: int = LIMITS.vertices        # per feature
+    features: int = LIMITS.edit_features   # per POST of a FeatureCollection
 
 
 @dataclass

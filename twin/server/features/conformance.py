@@ -36,4 +36,17 @@ CONFORMANCE = sorted({
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
     "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
     "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
+    # EDR over the sensor readings (twin.server.edr)
+    "http://www.opengis.net/spec/ogcapi-edr-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-edr-1/1.0/conf/collections",
+    "http://www.opengis.net/spec/ogcapi-edr-1/1.0/conf/json",
+    "http://www.opengis.net/spec/ogcapi-edr-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-edr-1/1.0/conf/covjson",
+    "http://www.opengis.net/spec/ogcapi-edr-1/1.0/conf/oas30",
+    # Processes (twin.server.processes)
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/ogc-process-description",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/oas30",
 })

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from functools import cache
+from pathlib import Path
 
 from psycopg import sql
 from pygeofilter import ast, values
@@ -18,9 +20,10 @@ from pygeofilter.backends.evaluator import Evaluator, handle
 from twin.registry import FieldSpec, FieldType
 from twin.server.errors import InvalidParameter
 from twin.server.features.crs import OutputCRS
+from twin.server.limits import LIMITS
 
-MAX_FILTER_LENGTH = 20000
-MAX_DEPTH = 30
+MAX_FILTER_LENGTH = LIMITS.filter_chars
+MAX_DEPTH = LIMITS.filter_depth
 GEOMETRY_NAMES = {"geometry", "geom", "the_geom"}
 SPATIAL = {
     ast.GeometryIntersects: "ST_Intersects", ast.GeometryDisjoint: "ST_Disjoint",
@@ -93,10 +96,9 @@ class ToSQL(Evaluator):
 
     @handle(ast.Like)
     def like(self, node, lhs):
+        # CQL2's wildcards are SQL's (% and _, escaped with \\): the pattern goes as it is.
+        # pygeofilter labels "." the single-character wildcard, which in CQL2 is a literal.
         pattern = node.pattern
-        if node.wildcard != "%" or node.singlechar not in (".", "_"):
-            pattern = pattern.replace(node.wildcard, "%")
-        pattern = pattern.replace(node.singlechar, "_") if node.singlechar != "_" else pattern
         op = sql.SQL(" NOT" if node.not_ else "") + sql.SQL(" ILIKE " if node.nocase else " LIKE ")
         return sql.SQL("({}::text{}{})").format(self.value(lhs), op, self.params.add(pattern))
 
@@ -207,15 +209,74 @@ def _depth(node, level: int = 0) -> int:
     return max((_depth(s, level + 1) for s in subs), default=level)
 
 
+# pygeofilter 0.4's CQL2 text grammar gives AND and OR one precedence (so "a OR b AND c"
+# is read "(a OR b) AND c") and lets NOT apply to a predicate only ("NOT (a AND b)" is a
+# syntax error). CQL2's BNF: OR of ANDs of [NOT] (predicate | "(" expression ")").
+_PGF_CONDITION = '''?condition: condition_1
+          | condition "AND"i condition_1                                 -> and_
+          | condition "OR"i condition_1                                   -> or_
+
+?condition_1: predicate
+            | "NOT"i predicate                                               -> not_
+            | "NOT"i "(" predicate ")"                                       -> not_
+            | "(" condition ")"
+'''
+_CQL2_CONDITION = '''?condition: condition_and
+          | condition "OR"i condition_and -> or_
+
+?condition_and: condition_1
+              | condition_and "AND"i condition_1 -> and_
+
+?condition_1: predicate
+            | "NOT"i condition_1 -> not_
+            | "(" condition ")"
+'''
+
+
+@cache
+def _text_parser():
+    """pygeofilter's CQL2 text parser (its grammar and transformer) with CQL2's boolean
+    precedence; fails loudly if a pygeofilter upgrade changed the rules replaced."""
+    from lark import Lark
+    from pygeofilter.parsers.cql2_text import parser as pgf
+
+    grammar = (Path(pgf.__file__).parent / "grammar.lark").read_text(encoding="utf-8")
+    if _PGF_CONDITION not in grammar:
+        raise RuntimeError("pygeofilter's CQL2 grammar changed: review twin's correction")
+    return Lark(grammar.replace(_PGF_CONDITION, _CQL2_CONDITION), parser="lalr",
+                maybe_placeholders=False, transformer=pgf.CQLTransformer(),
+                import_paths=[str(Path(pgf.__file__).parent.parent)])
+
+
+def _for_pygeofilter(node):
+    """CQL2 JSON 1.0 as pygeofilter 0.4 reads it: ``between`` has the bounds in one
+    array ([x, [low, high]], the draft's form), and a ``bbox`` literal becomes
+    ``Envelope(*bbox)`` whose fields are (minx, maxx, miny, maxy), not the bbox order."""
+    if isinstance(node, list):
+        return [_for_pygeofilter(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _for_pygeofilter(v) for k, v in node.items()}
+    args = out.get("args")
+    if out.get("op") == "between" and isinstance(args, list) and len(args) == 3:
+        out["args"] = [args[0], args[1:]]
+    box = out.get("bbox")
+    if isinstance(box, list) and len(box) in (4, 6):
+        x0, y0, x1, y1 = box if len(box) == 4 else (box[0], box[1], box[3], box[4])
+        out["bbox"] = [x0, x1, y0, y1]
+    return out
+
+
 def parse(text: str, lang: str):
     from pygeofilter.parsers.cql2_json import parse as parse_json
-    from pygeofilter.parsers.cql2_text import parse as parse_text
 
+    parse_text = _text_parser().parse
     if len(text) > MAX_FILTER_LENGTH:
         raise InvalidParameter(f"filter: longer than {MAX_FILTER_LENGTH} characters")
     try:
         if lang == "cql2-json":
-            return parse_json(json.loads(text) if isinstance(text, str) else text)
+            return parse_json(_for_pygeofilter(json.loads(text) if isinstance(text, str)
+                                               else text))
         return parse_text(text)
     except InvalidParameter:
         raise

@@ -12,9 +12,10 @@ from starlette.datastructures import QueryParams
 from twin.registry import FieldSpec, FieldType, Layer
 from twin.server.errors import InvalidParameter
 from twin.server.features.crs import CRS84, OutputCRS, parse_crs
+from twin.server.limits import LIMITS
 
-DEFAULT_LIMIT = 10
-MAX_LIMIT = 10000
+DEFAULT_LIMIT = LIMITS.default_page_size
+MAX_LIMIT = LIMITS.page_size
 STANDARD = {"f", "limit", "offset", "cursor", "bbox", "bbox-crs", "crs", "datetime", "filter",
             "filter-lang", "filter-crs", "sortby", "properties", "skipGeometry", "lang"}
 FORMATS = {"json": "geojson", "geojson": "geojson", "html": "html", "csv": "csv",
@@ -155,7 +156,9 @@ def parse_sortby(raw: str, fields: dict[str, FieldSpec]) -> list[tuple[str, bool
 
 
 def parse_properties(raw: str, fields: dict[str, FieldSpec]) -> list[str]:
-    names = [p.strip() for p in raw.split(",") if p.strip()]
+    # A name listed twice is returned once: GeoPackage/FlatGeobuf cannot hold two columns
+    # of one name (GDAL refuses the layer), and JSON would repeat the key.
+    names = list(dict.fromkeys(p.strip() for p in raw.split(",") if p.strip()))
     unknown = [n for n in names if n not in fields]
     if unknown:
         raise InvalidParameter(f"properties: unknown {', '.join(unknown)}; one of "

@@ -89,6 +89,9 @@ class Features:
         return links
 
     async def items(self, request: Request) -> Response:
+        handover = self.state.hooks.get(f"items:{request.path_params['collection_id']}")
+        if handover is not None:  # a collection served by another API (EDR locations)
+            return await handover(request)
         layer, who = self.layer(request), principal_of(request)
         fields = queryable_fields(layer, who)
         q = parse_items(request.query_params, request.headers.get("accept"), layer, fields)
@@ -164,6 +167,9 @@ class Features:
             private=who.authenticated)
 
     async def item(self, request: Request) -> Response:
+        handover = self.state.hooks.get(f"items:{request.path_params['collection_id']}")
+        if handover is not None:
+            return await handover(request)
         layer = self.layer(request)
         unknown = set(request.query_params) - {"f", "crs", "lang"}
         if unknown:

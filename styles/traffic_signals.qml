@@ -1,0 +1,24 @@
+<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.16-Białowieża" styleCategories="Symbology|Labeling" hasScaleBasedVisibilityFlag="0" minScale="100000000" maxScale="0" labelsEnabled="0">
+ <renderer-v2 type="singleSymbol" forceraster="0" symbollevels="0" enableorderby="0" referencescale="-1">
+  <symbols>
+   <symbol type="marker" name="0" alpha="1" clip_to_extent="1" force_rhr="0">
+    <layer class="SimpleMarker" enabled="1" locked="0" pass="0">
+     <Option type="Map">
+      <Option name="name" value="circle" type="QString" />
+      <Option name="color" value="44,160,44,255" type="QString" />
+      <Option name="outline_color" value="255,255,255,255" type="QString" />
+      <Option name="outline_style" value="solid" type="QString" />
+      <Option name="outline_width" value="0.2" type="QString" />
+      <Option name="outline_width_unit" value="MM" type="QString" />
+      <Option name="size" value="2.12" type="QString" />
+      <Option name="size_unit" value="MM" type="QString" />
+     </Option>
+    </layer>
+   </symbol>
+  </symbols>
+ </renderer-v2>
+ <blendMode>0</blendMode>
+ <featureBlendMode>0</featureBlendMode>
+ <layerGeometryType>0</layerGeometryType>
+</qgis>

@@ -1,0 +1,170 @@
+"""The QGIS project: built from the running server, then opened by QGIS itself.
+
+QGIS (Debian's python3-qgis, run by the system Python, offscreen) reads the .qgz,
+connects every OGC API – Features layer to the test server over HTTP and must find each
+layer valid, styled with the renderer twin wrote and time-aware where the layer is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+from twin.qgis.layers import layer_id
+from twin.qgis.project import PROJECT_CRS, QGS_NAME
+from twin.styles.resolve import resolve
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+CHECK = Path(__file__).with_name("qgis_check.py")
+
+
+def _has_qgis() -> bool:
+    try:
+        done = subprocess.run([SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True,
+                              timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+RASTER_RENDERERS = {"flood_depth": "singlebandpseudocolor",
+                    "air_quality": "singlebandpseudocolor"}
+
+
+def expected_layers(registry, empty: set[str]) -> dict[str, dict]:
+    """What QGIS must report for each layer of the project. An empty collection opens
+    without geometry type in QGIS 3.22 (it takes the type from the first features), so
+    for those only validity and the temporal settings are checked."""
+    out = {}
+    for layer in registry:
+        if "public" not in layer.access.read:
+            continue
+        r = resolve(layer)
+        vector = {"kind": "vector", "provider": "OAPIF", "temporal_field": layer.time_field}
+        if layer.name in empty:
+            vector["empty"] = True
+        else:
+            vector.update(renderer="categorizedSymbol" if r.categories else "singleSymbol",
+                          labels=r.label is not None)
+        if r.categories and layer.name not in empty:
+            vector.update(attr=r.by, categories=len(r.categories))
+        out[layer_id(layer)] = vector
+        out[layer_id(layer, "_tiles")] = {"kind": "vector-tile", "renderer": "basic",
+                                          "styles": max(1, len(r.categories))}
+    return out
+
+
+@pytest.fixture(scope="module")
+def project_file(server, tmp_path_factory) -> Path:
+    response = httpx.get(server + "/qgis/project.qgz", timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    path = tmp_path_factory.mktemp("qgis") / "city.qgz"
+    path.write_bytes(response.content)
+    return path
+
+
+def test_project_archive_is_deterministic_and_wired_to_the_server(project_file, http,
+                                                                   server, registry):
+    again = http.get("/qgis/project.qgz")
+    assert again.content == project_file.read_bytes()
+    with zipfile.ZipFile(project_file) as archive:
+        assert archive.namelist() == [QGS_NAME]
+        root = ET.fromstring(archive.read(QGS_NAME))
+    assert root.find("projectCrs/spatialrefsys/authid").text == PROJECT_CRS
+    sources = [n.text for n in root.iter("datasource")]
+    assert all(server in s for s in sources)
+    groups = [g.get("name") for g in root.find("layer-tree-group").findall("layer-tree-group")]
+    assert groups[:4] == ["Environment", "Transport", "Administration", "Land"]
+    tiles = root.find("layer-tree-group").findall("layer-tree-group")[-1]
+    assert tiles.get("checked") == "Qt::Unchecked"
+    timed = [n.get("startField") for n in root.iter("temporal") if n.get("enabled") == "1"]
+    assert sorted(timed) == sorted(layer.time_field for layer in registry if layer.time_field)
+    assert root.find("ProjectTimeSettings/TemporalRange/start").text
+
+
+@pytest.mark.skipif(not _has_qgis(), reason=f"{SYSTEM_PYTHON} cannot import qgis.core "
+                    "(install Debian's python3-qgis to open the project with QGIS)")
+def test_qgis_opens_every_layer_valid_and_styled(project_file, registry, http, tmp_path,
+                                                 city_engine):
+    from sqlalchemy import text
+
+    from twin.qgis.rasters import CATALOGUE_SQL, raster_layers
+
+    empty = {layer.name for layer in registry
+             if not http.get(f"/collections/{layer.name}/items", params={"limit": 1}
+                             ).json()["features"]}
+    expected = tmp_path / "expected.json"
+    layers = expected_layers(registry, empty)
+    with city_engine.connect() as conn:  # catalogued COGs, served at /rasters/{id}.tif
+        rows = conn.execute(text(CATALOGUE_SQL)).all()
+    for r in raster_layers(rows, lambda _id, path: path):
+        layers[r.layer_id] = {"kind": "raster", "renderer": RASTER_RENDERERS.get(
+            r.kind, "singlebandgray")}
+    expected.write_text(json.dumps({"crs": PROJECT_CRS, "layers": layers}))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path),
+           "HOME": str(tmp_path)}
+    done = subprocess.run([SYSTEM_PYTHON, str(CHECK), str(project_file), str(expected)],
+                          capture_output=True, text=True, env=env, timeout=600)
+    report = done.stdout
+    print(report)  # what QGIS said about each layer, kept in the test log
+    assert done.returncode == 0, report + done.stderr[-3000:]
+    assert report.strip().endswith("OK")
+
+
+@pytest.mark.skipif(not _has_qgis(), reason=f"{SYSTEM_PYTHON} cannot import qgis.core "
+                    "(install Debian's python3-qgis to read the styles with QGIS)")
+def test_qgis_reads_every_exported_qml_and_sld(registry, tmp_path):
+    from twin.cli.styles import export_styles
+
+    folder = tmp_path / "styles"
+    export_styles(registry, folder, "http://127.0.0.1:5000")
+    geometries = tmp_path / "geometries.json"
+    geometries.write_text(json.dumps({layer.name: layer.geometry for layer in registry}))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path),
+           "HOME": str(tmp_path)}
+    done = subprocess.run([SYSTEM_PYTHON, str(CHECK), "--styles", str(folder), str(geometries)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    reports = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(reports) == 2 * len(registry)
+    for report in reports:
+        name, ext = report["style"].rsplit(".", 1)
+        categorized = bool(resolve(registry.get(name)).categories)
+        want = {"qml": "categorizedSymbol", "sld": "RuleRenderer"}[ext] if categorized \
+            else "singleSymbol"
+        assert report["renderer"] == want, report
+
+
+@pytest.mark.skipif(not _has_qgis(), reason=f"{SYSTEM_PYTHON} cannot import qgis.core "
+                    "(install Debian's python3-qgis to open the project with QGIS)")
+def test_catalogued_cogs_open_as_raster_layers(city_engine, tmp_path):
+    """The rasters hook: the demo DEM, by its file path, opens in QGIS with the ramp."""
+    from sqlalchemy import text
+
+    from twin.qgis.project import ProjectOptions, build_qgz
+    from twin.qgis.rasters import CATALOGUE_SQL, raster_layers
+
+    with city_engine.connect() as conn:
+        rows = conn.execute(text(CATALOGUE_SQL)).all()
+    assert rows, "the demo city catalogues its DEM"
+    rasters = raster_layers(rows, lambda _id, path: path)
+    project = tmp_path / "rasters.qgz"
+    project.write_bytes(build_qgz([], ProjectOptions("http://127.0.0.1:9", rasters=rasters)))
+    expected = tmp_path / "expected.json"
+    renderers = RASTER_RENDERERS
+    expected.write_text(json.dumps({"crs": PROJECT_CRS, "layers": {
+        r.layer_id: {"kind": "raster", "renderer": renderers.get(r.kind, "singlebandgray")}
+        for r in rasters}}))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path),
+           "HOME": str(tmp_path)}
+    done = subprocess.run([SYSTEM_PYTHON, str(CHECK), str(project), str(expected)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]

@@ -1,0 +1,132 @@
+"""``twin flood``: flood scenarios, recorded events and their exposure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from twin.cli.context import AppContext, handle_errors
+
+
+@click.group("flood")
+def flood() -> None:
+    """Flood depth grids and extents from rain, river stages and gauges."""
+
+
+def _dem_option(func):
+    return click.option("--dem", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        default=None, help="GeoTIFF DEM (default: the catalogued 'dem').")(func)
+
+
+def _grid_options(func):
+    func = click.option("--resolution", "resolution_m", type=float, default=None,
+                        help="Model cell size in metres (default: the DEM's own).")(func)
+    return click.option("--min-depth", "min_depth_m", type=float, default=0.05,
+                        show_default=True, help="Shallower cells count as dry (m).")(func)
+
+
+def _report(summary: dict) -> None:
+    t = summary["timings_s"]
+    click.echo(f"{summary['scenario']}: {summary['steps']} hourly grids "
+               f"({summary['grid']['shape'][1]}x{summary['grid']['shape'][0]} cells of "
+               f"{summary['grid']['resolution_m']:g} m), {summary['extents']} extents; peak "
+               f"{summary['peak_wet_km2']:.2f} km² at {summary['peak_time']}, max depth "
+               f"{summary['max_depth_m']:.2f} m; coverage /collections/{summary['coverage']}; "
+               f"{t['total_s']:.1f} s")
+
+
+def _fail(exc: Exception):
+    from twin.flood.request import FloodInputError
+
+    if isinstance(exc, FloodInputError):
+        raise click.ClickException(str(exc)) from None
+    raise exc
+
+
+@flood.command()
+@click.option("--name", required=True, help="Scenario name, e.g. yagi.")
+@click.option("--rain-mm", type=float, default=0.0, show_default=True,
+              help="Rain over --hours, spread evenly (mm).")
+@click.option("--hours", type=int, default=48, show_default=True, help="Rain duration (h).")
+@click.option("--drainage-mm-h", type=float, default=50.0, show_default=True,
+              help="What the drains take (mm/h).")
+@click.option("--stage-m", type=float, default=None,
+              help="Main river's water level (m, DEM datum).")
+@click.option("--from", "start", default=None, help="First hour (default: this hour, UTC); "
+              "a date or a date-time, local when without an offset.")
+@click.option("--to", "end", default=None, help="End of the run (default: --from + --hours).")
+@_grid_options
+@_dem_option
+@click.pass_obj
+@handle_errors
+def scenario(app: AppContext, dem: Path | None, **options) -> None:
+    """Run a "what if" scenario and store its grids and extents."""
+    from twin.flood.request import FloodInputError, ScenarioRequest, parse
+    from twin.flood.runner import run_scenario
+
+    values = {k: v for k, v in options.items() if v is not None}
+    try:
+        req = parse(ScenarioRequest, values)
+        summary = run_scenario(app.engine, app.settings.raster_dir, req, dem, click.echo)
+    except FloodInputError as exc:
+        _fail(exc)
+    _report(summary)
+
+
+@flood.command()
+@click.option("--from", "start", required=True, help="First day (local) or date-time.")
+@click.option("--to", "end", required=True, help="Last day, inclusive, or end date-time.")
+@click.option("--name", default=None, help="Scenario name (default: event-<from>).")
+@click.option("--drainage-mm-h", type=float, default=50.0, show_default=True,
+              help="What the drains take (mm/h).")
+@_grid_options
+@_dem_option
+@click.pass_obj
+@handle_errors
+def event(app: AppContext, dem: Path | None, **options) -> None:
+    """Run the gauge and rain models on the recorded readings of a period."""
+    from twin.flood.request import EventRequest, FloodInputError, parse
+    from twin.flood.runner import run_event
+
+    values = {k: v for k, v in options.items() if v is not None}
+    try:
+        req = parse(EventRequest, values)
+        summary = run_event(app.engine, app.settings.raster_dir, req, dem, click.echo)
+    except FloodInputError as exc:
+        _fail(exc)
+    _report(summary)
+
+
+@flood.command()
+@click.option("--scenario", required=True, help="Scenario or event name.")
+@click.option("--time", "when", required=True, help="Valid time (date-time; local when "
+              "without an offset).")
+@click.option("--threshold", "threshold_m", type=float, default=None,
+              help="Depth (m) above which roads, points and parcels count as flooded "
+              "(default: 0.15 roads, 0.10 others).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the features and summary as GeoJSON here.")
+@click.pass_obj
+@handle_errors
+def exposure(app: AppContext, scenario: str, when: str, threshold_m: float | None,
+             output: Path | None) -> None:
+    """What a scenario floods at a time: roads, stops, routes, signs, parcels, stations."""
+    from twin.flood.exposure import ExposureRequest, compute
+    from twin.flood.request import FloodInputError
+
+    try:
+        req = ExposureRequest.of(scenario, when, threshold_m)
+        with app.engine.connect() as conn:
+            result = compute(conn, req)
+    except (FloodInputError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if output:
+        output.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+        click.echo(f"wrote {output} ({len(result['features'])} features)")
+    click.echo(json.dumps(result["summary"], ensure_ascii=False, indent=2))
+
+
+def register(main: click.Group) -> None:
+    main.add_command(flood)

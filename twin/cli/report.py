@@ -1,0 +1,50 @@
+"""``twin report``: a district's map report as a PDF or an HTML page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from twin.cli.context import AppContext, handle_errors
+
+
+@click.command("report")
+@click.option("--area", required=True, help='District or ward name, e.g. "Hoàn Kiếm" '
+              '(diacritics and case optional).')
+@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD (local time).")
+@click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD (inclusive).")
+@click.option("--topics", default="assets,air,flood", show_default=True,
+              help="Comma-separated topics: assets, air, flood.")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default=None,
+              help="Output format (default: from the output file's suffix, else pdf).")
+@click.option("--paper", type=click.Choice(["a4", "a3"]), default="a4", show_default=True,
+              help="PDF paper size (landscape).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="File to write.")
+@click.pass_obj
+@handle_errors
+def report(app: AppContext, area: str, start: str, end: str, topics: str, fmt: str | None,
+           paper: str, output: Path) -> None:
+    """Write a map report on one district or ward over a period."""
+    import psycopg
+
+    from twin.reports.build import build_report
+    from twin.reports.request import ReportError, parse_request
+    from twin.server.db import libpq_url
+
+    fmt = fmt or ("html" if output.suffix.lower() in (".html", ".htm") else "pdf")
+    try:
+        request = parse_request({"area": area, "from": start, "to": end, "topics": topics,
+                                 "format": fmt, "paper": paper})
+        with psycopg.connect(libpq_url(app.url), autocommit=True) as conn:
+            body = build_report(conn, request)
+    except ReportError as exc:
+        raise click.ClickException(str(exc)) from None
+    output.write_bytes(body)
+    click.echo(f"wrote {output} ({len(body) / 1e6:.1f} MB, {request.format.value}, "
+               f"{', '.join(t.value for t in request.topics)})")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(report)

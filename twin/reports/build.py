@@ -1,0 +1,76 @@
+"""One entry point for the CLI and the ``map-report`` process: request in, file out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+from psycopg import Connection
+
+from twin.reports import air, assets, data, flood, maps, symbols
+from twin.reports.areas import resolve_area
+from twin.reports.data import Feature
+from twin.reports.model import Area, MapLayer, Report, Section
+from twin.reports.request import HANOI_TZ, Format, ReportRequest, Topic
+
+log = logging.getLogger("twin.reports")
+
+MAP_ASPECT = 1.3   # width / height of the map frame on an A4 or A3 landscape page
+
+
+def build_report(conn: Connection, request: ReportRequest,
+                 now: datetime | None = None) -> bytes:
+    """The report's file (PDF or HTML bytes); AreaNotFound when no area has the name.
+    Reads in one REPEATABLE READ transaction, so every table and map in the report sees
+    the same state of the database even while loads run."""
+    started = time.perf_counter()
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        area = resolve_area(conn, request.area)
+        report = gather(conn, area, request, now or datetime.now(HANOI_TZ))
+    if request.format is Format.pdf:
+        from twin.reports.pdf import render_pdf
+
+        out = render_pdf(report, request.paper)
+    else:
+        from twin.reports.html import render_html
+
+        out = render_html(report)
+    log.info("report %s %s %s: %d bytes in %.1f s", area.name, request.period_label,
+             request.format, len(out), time.perf_counter() - started)
+    return out
+
+
+def gather(conn: Connection, area: Area, request: ReportRequest, now: datetime) -> Report:
+    roads = data.roads_in_view(conn, area.id, maps.view_bbox_crs84(area, MAP_ASPECT))
+    sections: list[Section] = []
+    for topic in request.topics:
+        if topic is Topic.assets:
+            sections.append(assets.section(conn, area, request, roads))
+        elif topic is Topic.air:
+            sections.append(_with_roads(air.section(conn, area, request), roads))
+        else:
+            sections.append(_with_roads(flood.section(conn, area, request), roads))
+    return Report(area=area, period_label=request.period_label,
+                  generated=f"{now:%d/%m/%Y %H:%M} (ICT)", sections=sections,
+                  context=[_context_roads(roads)])
+
+
+def _context_roads(roads: list[Feature]) -> MapLayer:
+    outside = [r for r in roads if not r.attrs["inside"]]
+    return MapLayer("Roads outside the area", "line", [r.geom for r in outside],
+                    ["context"] * len(outside), {"context": symbols.CONTEXT_ROAD},
+                    legend=False, zorder=1,
+                    widths=[symbols.ROAD_WIDTH.get(r.attrs["road_class"], 0.6) * 0.7
+                            for r in outside])
+
+
+def _with_roads(section: Section, roads: list[Feature]) -> Section:
+    """Air and flood maps show the area's roads in neutral grey under their layers."""
+    inside = [r for r in roads if r.attrs["inside"]]
+    section.layers.insert(0, MapLayer(
+        "Roads", "line", [r.geom for r in inside], ["road"] * len(inside),
+        {"road": symbols.Symbol("road", "#8d8d8d", 0.8)}, zorder=2,
+        widths=[symbols.ROAD_WIDTH.get(r.attrs["road_class"], 0.6) * 0.8 for r in inside]))
+    return section

@@ -1,0 +1,117 @@
+"""The HTML report: one self-contained page with an interactive folium (Leaflet) map per
+topic, its layer control and legend, and the same tables and charts as the PDF.
+
+The page needs no network: Leaflet's script and stylesheet (vendored under
+``static/leaflet``, BSD-2) are inlined, charts are embedded PNGs, and the maps have no
+basemap tiles (the roads drawn from the city model give the orientation). Popups use
+folium's GeoJSON tooltips, which need nothing beyond Leaflet (no jQuery or Bootstrap).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from functools import cache
+from importlib import resources
+
+import folium
+import jinja2
+import shapely
+
+from twin.reports import maps
+from twin.reports.model import MapLayer, Report, Section
+
+PACKAGE = resources.files("twin.reports")
+
+
+@cache
+def leaflet_assets() -> tuple[str, str]:
+    """Leaflet's JS and CSS, the CSS with its layer-control icons as data URIs."""
+    base = PACKAGE / "static" / "leaflet"
+    css = (base / "leaflet.css").read_text(encoding="utf-8")
+    for name in ("layers.png", "layers-2x.png"):
+        data = base64.b64encode((base / "images" / name).read_bytes()).decode()
+        css = css.replace(f"url(images/{name})", f"url(data:image/png;base64,{data})")
+    return (base / "leaflet.js").read_text(encoding="utf-8"), css
+
+
+@cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(autoescape=jinja2.select_autoescape(["html"]),
+                             undefined=jinja2.StrictUndefined)
+    source = (PACKAGE / "templates" / "report.html").read_text(encoding="utf-8")
+    return env.from_string(source)
+
+
+def render_html(report: Report) -> bytes:
+    js, css = leaflet_assets()
+    sections = [_section(report, s, i) for i, s in enumerate(report.sections, start=1)]
+    page = _template().render(report=report, sections=sections, leaflet_js=js,
+                              leaflet_css=css, crs_label=maps.CRS_LABEL)
+    return page.encode("utf-8")
+
+
+def _section(report: Report, section: Section, number: int) -> dict:
+    fmap = folium_map(report, section)
+    root = fmap.get_root()
+    root.render()
+    return {"number": number, "section": section,
+            "map_html": root.html.render(), "map_script": root.script.render(),
+            "legend": maps.legend_entries(section.layers),
+            "charts": [{"title": c.title, "caption": c.caption,
+                        "src": "data:image/png;base64," + base64.b64encode(c.png).decode()}
+                       for c in section.charts]}
+
+
+def folium_map(report: Report, section: Section) -> folium.Map:
+    """A basemap-free Leaflet map: the area outline, context roads, the section's
+    layers as toggleable groups, a layer control and a metric scale."""
+    x0, y0, x1, y1 = report.area.geom.bounds
+    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True,
+                      zoom_snap=0.25, location=[(y0 + y1) / 2, (x0 + x1) / 2])
+    for layer in sorted(report.context + section.layers, key=lambda lyr: lyr.zorder):
+        if layer.geoms:
+            _geojson(layer).add_to(fmap)
+    folium.GeoJson(shapely.geometry.mapping(report.area.geom), name="Area boundary",
+                   style_function=lambda _: {"color": "#222222", "weight": 2.5,
+                                             "dashArray": "8 4", "fill": False}).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.fit_bounds([[y0, x0], [y1, x1]])
+    return fmap
+
+
+def _geojson(layer: MapLayer) -> folium.GeoJson:
+    features = []
+    for i, (geom, cat) in enumerate(zip(layer.geoms, layer.categories)):
+        sym = layer.symbols.get(cat)
+        width = layer.widths[i] if layer.widths else (sym.size if sym else 1)
+        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom),
+                         "properties": {
+                             "info": layer.popups[i] if layer.popups else (sym.label if sym
+                                                                           else cat),
+                             "colour": sym.colour if sym else "#999999",
+                             "edge": (sym.edge if sym and sym.edge else None),
+                             "alpha": sym.alpha if sym else 1.0, "width": width}})
+    collection = {"type": "FeatureCollection", "features": features}
+    kwargs = {}
+    if layer.kind == "point":
+        kwargs["marker"] = folium.CircleMarker(radius=5)
+    if layer.popups:
+        kwargs["tooltip"] = folium.GeoJsonTooltip(fields=["info"], labels=False)
+    return folium.GeoJson(json.loads(json.dumps(collection, default=str)), name=layer.title,
+                          style_function=_style(layer.kind),
+                          control=layer.legend, **kwargs)
+
+
+def _style(kind: str):
+    def style(feature: dict) -> dict:
+        p = feature["properties"]
+        if kind == "line":
+            return {"color": p["colour"], "weight": max(p["width"] * 1.6, 1),
+                    "opacity": p["alpha"]}
+        if kind == "polygon":
+            return {"color": p["edge"] or p["colour"], "weight": 0.5,
+                    "fillColor": p["colour"], "fillOpacity": p["alpha"]}
+        return {"color": p["edge"] or "#333333", "weight": 1, "fillColor": p["colour"],
+                "fillOpacity": 0.95, "radius": 5}
+    return style

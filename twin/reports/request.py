@@ -1,0 +1,122 @@
+"""What a report is asked for, validated once for the CLI and the ``map-report`` process.
+
+The same pydantic model checks ``twin report`` options and the process inputs, so both
+refuse the same things with the same words (STYLE: parameters as validated models).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, \
+    model_validator
+
+HANOI_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+MAX_DAYS = 366
+
+
+class Topic(StrEnum):
+    assets = "assets"
+    air = "air"
+    flood = "flood"
+
+
+class Format(StrEnum):
+    pdf = "pdf"
+    html = "html"
+
+
+class Paper(StrEnum):
+    a4 = "a4"
+    a3 = "a3"
+
+
+MEDIA_TYPES = {Format.pdf: "application/pdf", Format.html: "text/html; charset=utf-8"}
+
+
+class ReportError(ValueError):
+    """A report cannot be made as asked; the message says what to change."""
+
+
+class InvalidReportRequest(ReportError):
+    """An input is malformed or out of range."""
+
+
+class AreaNotFound(ReportError):
+    """No administrative area has the name asked for; ``suggestions`` are close names."""
+
+    def __init__(self, name: str, suggestions: list[str]):
+        hint = (f"; did you mean {', '.join(repr(s) for s in suggestions)}?"
+                if suggestions else "; `twin layers` or /collections/admin_areas lists them")
+        super().__init__(f"area: no district or ward is named {name!r}{hint}")
+        self.name = name
+        self.suggestions = suggestions
+
+
+def _topics(value):
+    """Topics as a list or as ``assets,air`` (the CLI and query-string form)."""
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+class ReportRequest(BaseModel):
+    """One report: an area by name, an inclusive period of local (Hà Nội) dates."""
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    area: str = Field(min_length=1, max_length=200,
+                      description="District or ward name, with or without diacritics")
+    start: date = Field(alias="from", description="First day of the period (inclusive)")
+    end: date = Field(alias="to", description="Last day of the period (inclusive)")
+    topics: Annotated[tuple[Topic, ...], BeforeValidator(_topics)] = Field(
+        (Topic.assets, Topic.air, Topic.flood), min_length=1)
+    format: Format = Format.pdf
+    paper: Paper = Paper.a4
+
+    @model_validator(mode="after")
+    def _period(self) -> "ReportRequest":
+        if self.end < self.start:
+            raise ValueError(f"to ({self.end}) is before from ({self.start})")
+        if (self.end - self.start).days >= MAX_DAYS:
+            raise ValueError(f"the period may span at most {MAX_DAYS} days")
+        if len(set(self.topics)) != len(self.topics):
+            raise ValueError("topics: each topic may be named once")
+        return self
+
+    @property
+    def begins(self) -> datetime:
+        """Start of the period: local midnight of ``start``, as an aware datetime."""
+        return datetime.combine(self.start, time.min, tzinfo=HANOI_TZ)
+
+    @property
+    def ends(self) -> datetime:
+        """End of the period (exclusive): local midnight after ``end``."""
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=HANOI_TZ)
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.format]
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.start:%d/%m/%Y} – {self.end:%d/%m/%Y}"
+
+
+def parse_request(values: dict) -> ReportRequest:
+    """A ReportRequest from plain values, or InvalidReportRequest naming each bad input."""
+    try:
+        return ReportRequest.model_validate(values)
+    except ValidationError as exc:
+        raise InvalidReportRequest(describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
+        message = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)

@@ -1,0 +1,66 @@
+"""Map symbols of the reports, from the shared ramps in :mod:`twin.styles.ramps` where
+one exists (AQI classes, flood depth), so a report reads like the viewer and QGIS."""
+
+from __future__ import annotations
+
+from twin.reports.model import Symbol
+from twin.styles.ramps import FLOOD_DEPTH_CODES, flood_depth_classes, vn_aqi_classes
+
+# Road condition 1 (very poor) .. 5 (very good): a diverging red-to-green ramp
+# (ColorBrewer RdYlGn), readable in print and by most colour-blind readers thanks to
+# the lightness step in the middle.
+CONDITION = {
+    "1": Symbol("1 very poor", "#d7191c", 1.6),
+    "2": Symbol("2 poor", "#fdae61", 1.4),
+    "3": Symbol("3 fair", "#e6d96a", 1.2),
+    "4": Symbol("4 good", "#a6d96a", 1.2),
+    "5": Symbol("5 very good", "#1a9641", 1.2),
+    "unknown": Symbol("not assessed", "#9e9e9e", 1.0),
+}
+# Line width of a road by class, so the network's hierarchy reads at a glance.
+ROAD_WIDTH = {"motorway": 2.6, "trunk": 2.3, "primary": 1.9, "secondary": 1.5,
+              "tertiary": 1.1, "residential": 0.7, "service": 0.5}
+CONTEXT_ROAD = Symbol("roads outside the area", "#c8c8c8", 0.6)
+AREA_OUTLINE = Symbol("area boundary", "#222222", 1.6)
+BUS_ROUTE = {"route": Symbol("bus route", "#3f51b5", 2.4, alpha=0.35)}
+
+BUS_STOP = {"true": Symbol("bus stop (shelter)", "#283593", 16, edge="white", marker="s"),
+            "false": Symbol("bus stop", "#7986cb", 16, edge="white", marker="s"),
+            "unknown": Symbol("bus stop", "#7986cb", 16, edge="white", marker="s")}
+SIGN = {"prohibitory": Symbol("sign: prohibitory", "#d62728", 9, marker="^"),
+        "warning": Symbol("sign: warning", "#ffbf00", 9, edge="#444444", marker="^"),
+        "mandatory": Symbol("sign: mandatory", "#1f77b4", 9, marker="^"),
+        "information": Symbol("sign: information", "#2ca02c", 9, marker="^"),
+        "auxiliary": Symbol("sign: auxiliary", "#7f7f7f", 9, marker="^")}
+SIGNAL = {"operational": Symbol("signal", "#111111", 28, edge="white", marker="o"),
+          "fault": Symbol("signal: fault", "#d7191c", 34, edge="black", marker="o"),
+          "offline": Symbol("signal: offline", "#ff7f00", 34, edge="black", marker="o")}
+CAMERA = {"online": Symbol("camera", "#6a3d9a", 16, edge="white", marker="D"),
+          "maintenance": Symbol("camera: maintenance", "#cab2d6", 18, edge="black",
+                                marker="D"),
+          "offline": Symbol("camera: offline", "#d7191c", 18, edge="black", marker="D")}
+PARKING = {"on_street": Symbol("parking: on street", "#6baed6", 26, edge="white",
+                               marker="h"),
+           "surface_lot": Symbol("parking: surface lot", "#2171b5", 30, edge="white",
+                                 marker="h"),
+           "garage": Symbol("parking: garage", "#08306b", 34, edge="white", marker="h")}
+
+
+def aqi_symbols(size: float = 90) -> dict[str, Symbol]:
+    """One symbol per VN_AQI class, keyed by class level "1".."6"."""
+    return {str(i): Symbol(c.label, c.colour, size, edge="#222222")
+            for i, c in enumerate(vn_aqi_classes(), start=1)}
+
+
+def aqi_class(value: float) -> tuple[str, str, str]:
+    """(level "1".."6", colour, label) of a VN_AQI value."""
+    for i, c in enumerate(vn_aqi_classes(), start=1):
+        if c.lower <= round(value) < c.upper:
+            return str(i), c.colour, c.label
+    return "6", vn_aqi_classes()[-1].colour, vn_aqi_classes()[-1].label
+
+
+def flood_symbols() -> dict[str, Symbol]:
+    """Flood depth classes keyed by the layer's depth_class codes, light to dark blue."""
+    return {code: Symbol(f"depth {c.label}", c.colour, 0.4, edge=c.colour, alpha=0.75)
+            for code, c in zip(FLOOD_DEPTH_CODES, flood_depth_classes())}

@@ -1,0 +1,48 @@
+"""GeoJSON: one feature per station and observation time, the parameters as properties.
+
+That is the shape GIS clients read without help: QGIS's temporal controller and web
+maps filter features on a ``datetime`` property and style them by a numeric column; a
+feature per station with nested series would need custom code in every client, and a
+feature per single reading would repeat the geometry once per parameter. A parameter
+not observed (or observed missing/bad/NaN) at that time is ``null``. The collection
+lists the parameters (with units) as EDR's GeoJSON responses do.
+"""
+
+from __future__ import annotations
+
+import json
+
+from psycopg import sql
+
+from twin.server.edr.catalogue import Catalogue
+from twin.server.edr.covjson import parameter
+from twin.server.edr import series
+
+MEDIA = "application/geo+json"
+
+FEATURES = """
+SELECT coalesce(string_agg(json_build_object(
+         'type', 'Feature',
+         'id', s.code || '/' || (to_json(g.observed_at) #>> '{{}}'),
+         'geometry', ST_AsGeoJSON(s.geom, 7)::json,
+         'properties', json_build_object('station', s.code, 'name', s.name,
+                                         'datetime', g.observed_at, {values}))::text,
+       ',' ORDER BY s.code, g.observed_at), '')
+FROM ({by_time}) g JOIN sensor_stations s ON s.id = g.station_id
+"""
+
+
+def features_sql(names: list[str], readings: sql.Composable) -> sql.Composable:
+    """One row, one text: the comma-separated features of the selected readings; every
+    feature has every requested parameter (null where not observed), so clients see one
+    schema."""
+    values = sql.SQL(", ").join(sql.SQL("{}, g.{}").format(sql.Literal(n), series.column(i))
+                                for i, n in enumerate(names))
+    return sql.SQL(FEATURES).format(values=values,
+                                    by_time=series.by_time_sql(names, readings))
+
+
+def document(features: str, catalogue: Catalogue, names: list[str]) -> str:
+    params = [{"id": n, **parameter(catalogue.parameters[n])} for n in names]
+    tail = json.dumps({"parameters": params}, ensure_ascii=False)
+    return '{"type":"FeatureCollection","features":[' + features + "]," + tail[1:]

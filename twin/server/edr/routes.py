@@ -1,0 +1,158 @@
+"""The EDR routes of ``sensor_readings``, served by pygeoapi through the bridge.
+
+Each query goes through pygeoapi's ``get_collection_edr_query`` (its validation of
+coords, bbox and datetime against the extent, its collection lookup and formatter
+choice) to :class:`twin.server.edr.provider.ReadingsProvider`. Before that, twin's
+rules: parameters a query type does not take are refused (a misspelt ``within-unit``
+would otherwise be ignored silently), and the format is negotiated here (``f`` or
+``Accept``) so pygeoapi always picks one of the collection's pass-through formatters.
+
+``/items`` (the stations as features) calls the provider directly: pygeoapi sends
+``items`` to a feature provider, which this collection does not have.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pygeoapi.api import environmental_data_retrieval as edr_api
+from pygeoapi.provider.base import ProviderGenericError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from twin.server.edr import catalogue, config, query
+from twin.server.edr.formatters import Encoded
+from twin.server.errors import InvalidParameter, problem
+
+COMMON = {"f", "lang", "datetime", "parameter-name", "crs"}
+ACCEPTED = {
+    "position": COMMON | {"coords", "z"},
+    "radius": COMMON | {"coords", "within", "within-units", "z"},
+    "area": COMMON | {"coords", "z"},
+    "cube": COMMON | {"bbox", "z"},
+    "locations": {"f", "lang", "bbox", "datetime"},
+    "location": COMMON,
+    "items": {"f", "lang", "bbox"},
+    "item": {"f", "lang"},
+}
+FORMATS = {"json": "json", "covjson": "json", "coveragejson": "json", "geojson": "geojson",
+           "csv": "csv", "html": "html"}
+ACCEPT = (("text/html", "html"), ("application/geo+json", "geojson"), ("text/csv", "csv"),
+          ("application/vnd.cov+json", "json"), ("application/prs.coverage+json", "json"),
+          ("application/json", "json"))
+
+
+def negotiate(request: Request, allowed: tuple[str, ...]) -> str:
+    """``f`` (case-insensitive, with aliases) or else the first known Accept type."""
+    raw = request.query_params.get("f")
+    if raw is not None:
+        fmt = FORMATS.get(raw.strip().lower())
+        if fmt not in allowed:
+            raise InvalidParameter(f"f: {raw!r} is not one of {', '.join(allowed)}")
+        return fmt
+    accept = request.headers.get("accept", "")
+    for media, fmt in ACCEPT:
+        if media in accept and fmt in allowed:
+            return fmt
+    return allowed[0]
+
+
+def check_names(request: Request, kind: str) -> None:
+    unknown = sorted(set(request.query_params) - ACCEPTED[kind])
+    if unknown:
+        raise InvalidParameter(f"{', '.join(unknown)}: not a parameter of the {kind} query; "
+                               f"it takes {', '.join(sorted(ACCEPTED[kind]))}")
+
+
+class EDRRoutes:
+    def __init__(self, bridge):
+        self.bridge = bridge
+        self.resource = bridge.config["resources"][config.COLLECTION]
+        self.source = self.resource["providers"][0]["data"]["source"]
+        self.refresh_s = config.get(self.source).options.extent_refresh_s
+        self.refreshed = time.monotonic()
+
+    def follow_extent(self) -> None:
+        """Move the end of the time extent to the newest reading (once a refresh
+        period): pygeoapi refuses a ``datetime`` past the configured end, and readings
+        keep arriving while the server runs."""
+        if not self.refresh_s or time.monotonic() - self.refreshed < self.refresh_s:
+            return
+        self.refreshed = time.monotonic()
+        with self.bridge.state.db.sync.connection() as conn:
+            end = catalogue.latest(conn)
+        if end is not None:
+            self.resource["extents"]["temporal"]["end"] = end
+
+    async def query(self, request: Request, kind: str, query_type: str,
+                    location_id: str | None = None) -> Response:
+        check_names(request, kind)
+        self.check_values(request)
+        allowed = ("geojson", "html") if kind == "locations" else \
+            ("json", "geojson", "csv", "html")
+        fmt = negotiate(request, allowed)
+        params = QueryParams([(k, v) for k, v in request.query_params.multi_items()
+                              if k != "f"] + [("f", fmt)])
+        req = await self.bridge.api_request(request, fmt, params)
+        await run_in_threadpool(self.follow_extent)
+        result = await run_in_threadpool(edr_api.get_collection_edr_query, self.bridge.api,
+                                         req, config.COLLECTION, None, query_type,
+                                         location_id)
+        return self.bridge.respond(*result)
+
+    def check_values(self, request: Request) -> None:
+        """parameter-name and datetime by twin's rules before pygeoapi sees them: an
+        unknown parameter is named (pygeoapi only says one is invalid), a reversed
+        interval is refused."""
+        names = request.query_params.get("parameter-name")
+        if names is not None:
+            query.parameter_names(names, config.get(self.source).catalogue)
+        query.Window.parse(request.query_params.get("datetime"))
+
+    def handler(self, kind: str, query_type: str):
+        async def endpoint(request: Request) -> Response:
+            return await self.query(request, kind, query_type,
+                                    request.path_params.get("location_id"))
+        return endpoint
+
+    async def items(self, request: Request) -> Response:
+        """Stations as features: through the provider, not pygeoapi's items API."""
+        from pygeoapi.api import validate_bbox
+        from pygeoapi.plugin import load_plugin
+
+        item_id = request.path_params.get("item_id")
+        check_names(request, "item" if item_id else "items")
+        negotiate(request, ("geojson", "json"))
+        try:
+            bbox = validate_bbox(request.query_params.get("bbox"))
+        except ValueError as exc:
+            raise InvalidParameter(f"bbox: {exc}") from None
+        try:
+            provider = load_plugin("provider", self.resource["providers"][0])
+            body: Encoded = await run_in_threadpool(provider.items, item_id=item_id,
+                                                    bbox=bbox, format_="geojson")
+        except ProviderGenericError as err:
+            return problem(err.http_status_code, err.ogc_exception_code, err.message)
+        return Response(body.body, media_type=body.media)
+
+
+def bridge_routes(bridge) -> list[BaseRoute]:
+    if config.COLLECTION not in bridge.config["resources"]:
+        return []
+    r = EDRRoutes(bridge)
+    # twin's features routes match /collections/{id}/items first; they hand a collection
+    # that is not a layer to the hook named after it.
+    bridge.state.hooks[f"items:{config.COLLECTION}"] = r.items
+    base = f"/collections/{config.COLLECTION}"
+    out = [Route(f"{base}/{qt}", r.handler(qt, qt), methods=["GET"])
+           for qt in ("position", "radius", "area", "cube")]
+    return out + [
+        Route(f"{base}/locations", r.handler("locations", "locations"), methods=["GET"]),
+        Route(base + "/locations/{location_id}", r.handler("location", "locations"),
+              methods=["GET"]),
+        Route(f"{base}/items", r.items, methods=["GET"]),
+        Route(base + "/items/{item_id}", r.items, methods=["GET"]),
+    ]

@@ -1,0 +1,173 @@
+"""The ``interpolate`` process: hourly air-quality surfaces of a pollutant, as
+``twin interpolate`` makes them (:mod:`twin.surfaces`).
+
+Each hour is stored as a COG in the raster catalogue, so it is then served like every
+surface (``/collections/<pollutant>_surface/coverage?datetime=...``, maps, tiles, EDR).
+One hour returns its GeoTIFF; several return a JSON summary linking each hour's
+coverage. Up to ``SYNC_HOURS`` hours run synchronously; a longer period must be asked
+for with ``Prefer: respond-async`` and runs as a job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from psycopg import Connection
+from pydantic import ValidationError
+
+from twin.server.processes.base import TwinProcessor
+from twin.surfaces.build import RunSummary
+from twin.surfaces.region import Region, parse_bbox
+from twin.surfaces.request import DEFAULT_RESOLUTION, SurfaceRequest
+from twin.surfaces.run import make_surfaces, request_region
+from twin.surfaces.source import POLLUTANTS
+
+SYNC_HOURS = 6            # a few seconds: more must run as an asynchronous job
+MAX_HOURS = 31 * 24       # a month of hours per job
+GEOTIFF = "image/tiff; application=geotiff"
+
+_TEXT = {"type": "string"}
+
+
+def _input(title: str, description: str, schema: dict, required: bool = False) -> dict:
+    return {"title": title, "description": description, "schema": schema,
+            "minOccurs": 1 if required else 0, "maxOccurs": 1}
+
+
+PROCESS_METADATA: dict[str, Any] = {
+    "version": "1.0.0",
+    "id": "interpolate",
+    "title": {"en": "Air-quality surfaces from the monitoring network"},
+    "description": {"en": (
+        "Interpolates the hourly station means of PM2.5, PM10 or NO2 onto the city grid "
+        "(EPSG:3405, clipped to the districts) by inverse distance weighting or ordinary "
+        "kriging, chosen per hour by leave-one-out cross-validation unless given, and "
+        "stores one Cloud-Optimized GeoTIFF per hour with its LOOCV RMSE, MAE and bias. "
+        f"One hour returns the GeoTIFF; several return a summary with links to the "
+        f"coverages. At most {SYNC_HOURS} hours synchronously, {MAX_HOURS} per job.")},
+    "jobControlOptions": ["sync-execute", "async-execute"],
+    "keywords": ["interpolation", "kriging", "IDW", "air quality", "PM2.5", "surface"],
+    "links": [],
+    "inputs": {
+        "pollutant": _input("Pollutant", "pm25, pm10 or no2.",
+                            {**_TEXT, "enum": list(POLLUTANTS)}, required=True),
+        "datetime": _input(
+            "Time", "An hour (RFC 3339 instant, floored to the UTC hour) or a closed "
+            "interval 'start/end' of hours, both included.", _TEXT, required=True),
+        "method": _input("Method", "auto picks the lowest LOOCV RMSE per hour.",
+                         {**_TEXT, "enum": ["auto", "idw", "kriging"], "default": "auto"}),
+        "model": _input("Variogram model", "Used when method is kriging.",
+                        {**_TEXT, "enum": ["spherical", "exponential", "gaussian"],
+                         "default": "spherical"}),
+        "resolution": _input("Resolution", "Cell size in metres.",
+                             {"type": "number", "minimum": 20, "maximum": 5000,
+                              "default": DEFAULT_RESOLUTION}),
+        "bbox": _input("Bounding box", "minlon, minlat, maxlon, maxlat (CRS84); default "
+                       "the whole city.", {"type": "array", "minItems": 4, "maxItems": 4,
+                                           "items": {"type": "number"}}),
+    },
+    "outputs": {
+        "surface": {"title": "Surface", "description": "The GeoTIFF of a single hour, or a "
+                    "JSON summary of the hours stored with links to their coverages.",
+                    "schema": {"oneOf": [
+                        {"type": "string", "contentMediaType": GEOTIFF,
+                         "contentEncoding": "binary"},
+                        {"type": "object", "contentMediaType": "application/json"}]}},
+    },
+    "example": {"inputs": {"pollutant": "pm25", "datetime": "2026-10-01T03:00:00Z",
+                           "method": "auto", "resolution": 150}},
+}
+
+_FIELDS = {"pollutant", "datetime", "method", "model", "resolution", "bbox"}
+
+
+def _times(value: Any) -> tuple[datetime, datetime]:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("datetime: give an instant or a closed interval 'start/end'")
+    first, sep, second = value.strip().partition("/")
+    if sep and ".." in (first, second):
+        raise ValueError("datetime: the interval must be closed (no '..')")
+    try:
+        start = datetime.fromisoformat(first)
+        end = datetime.fromisoformat(second) if sep else start
+    except ValueError:
+        raise ValueError(f"datetime: {value!r} is not an RFC 3339 instant or interval") from None
+    return start, end
+
+
+def parse_inputs(inputs: dict) -> SurfaceRequest:
+    """The request the inputs describe; ValueError names the input that is wrong."""
+    unknown = set(inputs) - _FIELDS
+    if unknown:
+        raise ValueError(f"unknown input(s) {', '.join(sorted(unknown))}; the inputs are "
+                         f"{', '.join(sorted(_FIELDS))}")
+    start, end = _times(inputs.get("datetime"))
+    fields = {k: v for k, v in inputs.items() if k not in ("datetime", "bbox")}
+    if inputs.get("bbox") is not None:
+        fields["bbox"] = parse_bbox(inputs["bbox"])
+    try:
+        request = SurfaceRequest(start=start, end=end, **fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "datetime"
+        raise ValueError(f"{name.replace('start', 'datetime').replace('end', 'datetime')}: "
+                         f"{first['msg']}") from None
+    if request.hours > MAX_HOURS:
+        raise ValueError(f"datetime: {request.hours} hours; at most {MAX_HOURS} per job")
+    return request
+
+
+def summary_document(run: RunSummary, base_url: str) -> dict:
+    """The JSON result: what was stored, and where each hour's coverage is served."""
+    collection = f"{base_url}/collections/{run.variable}_surface"
+    doc = run.as_dict()
+    doc["links"] = [{"rel": "http://www.opengis.net/def/rel/ogc/1.0/coverage",
+                     "type": "image/tiff; application=geotiff", "title": hour,
+                     "href": f"{collection}/coverage?datetime={hour}"} for hour in run.hours]
+    doc["links"].append({"rel": "collection", "type": "application/json",
+                         "href": f"{collection}?f=json"})
+    return doc
+
+
+class Processor(TwinProcessor):
+    metadata = PROCESS_METADATA
+
+    def __init__(self, processor_def: dict):
+        super().__init__(processor_def)
+        self.raster_dir = processor_def.get("raster_dir")
+        self.base_url = str(processor_def.get("base_url", "")).rstrip("/")
+
+    def check(self, inputs: dict, conn: Connection) -> tuple[SurfaceRequest, Region]:
+        """The request and its grid (a bbox off the city is refused here, not in a job)."""
+        if self.raster_dir is None:
+            raise ValueError("this server stores no surfaces (no raster directory is "
+                             "configured for the interpolate process)")
+        request = parse_inputs(inputs if isinstance(inputs, dict) else {})
+        with conn.transaction():
+            return request, request_region(conn, request)
+
+    def check_mode(self, request: SurfaceRequest, asynchronous: bool) -> None:
+        """Refuse a long period asked for synchronously: it must run as a job."""
+        if not asynchronous and request.hours > SYNC_HOURS:
+            raise ValueError(f"datetime: {request.hours} hours; more than {SYNC_HOURS} "
+                             "must run as a job (send 'Prefer: respond-async')")
+
+    def validate(self, inputs: dict, asynchronous: bool | None = None) -> None:
+        """As the base, plus the execution mode when the route tells it."""
+        with self.connection() as conn:
+            request, _region = self.check(inputs, conn)
+        if asynchronous is not None:
+            self.check_mode(request, asynchronous)
+
+    def run(self, checked: tuple[SurfaceRequest, Region], conn: Connection
+            ) -> tuple[str, bytes | dict]:
+        request, region = checked
+        run = make_surfaces(conn, request, Path(self.raster_dir), region=region)
+        if request.hours == 1 and len(run.ids) == 1:
+            with conn.transaction():
+                path = conn.execute("SELECT path FROM rasters WHERE external_id = %s",
+                                    (run.ids[0],)).fetchone()[0]
+            return GEOTIFF, Path(path).read_bytes()
+        return "application/json", summary_document(run, self.base_url)

@@ -1,0 +1,73 @@
+"""The ``map-report`` process: the PDF or HTML map report of a district over a period,
+as ``twin report`` writes it (:mod:`twin.reports`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import Connection
+
+from twin.reports.areas import resolve_area
+from twin.reports.build import build_report
+from twin.reports.request import MAX_DAYS, ReportRequest, parse_request
+from twin.server.processes.base import TwinProcessor
+
+_TEXT = {"type": "string"}
+PROCESS_METADATA: dict[str, Any] = {
+    "version": "1.0.0",
+    "id": "map-report",
+    "title": {"en": "Map report of a district"},
+    "description": {"en": (
+        "A planner's report on one district or ward of Hà Nội over a period: overview maps "
+        "(legend, scale bar, north arrow, EPSG:3405) and tables for road and transport "
+        "assets, air quality (daily VN_AQI) and flooding. Returns the PDF (A4 or A3 "
+        "landscape) or a self-contained interactive HTML page.")},
+    "jobControlOptions": ["sync-execute", "async-execute"],
+    "keywords": ["report", "map", "district", "assets", "air quality", "flood"],
+    "links": [],
+    "inputs": {
+        "area": {"title": "Area", "description": "District or ward name, with or without "
+                 "diacritics, e.g. 'Hoàn Kiếm' or 'hoan kiem'.",
+                 "schema": {**_TEXT, "minLength": 1, "maxLength": 200},
+                 "minOccurs": 1, "maxOccurs": 1},
+        "from": {"title": "From", "description": "First day of the period (local date).",
+                 "schema": {**_TEXT, "format": "date"}, "minOccurs": 1, "maxOccurs": 1},
+        "to": {"title": "To", "description": "Last day of the period, inclusive; at most "
+               f"{MAX_DAYS} days after 'from'.",
+               "schema": {**_TEXT, "format": "date"}, "minOccurs": 1, "maxOccurs": 1},
+        "topics": {"title": "Topics", "description": "Topics to include (default: all).",
+                   "schema": {"type": "array", "minItems": 1, "uniqueItems": True,
+                              "items": {**_TEXT, "enum": ["assets", "air", "flood"]}},
+                   "minOccurs": 0, "maxOccurs": 1},
+        "format": {"title": "Format", "schema": {**_TEXT, "enum": ["pdf", "html"],
+                                                 "default": "pdf"},
+                   "minOccurs": 0, "maxOccurs": 1},
+        "paper": {"title": "Paper", "description": "PDF paper size, landscape.",
+                  "schema": {**_TEXT, "enum": ["a4", "a3"], "default": "a4"},
+                  "minOccurs": 0, "maxOccurs": 1},
+    },
+    "outputs": {
+        "report": {"title": "Report", "description": "The report file.",
+                   "schema": {"oneOf": [
+                       {"type": "string", "contentMediaType": "application/pdf",
+                        "contentEncoding": "binary"},
+                       {"type": "string", "contentMediaType": "text/html"}]}},
+    },
+    "example": {"inputs": {"area": "Hoàn Kiếm", "from": "2026-10-01", "to": "2026-10-31",
+                           "topics": ["assets", "air", "flood"], "format": "pdf",
+                           "paper": "a4"}},
+}
+
+
+class Processor(TwinProcessor):
+    metadata = PROCESS_METADATA
+
+    def check(self, inputs: dict, conn: Connection) -> ReportRequest:
+        """Validated inputs; an unknown area is refused here, with close names."""
+        request = parse_request(inputs if isinstance(inputs, dict) else {})
+        resolve_area(conn, request.area)
+        return request
+
+    def run(self, request: ReportRequest, conn: Connection) -> tuple[str, bytes]:
+        media = "application/pdf" if request.format.value == "pdf" else "text/html"
+        return media, build_report(conn, request)
