@@ -10,12 +10,14 @@ database holding the demo stations:
 - mqtt: the replay in one process publishes (QoS 1) to a Mosquitto started here
   (persistence on), ``twin ingest mqtt`` in another stores them; timed from the first
   publish until the last reading is in the table, so the rate is what the whole chain
-  sustains (the Python publisher included, on the same cores). Twice: one message
+  sustains (the publisher included, on the same cores). Twice: one message
   per station and time (about 3 readings a message), and one per station and hour
   (``twin ingest replay --window 60``, a logger's upload);
 - mqtt drain: the same messages queued in the broker first (the subscriber's session
   persists while it is stopped), then ``twin ingest mqtt`` started and timed until
   the last reading is stored: the subscriber's own rate, without the publisher;
+- mqtt publish only: the replay queueing those messages (nobody subscribed), until the
+  broker has acknowledged the last: the publisher's own rate;
 - http: ``POST /readings`` to ``twin serve`` (one worker) in batches of ``--http-batch``.
 
 Readings/s for each, and how many times slower than the floor each path is; the
@@ -111,9 +113,11 @@ def csv_loader(url: str, path: Path) -> float:
         engine.dispose()
 
 
-def _publish(moments, broker_url: str, prefix: str) -> None:
+def _publish(moments, broker_url: str, prefix: str) -> float:
+    """Seconds the replay took until the broker acknowledged every message."""
     stats = replay(moments, Broker.parse(broker_url), prefix=prefix, client_id="bench-replay")
     print(f"  publisher: {stats.line()}", flush=True)
+    return stats.seconds
 
 
 def _subscriber(url: str, broker, batch: int, batch_ms: int) -> subprocess.Popen:
@@ -142,9 +146,10 @@ def _until_stored(dsn: str, n: int, started: float) -> float:
 
 
 def mqtt(url: str, dsn: str, moments: list, folder: Path, batch: int, batch_ms: int
-         ) -> tuple[float, float]:
-    """Seconds from the first publish until every reading is stored (live), and from
-    the subscriber's start until every reading queued in the broker is stored (drain)."""
+         ) -> tuple[float, float, float]:
+    """Seconds from the first publish until every reading is stored (live), from the
+    subscriber's start until every reading queued in the broker is stored (drain), and
+    of the publisher alone (queueing them, no subscriber reading)."""
     n = sum(len(m.readings) for m in moments)
     broker = Mosquitto(Path(tempfile.mkdtemp(dir=folder)), autosave_s=1800).start()
     try:
@@ -159,7 +164,7 @@ def mqtt(url: str, dsn: str, moments: list, folder: Path, batch: int, batch_ms: 
         finally:
             _stop(sub)
         reset(dsn)
-        _publish(moments, broker.url, "bench/readings")  # queued for the stopped session
+        publish = _publish(moments, broker.url, "bench/readings")  # for the stopped session
         sub = _subscriber(url, broker, batch, batch_ms)
         try:
             drain = _until_stored(dsn, n, time.perf_counter())
@@ -167,7 +172,7 @@ def mqtt(url: str, dsn: str, moments: list, folder: Path, batch: int, batch_ms: 
             _stop(sub)
     finally:
         broker.stop()
-    return live, drain
+    return live, drain, publish
 
 
 def http(url: str, moments: list, batch: int) -> float:
@@ -223,9 +228,10 @@ def main() -> None:
         for window in (0, 60):
             group = read_moments(path, None, window)
             label = f"{n / len(group):.0f} readings a message ({len(group):,})"
-            live, drain = mqtt(url, dsn, group, folder, args.batch, args.batch_ms)
+            live, drain, publish = mqtt(url, dsn, group, folder, args.batch, args.batch_ms)
             seconds[f"mqtt: replay -> broker -> twin ingest mqtt, {label}"] = live
             seconds[f"mqtt drain: queued -> twin ingest mqtt, {label}"] = drain
+            seconds[f"mqtt publish only: twin ingest replay -> broker, {label}"] = publish
             assert stored(dsn) == n
             reset(dsn)
         seconds[f"http: POST /readings ({args.http_batch} a request)"] = http(

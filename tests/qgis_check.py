@@ -21,8 +21,7 @@ from __future__ import annotations
 import json
 import sys
 
-from qgis.core import (QgsApplication, QgsFeatureRequest, QgsMapLayerType, QgsProject,
-                       QgsVectorLayer)
+from qgis.core import QgsApplication, QgsFeatureRequest, QgsMapLayerType, QgsProject, QgsVectorLayer
 
 KINDS = {QgsMapLayerType.VectorLayer: "vector", QgsMapLayerType.VectorTileLayer: "vector-tile",
          QgsMapLayerType.RasterLayer: "raster"}

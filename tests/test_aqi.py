@@ -12,8 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.analysis.aqi import (POLLUTANTS, US_CLASSES, VN_CLASSES, category, nowcast,
-                               round_half_up, station_aqi, sub_index)
+from twin.analysis.aqi import (
+    POLLUTANTS,
+    US_CLASSES,
+    VN_CLASSES,
+    category,
+    nowcast,
+    round_half_up,
+    station_aqi,
+    sub_index,
+)
 
 HANOI = "Asia/Ho_Chi_Minh"
 

@@ -327,9 +327,12 @@ def test_openapi_document_is_valid_and_covers_every_collection(http, registry):
         assert path in paths
     for layer in registry:
         base = f"/collections/{layer.name}"
-        for path in (base, f"{base}/items", f"{base}/items/{{featureId}}", f"{base}/schema",
-                     f"{base}/queryables"):
+        for path in (base, f"{base}/schema", f"{base}/queryables"):
             assert set(paths[path]) == {"get"}, path
+        writes = ({"post", "options"}, {"put", "patch", "delete", "options"}) \
+            if layer.access.edit and not layer.is_view else (set(), set())
+        for path, extra in zip((f"{base}/items", f"{base}/items/{{featureId}}"), writes):
+            assert set(paths[path]) == {"get"} | extra, path
         names = {p.get("name") for p in paths[f"{base}/items"]["get"]["parameters"]}
         assert {"filter", "filter-lang"} <= names
         assert not names & {f.name for f in layer.fields.values() if f.private}

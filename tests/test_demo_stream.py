@@ -5,7 +5,7 @@ processes, into a fresh database of their own."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -19,7 +19,7 @@ from twin.demo.broker import MOSQUITTO
 from twin.demo.live import LiveDemo
 from twin.ingest.vector import load_vector
 
-T0 = datetime(2026, 10, 3, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 10, 3, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ import io
 import math
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -18,7 +18,7 @@ from sqlalchemy import text
 from twin.server.pygeoapi_config import DEFAULT_SERVER_FILE
 
 BASE = "/collections/sensor_readings"
-UTC = timezone.utc
+UTC = UTC
 OBSERVED = {"pm25", "pm10", "no2", "o3", "co", "so2", "temperature", "humidity",
             "water_level_m", "rain_mm"}
 UCUM = {"pm25": "ug/m3", "temperature": "Cel", "humidity": "%", "water_level_m": "m",

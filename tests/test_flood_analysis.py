@@ -13,8 +13,18 @@ from rasterio.transform import from_origin
 from scipy import ndimage
 
 from twin.analysis.flood import (
-    CLASSES, FloodScenario, PondingModel, Rainfall, classify, depth_cube, exposure,
-    fill_depressions, flood_depth, flood_from_levels, read_dem, vectorise,
+    CLASSES,
+    FloodScenario,
+    PondingModel,
+    Rainfall,
+    classify,
+    depth_cube,
+    exposure,
+    fill_depressions,
+    flood_depth,
+    flood_from_levels,
+    read_dem,
+    vectorise,
 )
 from twin.analysis.flood.cube import classify_cube, vectorise_chunked
 from twin.analysis.flood.vectorise import area_by_class
@@ -150,7 +160,7 @@ def test_flood_from_levels_uses_the_surface_function_and_sources():
 def test_coarse_surface_is_bilinear_between_exact_samples():
     from twin.analysis.flood.connect import surface
     xs, ys = np.arange(53) * 10.0, np.arange(41) * -10.0
-    plane = lambda gx, gy, lv, x, y: 2.0 + 0.01 * x[None, :] - 0.02 * y[:, None]  # noqa: E731
+    plane = lambda gx, gy, lv, x, y: 2.0 + 0.01 * x[None, :] - 0.02 * y[:, None]
     g = np.zeros((1, 3))
     exact = surface(plane, g, xs, ys, 1)
     np.testing.assert_allclose(surface(plane, g, xs, ys, 7), exact, atol=1e-5)
@@ -257,7 +267,7 @@ def test_exposure_counts_and_kilometres_by_hand():
             shapely.LineString([(x0, band_top - 20), (x0 + 200, band_top - 20)]),  # in: 200 m
             shapely.LineString([(x0, y0 - 150), (x0 + 100, y0 - 150)])],           # dry
     })
-    pt = lambda dx, dy: shapely.Point(x0 + dx, y0 - dy)   # noqa: E731
+    pt = lambda dx, dy: shapely.Point(x0 + dx, y0 - dy)
     stops = pd.DataFrame({"id": ["s1", "s2"], "geometry": [pt(5, 75), pt(5, 5)]})
     signs = pd.DataFrame({"id": ["g1"], "geometry": [pt(105, 95)]})
     stations = pd.DataFrame({"id": ["w1"], "geometry": [pt(105, 120)]})

@@ -56,6 +56,24 @@ def test_document_lists_every_collection_route(openapi_doc, registry):
             assert f"/collections/{layer.name}/items/{{featureId}}" in paths
 
 
+def test_document_lists_twins_own_routes(openapi_doc, registry):
+    """twin's own routes (tiles, styles, maps, ingest, probes, viewer) are fuzzed too; the
+    ingest operations run without credentials here, so every write answers 401 and the
+    shared city database is left as it was."""
+    paths = openapi_doc["paths"]
+    for path in ("/tileMatrixSets", "/tileMatrixSets/{tms}", "/styles", "/qgis/project.qgz",
+                 "/metrics", "/health", "/ready", "/viewer"):
+        assert set(paths[path]) == {"get"}, path
+    for path in ("/readings", "/sta/v1.1/Observations"):
+        assert set(paths[path]) == {"post"} and paths[path]["post"]["security"], path
+    tiles = "/collections/{name}/tiles/{{tms}}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
+    for layer in registry:
+        if f"/collections/{layer.name}" in paths:
+            assert tiles.format(name=layer.name) in paths
+            assert f"/collections/{layer.name}/styles/{{styleId}}" in paths
+    assert {"apiKey", "bearer"} <= set(openapi_doc["components"]["securitySchemes"])
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
                          ids=["valid", "invalid"])
 def test_every_operation(api_schema, server, mode):

@@ -7,8 +7,15 @@ import shapely
 from pyproj import Geod, Transformer
 from sqlalchemy import text
 
-from tests.files import (HOAN_KIEM, feature, road, write_csv, write_gdal, write_geojson,
-                         zip_shapefile)
+from tests.files import (
+    HOAN_KIEM,
+    feature,
+    road,
+    write_csv,
+    write_gdal,
+    write_geojson,
+    zip_shapefile,
+)
 from twin.config import HANOI_PLAUSIBLE_EXTENT as EXTENT
 from twin.ingest.errors import LoadError
 from twin.ingest.vector import load_vector
@@ -135,7 +142,7 @@ def test_wrong_crs_is_outside_the_extent(db, registry, tmp_path):
 @pytest.mark.parametrize("name,content,message", [
     ("t.geojson", b'{"type": "FeatureCollection", "features": [{"type": "Feat', "cannot read"),
     ("e.geojson", b"", "empty"),
-    ("l.geojson", '{"type":"FeatureCollection","features":[]}'.encode(), "no features"),
+    ("l.geojson", b'{"type":"FeatureCollection","features":[]}', "no features"),
     ("n.geojson", '{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
                   '{"name":"Hàng Bè"},"geometry":null}]}'.encode("latin-1"), "not UTF-8"),
     ("n.csv", "id,name,road_class,wkt\nx,Hàng Bè,primary,POINT(1 2)\n".encode("latin-1"),

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,7 @@ from twin.server.db import libpq_url
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="mosquitto not installed")
 
 STATIONS = ["MQ-AIR-1", "MQ-AIR-2", "MQ-WL-1"]
-T0 = datetime(2026, 10, 10, tzinfo=timezone.utc)
+T0 = datetime(2026, 10, 10, tzinfo=UTC)
 WAIT_S = 120  # upper bound for polling only; no test asserts on time
 
 

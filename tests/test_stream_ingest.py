@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import psycopg
 import pytest
@@ -16,15 +16,21 @@ from sqlalchemy import text
 from tests.files import write_csv
 from twin.config import HANOI_PLAUSIBLE_EXTENT as EXTENT
 from twin.ingest.errors import LoadError
-from twin.ingest.observations import (Parsed, Refused, parse_items, parse_observations,
-                                      parse_payload, readings_of)
+from twin.ingest.observations import (
+    Parsed,
+    Refused,
+    parse_items,
+    parse_observations,
+    parse_payload,
+    readings_of,
+)
 from twin.ingest.stream import ensure_partitions, write_batch
 from twin.ingest.vector import load_vector
 from twin.server.auth.keys import create_key
 from twin.server.db import libpq_url
 
-NOW = datetime.now(timezone.utc)
-T0 = datetime(2026, 10, 5, 8, 0, tzinfo=timezone.utc)
+NOW = datetime.now(UTC)
+T0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
 AIR = "SI-AIR-1"      # observes pm25 and pm10
 GAUGE = "SI-WL-1"     # observes water_level_m
 
@@ -81,7 +87,7 @@ def test_batch_is_stored_once_duplicates_and_late_rows_in_their_month(stations, 
     batch = [reading(T0 + timedelta(minutes=10 * k), value=20.0 + k) for k in range(6)]
     batch += [reading(T0, prop="pm10", value=41.0, unit="µg/m³", quality="suspect"),
               reading(T0, value=20.0),                                   # repeated in batch
-              reading(datetime(2026, 8, 31, 23, 59, tzinfo=timezone.utc), value=9.0),  # late
+              reading(datetime(2026, 8, 31, 23, 59, tzinfo=UTC), value=9.0),  # late
               reading(T0 + timedelta(minutes=5), prop="pm10", value=None)]  # missing value
     first = write(conn, list(reversed(batch)))  # out of order
     assert (first.received, first.inserted, first.duplicates, first.dead) == (10, 9, 1, [])
@@ -124,7 +130,7 @@ BAD = [
     (reading(value=float("inf")), "not a finite number"),
     (reading(value="12.5"), "must be a number or null, got a string"),
     (reading(value=True), "got a boolean"),
-    (reading(t=datetime(1899, 12, 31, tzinfo=timezone.utc)), "out of range"),
+    (reading(t=datetime(1899, 12, 31, tzinfo=UTC)), "out of range"),
     (reading(t=NOW + timedelta(days=3)), "out of range"),
     ({**reading(), "time": "yesterday"}, "not an ISO 8601 date-time"),
     ({**reading(), "time": 1790000000}, "must be an ISO 8601 string"),
@@ -263,7 +269,7 @@ def keys(city_engine) -> dict[str, dict[str, str]]:
 
 def fresh_times(n: int) -> list[str]:
     """Times no other test uses: a random minute in September 2026 (not demo data)."""
-    base = datetime(2026, 9, 1, tzinfo=timezone.utc) + timedelta(
+    base = datetime(2026, 9, 1, tzinfo=UTC) + timedelta(
         minutes=uuid.uuid4().int % (20 * 24 * 60))
     return [(base + timedelta(seconds=k)).isoformat() for k in range(n)]
 

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         return value.expanduser().resolve()
 
     @model_validator(mode="after")
-    def _extent_ordered(self) -> "Settings":
+    def _extent_ordered(self) -> Settings:
         x0, y0, x1, y1 = self.plausible_extent
         if not (x0 < x1 and y0 < y1):
             raise ValueError("plausible_extent must be (minx, miny, maxx, maxy)")

@@ -63,7 +63,7 @@ class FieldSpec(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "FieldSpec":
+    def _consistent(self) -> FieldSpec:
         if self.visible_to and not self.private:
             raise ValueError("visible_to is only meaningful on a private field")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -101,7 +101,7 @@ class TileSpec(BaseModel):
     min_zoom_by: MinZoomBy | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> "TileSpec":
+    def _ordered(self) -> TileSpec:
         if self.minzoom > self.maxzoom:
             raise ValueError("minzoom is greater than maxzoom")
         return self
@@ -174,7 +174,7 @@ class Layer(BaseModel):
         return {k: {**v, "name": k} if isinstance(v, dict) else v for k, v in value.items()}
 
     @model_validator(mode="after")
-    def _check(self) -> "Layer":
+    def _check(self) -> Layer:
         if not self.table:
             object.__setattr__(self, "table", self.name)
         for fname in self.fields:
@@ -245,7 +245,7 @@ class Registry:
     def names(self) -> list[str]:
         return list(self._layers)
 
-    def tables(self) -> list["Layer"]:
+    def tables(self) -> list[Layer]:
         """The layers stored in tables of their own (not views), in file order."""
         return [layer for layer in self if not layer.is_view]
 

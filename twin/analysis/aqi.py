@@ -18,15 +18,31 @@ import numpy as np
 import pandas as pd
 
 from twin.analysis import aqi_us, aqi_vn
-from twin.analysis.aqi_breakpoints import (TABLES, US_BREAKPOINTS, VN_BREAKPOINTS, Breakpoints,
-                                           sub_index)
+from twin.analysis.aqi_breakpoints import (
+    TABLES,
+    US_BREAKPOINTS,
+    VN_BREAKPOINTS,
+    Breakpoints,
+    sub_index,
+)
 from twin.analysis.aqi_classes import CLASSES, US_CLASSES, VN_CLASSES, AqiClass, category, levels
 from twin.analysis.aqi_series import LOCAL_TZ, POLLUTANTS, nowcast, regular_hours
 
 __all__ = [
-    "POLLUTANTS", "LOCAL_TZ", "station_aqi", "sub_index", "nowcast", "category", "AqiClass",
-    "Breakpoints", "VN_BREAKPOINTS", "US_BREAKPOINTS", "VN_CLASSES", "US_CLASSES",
-    "TABLES", "round_half_up",
+    "LOCAL_TZ",
+    "POLLUTANTS",
+    "TABLES",
+    "US_BREAKPOINTS",
+    "US_CLASSES",
+    "VN_BREAKPOINTS",
+    "VN_CLASSES",
+    "AqiClass",
+    "Breakpoints",
+    "category",
+    "nowcast",
+    "round_half_up",
+    "station_aqi",
+    "sub_index",
 ]
 
 _CALCULATORS = {

@@ -18,8 +18,14 @@ import numpy as np
 import pandas as pd
 
 from twin.analysis.aqi_breakpoints import US_BREAKPOINTS, sub_index
-from twin.analysis.aqi_series import (MIN_HOURS_PER_8H, MIN_HOURS_PER_DAY, daily_max_8h,
-                                      local_days, nowcast, rolling_mean)
+from twin.analysis.aqi_series import (
+    MIN_HOURS_PER_8H,
+    MIN_HOURS_PER_DAY,
+    daily_max_8h,
+    local_days,
+    nowcast,
+    rolling_mean,
+)
 
 OZONE_DAY_FIRST_START = 7
 """EPA/AirNow: a day's 8-hour ozone windows start at 07:00 .. 23:00 local time."""

@@ -16,11 +16,20 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from twin.cli import db, demo, keys, layers, load, serve, report, styles
-    from twin.cli import rollups
-    from twin.cli import ingest
-    from twin.cli import flood
-    from twin.cli import interpolate
+    from twin.cli import (
+        db,
+        demo,
+        flood,
+        ingest,
+        interpolate,
+        keys,
+        layers,
+        load,
+        report,
+        rollups,
+        serve,
+        styles,
+    )
 
     for module in (db, demo, keys, layers, load, serve, report, styles, rollups, ingest,
                    interpolate, flood):
@@ -28,4 +37,4 @@ def _register() -> None:
 
 
 _register()
-__all__ = ["main", "handle_errors"]
+__all__ = ["handle_errors", "main"]

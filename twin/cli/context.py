@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from twin.config import Settings, load_settings
 from twin.registry import Registry, RegistryError, load_registry
 
+
 def _user_errors() -> tuple[type[Exception], ...]:
     from twin.db.cluster import ClusterError
     from twin.db.schema import SchemaError

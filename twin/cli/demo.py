@@ -11,6 +11,7 @@ import click
 from twin.cli.context import AppContext, handle_errors
 from twin.cli.layers import layer_counts
 
+
 def generate_inputs(out: Path, seed: int, scale: float) -> None:
     from twin.demo.generate import generate
 
@@ -28,7 +29,7 @@ def print_summary(app: AppContext) -> None:
     counts = layer_counts(app.engine, app.registry)
     click.echo("\nThe demo city holds:")
     for name, count in counts.items():
-        click.echo(f"  {name:<18} {count:>10,}")
+        click.echo(f"  {name:<26} {count:>10,}")
 
 
 def _has_rasters(app: AppContext, kind: str, scenario: str | None) -> bool:
@@ -47,7 +48,7 @@ def demo_analyses(app: AppContext) -> None:
     from twin.flood.demo import SCENARIO, run_demo_flood_event
     from twin.surfaces.demo import build_demo_surfaces
 
-    say = lambda msg: click.echo(f"  {msg}")  # noqa: E731
+    say = lambda msg: click.echo(f"  {msg}")
     started = time.perf_counter()
     if _has_rasters(app, "air_quality", None):
         click.echo("air-quality surfaces already made")

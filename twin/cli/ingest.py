@@ -35,7 +35,7 @@ def ingest() -> None:
               show_default=True, help="Topic filter (repeatable): <prefix>/<station>[/<property>].")
 @click.option("--client-id", default="twin-ingest", show_default=True,
               help="Fixed id: the broker keeps this subscriber's session and queue.")
-@click.option("--batch", "batch_messages", default=2000, show_default=True,
+@click.option("--batch", "batch_messages", default=10000, show_default=True,
               type=click.IntRange(1, 16000), help="Write after this many messages...")
 @click.option("--batch-ms", default=1000, show_default=True, type=click.IntRange(1, 60000),
               help="...or this many milliseconds after the first one.")
@@ -45,8 +45,8 @@ def ingest() -> None:
 def mqtt_command(app: AppContext, broker: str, topics: tuple[str, ...], client_id: str,
                  batch_messages: int, batch_ms: int, report_s: float) -> None:
     """Subscribe to a broker and store readings (QoS 1, acknowledged once stored)."""
-    from twin.server.db import libpq_url
     from twin.ingest.mqtt import MqttOptions, Subscriber
+    from twin.server.db import libpq_url
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     options = MqttOptions(_broker(broker), tuple(topics), client_id, batch_messages, batch_ms,

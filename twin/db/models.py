@@ -9,9 +9,29 @@ from __future__ import annotations
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
-    ARRAY, BigInteger, Boolean, CheckConstraint, Column, Computed, Date, DDL, Double,
-    ForeignKey, Identity, Index, Integer, MetaData, PrimaryKeyConstraint, SmallInteger,
-    Table, Text, UniqueConstraint, event, func, literal, text,
+    ARRAY,
+    DDL,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Computed,
+    Date,
+    Double,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+    func,
+    literal,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 

@@ -26,7 +26,7 @@ in months, so a series' month span holds all its hours and days.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import psycopg
@@ -38,7 +38,7 @@ COUNTABLE = "value IS NOT NULL AND quality IN ('good', 'suspect')"
 QUANTILES = (0.1, 0.5, 0.9, 0.95)
 STATS = ("mean", "min", "max", "p10", "p50", "p90", "p95")  # float8 columns, in order
 COLUMNS = ("grain", "station_id", "property", "bucket", "n", *STATS)
-PG_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)  # of binary timestamptz (µs)
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # of binary timestamptz (µs)
 HOUR_US = 3_600_000_000
 _AGG = ("count(*)::integer AS n, avg(value) AS mean, min(value) AS lo, max(value) AS hi, "
         "percentile_cont(ARRAY[{}]::float8[]) WITHIN GROUP (ORDER BY value) AS pct").format(

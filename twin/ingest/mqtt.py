@@ -46,8 +46,14 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from twin.ingest.errors import LoadError
-from twin.ingest.observations import (DeadLetter, Parsed, Refused, parse_payload, payload_text,
-                                      utcnow)
+from twin.ingest.observations import (
+    DeadLetter,
+    Parsed,
+    Refused,
+    parse_payload,
+    payload_text,
+    utcnow,
+)
 from twin.ingest.stream import WriteResult, ensure_partitions, write_batch
 from twin.surfaces.pending import Follower
 
@@ -215,7 +221,7 @@ class Subscriber:
         if self.stopping.is_set():
             return  # left unacknowledged: the broker redelivers it next time
         self.received += 1
-        topic = msg._topic.decode("utf-8", "backslashreplace")  # noqa: SLF001 - raw bytes
+        topic = msg._topic.decode("utf-8", "backslashreplace")
         parsed = self._parse(topic, msg.payload)
         self.inbox.put(Message(msg.mid, msg.qos, topic, msg.payload, self.generation, parsed))
 

@@ -19,11 +19,11 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 HANOI = timezone(timedelta(hours=7))
-EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 QUALITIES = frozenset({"good", "suspect", "bad", "missing"})
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -208,14 +208,51 @@ def reading_from(item: Any, now: datetime, station: str | None = None,
                    parse_quality(item.get("quality"), value), raw=item)
 
 
+# The shape the stations (and ``twin ingest replay``) send on a per-station topic:
+# ``{property, time, value, unit?, quality?}``. Such a reading whose names and time text
+# have been checked before needs no more than type and range checks; anything else goes
+# through :func:`reading_from`, which words every refusal.
+CANONICAL = frozenset({"property", "time", "value", "unit", "quality"})
+_QUALITY = {q: q for q in QUALITIES}
+
+
+def _known(item: Any, station: str | None, latest: datetime) -> Reading | None:
+    """The reading, when ``item`` is the common shape and everything in it has passed
+    before; None when anything is different (then :func:`reading_from` decides)."""
+    if type(item) is not dict or station is None or not item.keys() <= CANONICAL:
+        return None
+    name, when, value = item.get("property"), item.get("time"), item.get("value", item)
+    if (type(name) is not str or type(when) is not str or station not in _NAMES.get(NAME, ())
+            or name not in _NAMES.get(PROPERTY, ())):
+        return None
+    t = _TIMES.get(when)
+    if t is None or t < EARLIEST or t > latest:
+        return None
+    kind = type(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        value = float(value)
+    elif value is not None:
+        return None  # booleans, strings, non-finite numbers, "value" missing (item)
+    unit, quality = item.get("unit"), item.get("quality")
+    if unit is not None and (type(unit) is not str or len(unit) > UNIT_MAX):
+        return None
+    if quality is not None and quality != "":
+        quality = _QUALITY.get(quality) if type(quality) is str else None
+        if quality is None or (value is None and quality != "missing"):
+            return None
+    return Reading(station, name, t, value, unit or None, quality or None, raw=item)
+
+
 def parse_items(items: list, now: datetime, *, topic: str | None = None,
                 station: str | None = None, prop: str | None = None,
                 start: int = 0) -> Parsed:
     """Each item of a list of readings: a row, or a dead letter naming its index."""
     out = Parsed()
+    latest = now + FUTURE_SLACK
     for i, item in enumerate(items, start):
         try:
-            r = reading_from(item, now, station, prop)
+            r = (_known(item, station, latest) if prop is None else None) or reading_from(
+                item, now, station, prop)
         except Refused as exc:
             out.dead.append(DeadLetter(str(exc), dump(item), topic, i))
             continue
@@ -281,7 +318,7 @@ def dump(item: Any) -> str:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --- SensorThings-style observations ----------------------------------------------------

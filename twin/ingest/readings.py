@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
-from typing import Callable
 
 import psycopg
 from sqlalchemy import Engine
@@ -158,7 +158,7 @@ def _months(cur: psycopg.Cursor) -> list[tuple]:
         "ORDER BY m")
     out = []
     for lo, hi in cur.fetchall():
-        name = f"sensor_readings_{lo.astimezone(timezone.utc):%Y_%m}"
+        name = f"sensor_readings_{lo.astimezone(UTC):%Y_%m}"
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
         exists = cur.fetchone()[0]
         if exists and _empty(cur, name):  # an empty month is rebuilt the fast way

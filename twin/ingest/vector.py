@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 import psycopg
@@ -158,7 +159,7 @@ def write_in(cur: psycopg.Cursor, prepared: Prepared, registry: Registry, mode: 
              progress: Progress | None = None) -> LoadSummary:
     """Write prepared rows inside the caller's transaction and log the run."""
     layer, summary = prepared.layer, prepared.summary
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     names = staging_table(cur, layer)
     copy_rows(cur, prepared, names, progress)
     try:
@@ -188,9 +189,8 @@ def write_in(cur: psycopg.Cursor, prepared: Prepared, registry: Registry, mode: 
 def write(engine: Engine, prepared: Prepared, registry: Registry, mode: Mode,
           progress: Progress | None = None) -> LoadSummary:
     """Write prepared rows in one transaction."""
-    with engine.begin() as conn:
-        with conn.connection.driver_connection.cursor() as cur:
-            return write_in(cur, prepared, registry, mode, progress)
+    with engine.begin() as conn, conn.connection.driver_connection.cursor() as cur:
+        return write_in(cur, prepared, registry, mode, progress)
 
 
 def load_vector(engine: Engine, registry: Registry, layer_name: str, path: Path, *,

@@ -13,8 +13,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from twin.registry import FieldType, Layer
 from twin.qgis.xml import spatialrefsys, sub
+from twin.registry import FieldType, Layer
 from twin.styles import qml, ramps
 from twin.styles.maplibre import tile_url
 from twin.styles.resolve import Resolved, resolve

@@ -8,7 +8,7 @@ a URL from the ``raster_url`` hook a coverage route module may put in the server
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from twin.qgis.layers import RasterLayer
 

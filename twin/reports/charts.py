@@ -9,11 +9,11 @@ from datetime import date, datetime, timedelta
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.dates as mdates
+from matplotlib.figure import Figure
 
-from twin.reports.request import HANOI_TZ  # noqa: E402
-from twin.styles.ramps import vn_aqi_classes  # noqa: E402
+from twin.reports.request import HANOI_TZ
+from twin.styles.ramps import vn_aqi_classes
 
 FONT = {"family": "DejaVu Sans", "size": 8}
 SIZE_IN = (10.0, 3.4)

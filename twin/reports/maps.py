@@ -15,16 +15,16 @@ import math
 import matplotlib
 
 matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import shapely  # noqa: E402
-from matplotlib.collections import LineCollection, PatchCollection  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import FancyArrow, PathPatch, Rectangle  # noqa: E402
-from matplotlib.path import Path as MplPath  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-from pyproj import CRS, Proj, Transformer  # noqa: E402
+import numpy as np
+import shapely
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrow, PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
+from matplotlib.ticker import FuncFormatter
+from pyproj import CRS, Proj, Transformer
 
-from twin.reports.model import Area, MapLayer, Symbol  # noqa: E402
+from twin.reports.model import Area, MapLayer, Symbol
 
 MAP_EPSG = 3405
 CRS_LABEL = "EPSG:3405 · VN-2000 / UTM zone 48N"

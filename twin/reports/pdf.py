@@ -20,9 +20,19 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Flowable, Frame, Image,
-                                KeepTogether, PageBreak, PageTemplate, Paragraph, Spacer,
-                                Table as RLTable, TableStyle)
+from reportlab.platypus import (
+    BaseDocTemplate,
+    CondPageBreak,
+    Flowable,
+    Frame,
+    Image,
+    KeepTogether,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    TableStyle,
+)
+from reportlab.platypus import Table as RLTable
 
 from twin.reports import maps
 from twin.reports.build import MAP_ASPECT

@@ -11,8 +11,7 @@ from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, \
-    model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 HANOI_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_DAYS = 366
@@ -77,7 +76,7 @@ class ReportRequest(BaseModel):
     paper: Paper = Paper.a4
 
     @model_validator(mode="after")
-    def _period(self) -> "ReportRequest":
+    def _period(self) -> ReportRequest:
         if self.end < self.start:
             raise ValueError(f"to ({self.end}) is before from ({self.start})")
         if (self.end - self.start).days >= MAX_DAYS:

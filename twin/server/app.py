@@ -21,8 +21,12 @@ from twin.config import Settings
 from twin.registry import Registry, load_registry
 from twin.server.auth.middleware import AuthMiddleware
 from twin.server.db import Database
-from twin.server.errors import (APIError, api_error_handler, http_exception_handler,
-                                unexpected_error_handler)
+from twin.server.errors import (
+    APIError,
+    api_error_handler,
+    http_exception_handler,
+    unexpected_error_handler,
+)
 from twin.server.guard import GuardMiddleware
 from twin.server.limits import BodyLimit
 from twin.server.metrics.middleware import MetricsMiddleware

@@ -42,8 +42,8 @@ from twin.server.pygeoapi_config import (
     DEFAULT_SERVER_FILE,
     OGC_REL,
     build_config,
-    extents_section,
     configure_pygeoapi_logging,
+    extents_section,
     openapi_document,
     root_logging_untouched,
 )

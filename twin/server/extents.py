@@ -4,23 +4,29 @@ pygeoapi configuration needs them) and again for a layer after edits
 
 from __future__ import annotations
 
+from psycopg import sql
+
 from twin.db.history import first_version_sql
 from twin.registry import Layer
 from twin.server.state import ServerState
 
 
 def extent_sql(layer: Layer) -> str:
-    """One row: xmin, ymin, xmax, ymax (CRS84), begin, end of the layer."""
-    geom = "geom" if layer.srid == 4326 else "ST_Transform(geom, 4326)"
+    """One row: xmin, ymin, xmax, ymax (CRS84), begin, end of the layer. Identifiers are
+    quoted by psycopg; the statement is rendered once to text (no values in it)."""
+    table = sql.Identifier(layer.table)
+    geom = sql.SQL("geom" if layer.srid == 4326 else "ST_Transform(geom, 4326)")
     if layer.history:  # from the first version on, still open
-        times = f"({first_version_sql(layer)}), NULL::timestamptz"
+        times = sql.SQL("({}), NULL::timestamptz").format(sql.SQL(first_version_sql(layer)))
     elif layer.time_field:
-        times = (f"(SELECT min({layer.time_field}) FROM {layer.table}), "
-                 f"(SELECT max({layer.time_field}) FROM {layer.table})")
+        field = sql.Identifier(layer.time_field)
+        times = sql.SQL("(SELECT min({f}) FROM {t}), (SELECT max({f}) FROM {t})").format(
+            f=field, t=table)
     else:
-        times = "NULL, NULL"
-    return (f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), {times} FROM "
-            f"(SELECT ST_Extent({geom}) AS e FROM {layer.table}) s")
+        times = sql.SQL("NULL, NULL")
+    return sql.SQL("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), {} FROM "
+                   "(SELECT ST_Extent({}) AS e FROM {}) s").format(
+        times, geom, table).as_string(None)
 
 
 def as_extent(row, fallback) -> dict:

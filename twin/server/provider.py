@@ -13,9 +13,9 @@ file) are neither described nor selected, so no response can carry them.
 from __future__ import annotations
 
 import hashlib
-import secrets
 import json
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

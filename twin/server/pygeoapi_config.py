@@ -23,12 +23,12 @@ from jsonschema.exceptions import ValidationError
 
 from twin.config import REPO_ROOT
 from twin.registry import Layer, Registry
-from twin.server.features.crs import CRS84_URI, crs_uri, supported_uris
-from twin.server.features.params import DEFAULT_LIMIT, MAX_LIMIT
-from twin.server.features.params import FORMATS as ITEM_FORMATS
 from twin.server.auth.policy import can_read
 from twin.server.auth.principal import ANONYMOUS
 from twin.server.extents import load_extents_with
+from twin.server.features.crs import CRS84_URI, crs_uri, supported_uris
+from twin.server.features.params import DEFAULT_LIMIT, MAX_LIMIT
+from twin.server.features.params import FORMATS as ITEM_FORMATS
 from twin.server.state import ServerState
 
 log = logging.getLogger("twin.server")
@@ -273,8 +273,10 @@ def openapi_document(config: dict, registry: Registry) -> dict[str, Any]:
             if isinstance(op, dict) for tag in op.get("tags", [])}
     doc["tags"] = [t for t in doc.get("tags", []) if t["name"] in used]
     from twin.server.openapi_components import localise
+    from twin.server.openapi_twin import add_twin_paths
 
-    return localise(doc)  # self-contained: no $ref to schemas.opengis.net
+    # self-contained (no $ref to schemas.opengis.net), then twin's own routes added
+    return add_twin_paths(localise(doc), config, registry)
 
 
 def oas30_schemas(node: Any) -> Any:

@@ -10,7 +10,8 @@ to QGIS and SLD clients.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from twin.registry import Layer, Registry
 from twin.styles import ramps

@@ -79,7 +79,7 @@ class Style(BaseModel):
     order: int = Field(0, ge=-100, le=100)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Style":
+    def _consistent(self) -> Style:
         if self.colours and not self.by:
             raise ValueError("colours needs by: the field whose values they colour")
         if (self.minzoom is not None and self.maxzoom is not None

@@ -108,7 +108,7 @@ class Follower:
         self._due = time.monotonic() + self.every_s
         try:
             summary = process_pending(connect(), self.raster_dir, resolution=self.resolution)
-        except Exception:  # noqa: BLE001 - logged; the queue keeps the hours for later
+        except Exception:
             log.exception("pending surfaces not made; they stay queued")
             return None
         if summary.surfaces or summary.failed:
@@ -120,7 +120,7 @@ class Follower:
         try:
             with pool.connection() as conn:
                 return self.after_commit(lambda: conn)
-        except Exception:  # noqa: BLE001 - no connection now; the queue keeps the hours
+        except Exception:
             log.exception("pending surfaces not made; they stay queued")
             return None
 

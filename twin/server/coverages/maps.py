@@ -11,7 +11,7 @@ from rasterio.transform import from_bounds
 from rasterio.warp import transform_bounds
 from starlette.datastructures import QueryParams
 
-from twin.server.coverages.params import CRS84, positive_int, parse_crs_param
+from twin.server.coverages.params import CRS84, parse_crs_param, positive_int
 from twin.server.errors import InvalidParameter
 from twin.server.features.params import parse_bbox
 

@@ -7,8 +7,7 @@ The data itself is served by twin's routes; a ``query`` through pygeoapi is refu
 
 from __future__ import annotations
 
-from pygeoapi.provider.base import (BaseProvider, ProviderConnectionError,
-                                    ProviderQueryError)
+from pygeoapi.provider.base import BaseProvider, ProviderConnectionError, ProviderQueryError
 
 from twin.server.coverages.config import catalogue_of
 

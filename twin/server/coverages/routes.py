@@ -30,9 +30,16 @@ from twin.rasters import read, render
 from twin.rasters.series import Series, Step
 from twin.server.coverages import documents, maps
 from twin.server.coverages.config import GEOTIFF, HOOK, follow, options_of
-from twin.server.coverages.params import (check_names, instant_of, negotiate, parse_area,
-                                          parse_point, parse_resampling, parse_size,
-                                          parse_time)
+from twin.server.coverages.params import (
+    check_names,
+    instant_of,
+    negotiate,
+    parse_area,
+    parse_point,
+    parse_resampling,
+    parse_size,
+    parse_time,
+)
 from twin.server.errors import APIError, InvalidParameter, NotFound
 from twin.server.http import cached
 from twin.server.tiles.params import tile_address
@@ -271,9 +278,7 @@ class CoverageRoutes:
 
     def position_steps(self, series: Series, request: Request) -> list[Step]:
         when = parse_time(request.query_params)
-        if not series.timed:
-            steps = series.steps
-        elif when is None:
+        if not series.timed or when is None:
             steps = series.steps
         elif when.instant:
             steps = [pick_step(series, request)]

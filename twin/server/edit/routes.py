@@ -45,8 +45,13 @@ from twin.server.edit.validate import (
     read_json,
 )
 from twin.server.edit.versions import check_if_match, version_etag
-from twin.server.errors import (AuthenticationRequired, Conflict, Forbidden, MethodNotAllowed,
-                                NotFound)
+from twin.server.errors import (
+    AuthenticationRequired,
+    Conflict,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+)
 from twin.server.features import sql as fsql
 from twin.server.features.crs import OutputCRS, parse_crs
 from twin.server.state import ServerState

@@ -14,8 +14,8 @@ import json
 
 from psycopg import sql
 
-from twin.server.edr.catalogue import Catalogue, Parameter
 from twin.server.edr import series
+from twin.server.edr.catalogue import Catalogue, Parameter
 
 MEDIA = "application/vnd.cov+json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"

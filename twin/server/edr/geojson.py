@@ -14,9 +14,9 @@ import json
 
 from psycopg import sql
 
+from twin.server.edr import series
 from twin.server.edr.catalogue import Catalogue
 from twin.server.edr.covjson import parameter
-from twin.server.edr import series
 
 MEDIA = "application/geo+json"
 

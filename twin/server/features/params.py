@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from starlette.datastructures import QueryParams
 
@@ -115,11 +115,11 @@ def _moment(text: str, end: bool) -> datetime | None:
     try:
         if "T" not in text.upper() and len(text) <= 10:
             day = date.fromisoformat(text)
-            moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
+            moment = datetime.combine(day, time.min, tzinfo=UTC)
             return moment + timedelta(days=1) - timedelta(microseconds=1) if end else moment
         stamp = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
-        stamp.astimezone(timezone.utc)  # an offset that pushes it past year 9999 fails here
+        stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+        stamp.astimezone(UTC)  # an offset that pushes it past year 9999 fails here
     except ValueError:
         raise InvalidParameter(f"datetime: {text!r} is not an RFC 3339 date or date-time") \
             from None

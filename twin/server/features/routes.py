@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import json
-from datetime import datetime, timezone
+import time
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -14,15 +14,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from twin.registry import FieldSpec, FieldType, Layer
+from twin.server.auth.policy import can_read, visible_fields
+from twin.server.auth.principal import ANONYMOUS, Principal, principal_of
+from twin.server.edit.versions import none_match, version_etag
 from twin.server.errors import InvalidParameter, NotFound
 from twin.server.features import formats
 from twin.server.features import sql as fsql
 from twin.server.features.conformance import CONFORMANCE
 from twin.server.features.crs import parse_crs
 from twin.server.features.params import ItemsQuery, encode_cursor, negotiate, parse_items
-from twin.server.auth.policy import can_read, visible_fields
-from twin.server.auth.principal import ANONYMOUS, Principal, principal_of
-from twin.server.edit.versions import none_match, version_etag
 from twin.server.http import cached
 from twin.server.state import ServerState
 
@@ -140,7 +140,7 @@ class Features:
         tail = {"numberReturned": returned}
         if matched is not None:
             tail["numberMatched"] = matched
-        tail["timeStamp"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        tail["timeStamp"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         tail["links"] = self.links(request, layer, q, returned, last_id)
         return (b'{"type":"FeatureCollection","features":[' + features.encode()
                 + b"]," + json.dumps(tail, ensure_ascii=False)[1:].encode())

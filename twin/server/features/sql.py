@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from psycopg import sql
 
@@ -75,7 +75,7 @@ def _time(layer: Layer, t: TimeFilter, params: Params) -> sql.Composable:
     is_date = layer.fields[layer.time_field].type == FieldType.date
 
     def bound(moment: datetime) -> date | datetime:
-        return moment.astimezone(timezone.utc).date() if is_date else moment
+        return moment.astimezone(UTC).date() if is_date else moment
 
     parts = []
     if t.start is not None:

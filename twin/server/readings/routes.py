@@ -23,8 +23,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import psycopg
 from starlette.background import BackgroundTask
@@ -33,17 +34,28 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from twin.ingest.observations import (Parsed, Refused, parse_items, parse_observations,
-                                      readings_of, utcnow)
+from twin.ingest.observations import (
+    Parsed,
+    Refused,
+    parse_items,
+    parse_observations,
+    readings_of,
+    utcnow,
+)
 from twin.ingest.stream import WriteResult, ensure_partitions, write_batch
 from twin.server.auth.policy import can_edit
 from twin.server.auth.principal import principal_of
 from twin.server.db import translate
-from twin.server.errors import (AuthenticationRequired, Forbidden, InvalidParameter,
-                                RequestTooLarge, UnsupportedMediaType)
+from twin.server.errors import (
+    AuthenticationRequired,
+    Forbidden,
+    InvalidParameter,
+    RequestTooLarge,
+    UnsupportedMediaType,
+)
+from twin.server.limits import LIMITS
 from twin.server.state import ServerState
 from twin.surfaces.pending import Follower
-from twin.server.limits import LIMITS
 
 STATIONS = "sensor_stations"
 PARTITIONS_EVERY_S = 3600.0

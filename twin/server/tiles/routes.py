@@ -19,7 +19,6 @@ order) and answer 304 to a matching ``If-None-Match``; gzip is left to the app m
 
 from __future__ import annotations
 
-
 from urllib.parse import urlencode
 
 from starlette.requests import Request

@@ -32,7 +32,7 @@ AQI_RADIUS = 11                    # room for the index written inside each circ
 FLOOD_LAYER = "flood_extents"
 # Hourly interpolated surfaces (twin.surfaces), first one shown at start.
 SURFACE_POLLUTANTS = (("pm25", "PM2.5"), ("pm10", "PM10"), ("no2", "NO₂"))
-SURFACE_OPACITY = 0.6
+SURFACE_OPACITY = 0.35  # a wash under roads and stations, not a curtain over the city
 # Dense point layers start switched off so the city reads at a glance; the switcher
 # turns them on. latest_readings repeats each station once per property.
 HIDDEN_AT_START = frozenset({"traffic_signs", "cameras", "parking_sites", "traffic_signals",
