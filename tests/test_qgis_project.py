@@ -168,3 +168,44 @@ def test_catalogued_cogs_open_as_raster_layers(city_engine, tmp_path):
     done = subprocess.run([SYSTEM_PYTHON, str(CHECK), str(project), str(expected)],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+
+
+@pytest.mark.skipif(not _has_qgis(), reason=f"{SYSTEM_PYTHON} cannot import qgis.core")
+def test_a_raster_series_animates_in_qgis(city_engine, tmp_path):
+    """Each step of a series is a layer with a fixed temporal range (valid time to the next
+    step), in a group of its own; QGIS reads those ranges. At most STEPS_PER_SERIES steps
+    per series come in."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    from twin.qgis.project import ProjectOptions, build_qgz
+    from twin.qgis.rasters import STEPS_PER_SERIES, raster_layers
+
+    with city_engine.connect() as conn:
+        dem = conn.execute(text("SELECT path FROM rasters WHERE kind = 'dem'")).scalar()
+    t0 = datetime(2026, 10, 21, 1, tzinfo=UTC)
+    rows = [(f"pm-{i}", "air_quality", "pm25", None, t0 + timedelta(hours=i), "EPSG:3405", dem)
+            for i in range(3)]
+    project = tmp_path / "series.qgz"
+    project.write_bytes(build_qgz([], ProjectOptions(
+        "http://127.0.0.1:9", rasters=raster_layers(rows, lambda _id, path: path))))
+    script = (
+        "from qgis.core import QgsApplication, QgsProject\n"
+        "app = QgsApplication([], False); app.initQgis()\n"
+        f"p = QgsProject.instance(); assert p.read({str(project)!r})\n"
+        "for lid in sorted(p.mapLayers()):\n"
+        "    r = p.mapLayer(lid).temporalProperties().fixedTemporalRange()\n"
+        "    print(lid, r.begin().toString('yyyy-MM-ddTHH'), r.end().toString('yyyy-MM-ddTHH'))\n"
+        "print(p.layerTreeRoot().findGroup('Rasters').children()[0].name())\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path),
+           "HOME": str(tmp_path)}
+    done = subprocess.run([SYSTEM_PYTHON, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert lines == ["twin_raster_pm-0 2026-10-21T01 2026-10-21T02",
+                     "twin_raster_pm-1 2026-10-21T02 2026-10-21T03",
+                     "twin_raster_pm-2 2026-10-21T03 2026-10-21T04",
+                     "air_quality / pm25"]
+    assert STEPS_PER_SERIES >= 24

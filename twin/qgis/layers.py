@@ -9,6 +9,8 @@ in the hundreds of thousands) and ``pageSize`` keeps pages large.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -34,6 +36,9 @@ class RasterLayer:
     uri: str
     kind: str
     crs: str = "EPSG:3405"
+    series: str = ""                 # the project groups a series' steps together
+    start: datetime | None = None    # the step's valid time ...
+    end: datetime | None = None      # ... until the next step: QGIS shows it in between
 
 
 def layer_id(layer: Layer, suffix: str = "") -> str:
@@ -151,4 +156,20 @@ def raster_layer(raster: RasterLayer) -> ET.Element:
     _common(node, raster.layer_id, raster.uri, raster.title, raster.crs, "gdal")
     pipe = sub(node, "pipe")
     pipe.append(_raster_renderer(raster.kind))
+    if raster.start is not None and raster.end is not None:
+        node.append(raster_temporal(raster.start, raster.end))
     return node
+
+
+def raster_temporal(start: datetime, end: datetime) -> ET.Element:
+    """QgsRasterLayerTemporalProperties, fixed range mode: the temporal controller shows
+    the step from its valid time until the next step's."""
+    node = ET.Element("temporal", enabled="1", mode="0", fetchMode="0")
+    rng = sub(node, "fixedRange")
+    sub(rng, "start", _iso(start))
+    sub(rng, "end", _iso(end))
+    return node
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

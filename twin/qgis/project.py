@@ -88,8 +88,13 @@ def layer_tree(root: ET.Element, layers: list[Layer], options: ProjectOptions) -
                             ql.oapif_source(lyr, options.base_url), "OAPIF")
     if options.rasters:
         group = _group(tree, RASTER_GROUP)
-        for raster in options.rasters:
-            _tree_layer(group, raster.layer_id, raster.title, raster.uri, "gdal")
+        series: dict[str, ET.Element] = {}
+        for raster in options.rasters:  # a time series: its steps in a group of its own
+            if raster.start is not None and raster.series not in series:
+                series[raster.series] = _group(group, raster.series or "rasters")
+                series[raster.series].set("expanded", "0")
+            parent = group if raster.start is None else series[raster.series]
+            _tree_layer(parent, raster.layer_id, raster.title, raster.uri, "gdal")
     tiles = _group(tree, TILES_GROUP, checked=False)
     for lyr in layers:
         _tree_layer(tiles, ql.layer_id(lyr, "_tiles"), f"{lyr.title} (tiles)",
