@@ -7,6 +7,7 @@ a user's ``make test`` gets it. Nothing is mocked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -177,16 +178,34 @@ def oidc():
     httpd.server_close()
 
 
+@contextlib.contextmanager
+def served(app, port: int):
+    """``app`` under uvicorn on 127.0.0.1:``port`` in a thread, started (lifespan run,
+    socket bound) before the base URL is yielded, stopped after."""
+    import threading
+    import time
+
+    import uvicorn
+
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                        log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        while not srv.started:
+            if not thread.is_alive():
+                raise RuntimeError(f"the test server on port {port} did not start")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def server(settings, registry, city_url, oidc, tmp_path_factory):
     """The real ASGI app under uvicorn on a free loopback port; yields its base URL.
     Bearer tokens of the ``oidc`` test provider are accepted (JWKS found by discovery)."""
-    import threading
-    import time
-
-    import httpx
-    import uvicorn
-
     from twin.server.app import create_app
 
     port = _free_port()
@@ -195,22 +214,8 @@ def server(settings, registry, city_url, oidc, tmp_path_factory):
                                                "data_dir": tmp_path_factory.mktemp("served"),
                                                "oidc_issuer": oidc.issuer,
                                                "oidc_audience": oidc.audience})
-    app = create_app(app_settings, city_url, registry)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(base + "/conformance", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    yield base
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(app_settings, city_url, registry), port) as base:
+        yield base
 
 
 @pytest.fixture()

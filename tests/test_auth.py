@@ -8,8 +8,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import socket
-import threading
 import time
 from datetime import timedelta
 
@@ -21,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import text
 
+from tests.conftest import _free_port, served
 from twin.server.auth.jwt import claim, role_names
 from twin.server.auth.keys import UNKNOWN_KEY, create_key, list_keys, revoke_key
 
@@ -260,17 +259,10 @@ def test_claim_paths_and_role_values():
 
 # --- servers configured otherwise -----------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @contextlib.contextmanager
 def serving(settings, registry, city_url, **overrides):
     """Another instance of the real app, under uvicorn, with settings changed."""
-    import uvicorn
-
     from twin.server.app import create_app
 
     port = _free_port()
@@ -279,23 +271,8 @@ def serving(settings, registry, city_url, **overrides):
     url = city_url + ("&" if "?" in city_url else "?") + "application_name=twin-test-auth"
     app = create_app(settings.model_copy(update={"port": port, "public_url": None,
                                                  **overrides}), url, registry)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                        log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(base + WHOAMI, timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        with httpx.Client(base_url=base, timeout=30) as client:
-            yield client
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
+    with served(app, port) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield client
 
 
 def test_jwks_unreachable_is_503(settings, registry, city_url, oidc):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -15,6 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import text
 
+from tests.conftest import _free_port, served
 from twin.server.pygeoapi_config import DEFAULT_SERVER_FILE
 
 BASE = "/collections/sensor_readings"
@@ -355,31 +354,17 @@ def test_unknown_location_is_404(http):
 def limited(settings, registry, city_url, tmp_path_factory):
     """A second server on the demo city whose config/server.yaml sets a small value
     limit (``edr.value_limit``)."""
-    import uvicorn
-
     from twin.server.app import create_app
 
     server_file = tmp_path_factory.mktemp("edr") / "server.yaml"
     config = yaml.safe_load(DEFAULT_SERVER_FILE.read_text(encoding="utf-8"))
     config["edr"] = {"value_limit": 5000}
     server_file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = _free_port()
     app = create_app(settings.model_copy(update={"port": port, "server_config": server_file,
                                                  "public_url": None}), city_url, registry)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                        log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    with served(app, port) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield client
-    srv.should_exit = True
-    thread.join()
 
 
 def test_requests_over_the_value_limit_are_refused(limited, span):

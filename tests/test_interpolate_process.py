@@ -6,7 +6,6 @@ stores must not land among the COGs of a real ``.twin`` (the demo's hours are th
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -16,26 +15,17 @@ import pytest
 import rasterio
 from sqlalchemy import text
 
+from tests.conftest import _free_port, served
 from twin.server.auth.keys import create_key
 
 HOUR = "2026-10-01T03:00:00Z"
 PROCESS = "/processes/interpolate/execution"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def base(settings, registry, city_url, city_engine, tmp_path_factory):
     """The app under uvicorn, its data (rasters, jobs) in a directory of its own; the
     hours queued by the city's load are taken off the queue first."""
-    import uvicorn
-
     from twin.server.app import create_app
 
     with city_engine.begin() as conn:
@@ -43,20 +33,8 @@ def base(settings, registry, city_url, city_engine, tmp_path_factory):
     port = _free_port()
     app_settings = settings.model_copy(update={
         "port": port, "public_url": None, "data_dir": tmp_path_factory.mktemp("data")})
-    server = uvicorn.Server(uvicorn.Config(create_app(app_settings, city_url, registry),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(url + "/conformance", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(app_settings, city_url, registry), port) as url:
+        yield url
 
 
 @pytest.fixture()

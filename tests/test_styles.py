@@ -7,9 +7,6 @@ import contextlib
 import io
 import json
 import re
-import socket
-import threading
-import time
 import xml.etree.ElementTree as ET
 import zipfile
 
@@ -17,6 +14,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from tests.conftest import _free_port, served
 from twin.cli.styles import export_styles
 from twin.registry import Access, Layer, Registry, RegistryError
 from twin.server.auth.keys import create_key
@@ -242,40 +240,18 @@ def test_a_tile_of_the_city_style_answers(http):
 
 # --- access control --------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @contextlib.contextmanager
 def serving(settings, registry, city_url):
     """Another instance of the real app under uvicorn, with its own registry."""
-    import uvicorn
-
     from twin.server.app import create_app
 
     port = _free_port()
     url = city_url + ("&" if "?" in city_url else "?") + "application_name=twin-test-styles"
     app = create_app(settings.model_copy(update={"port": port, "public_url": None}), url,
                      registry)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                        log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(base + "/conformance", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        with httpx.Client(base_url=base, timeout=30) as client:
-            yield client
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
+    with served(app, port) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield client
 
 
 def test_styles_of_a_layer_the_caller_may_not_read_are_404(settings, registry, city_url,
