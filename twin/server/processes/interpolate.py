@@ -148,18 +148,12 @@ class Processor(TwinProcessor):
         with conn.transaction():
             return request, request_region(conn, request)
 
-    def check_mode(self, request: SurfaceRequest, asynchronous: bool) -> None:
+    def check_mode(self, checked: tuple[SurfaceRequest, Region], asynchronous: bool) -> None:
         """Refuse a long period asked for synchronously: it must run as a job."""
+        request, _region = checked
         if not asynchronous and request.hours > SYNC_HOURS:
             raise ValueError(f"datetime: {request.hours} hours; more than {SYNC_HOURS} "
                              "must run as a job (send 'Prefer: respond-async')")
-
-    def validate(self, inputs: dict, asynchronous: bool | None = None) -> None:
-        """As the base, plus the execution mode when the route tells it."""
-        with self.connection() as conn:
-            request, _region = self.check(inputs, conn)
-        if asynchronous is not None:
-            self.check_mode(request, asynchronous)
 
     def run(self, checked: tuple[SurfaceRequest, Region], conn: Connection
             ) -> tuple[str, bytes | dict]:
