@@ -15,6 +15,7 @@ from rasterio.io import MemoryFile
 
 from twin.rasters.read import Subset
 from twin.rasters.series import Series
+from twin.server.csvsafe import text_cell
 
 OGC_CRS = "http://www.opengis.net/def/crs/EPSG/0/{}"
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -93,8 +94,8 @@ def point_series_csv(series: Series, lon: float, lat: float,
     out = csv.writer(buf, lineterminator="\n")
     out.writerow(["datetime", "lon", "lat", "parameter", "value", "unit"])
     for when, value in samples:
-        out.writerow([_iso(when) or "", lon, lat, series.variable,
-                      "" if value is None else f"{value:.6g}", series.unit])
+        out.writerow([_iso(when) or "", lon, lat, text_cell(series.variable),
+                      "" if value is None else f"{value:.6g}", text_cell(series.unit or "")])
     return buf.getvalue()
 
 

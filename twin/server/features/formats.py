@@ -1,4 +1,5 @@
-"""Non-GeoJSON encodings of an items query: CSV (WKT geometry), FlatGeobuf, GeoPackage."""
+"""Non-GeoJSON encodings of an items query: CSV (WKT geometry), FlatGeobuf, GeoPackage.
+CSV text cells are kept from running as spreadsheet formulas (:mod:`twin.server.csvsafe`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import io
 import os
 import tempfile
 from datetime import date, datetime
+from decimal import Decimal
 
 import numpy as np
 import pyogrio.raw
 
 from twin.registry import FieldType, Layer
+from twin.server.csvsafe import text_cell
 
 MEDIA = {"csv": "text/csv; charset=utf-8", "fgb": "application/flatgeobuf",
          "gpkg": "application/geopackage+sqlite3"}
@@ -31,13 +34,21 @@ def _cell(value) -> str:
     return str(value)
 
 
+def _csv_cell(value) -> str:
+    """A CSV cell: numbers as they are (-3.5 stays a number), text that a spreadsheet
+    would run as a formula with a leading quote (:mod:`twin.server.csvsafe`)."""
+    if isinstance(value, (int, float, Decimal)):
+        return _cell(value)
+    return text_cell(_cell(value))
+
+
 def to_csv(names: list[str], rows: list[tuple]) -> bytes:
     """id, properties..., wkt (geometry as WKT in the requested CRS)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["id", *names, "wkt"])
     for row in rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([_csv_cell(v) for v in row])
     return out.getvalue().encode("utf-8")
 
 
