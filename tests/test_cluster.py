@@ -112,7 +112,8 @@ def test_second_start_is_a_no_op(cluster):
 
 def test_ensure_database_creates_postgis(cluster):
     url = cluster.ensure_database("twin_gis")
-    assert url == f"postgresql+psycopg://postgres@127.0.0.1:{cluster.port}/twin_gis"
+    password = cluster.password_file.read_text().strip()  # the URL carries the password
+    assert url == f"postgresql+psycopg://postgres:{password}@127.0.0.1:{cluster.port}/twin_gis"
     with psycopg.connect(libpq_url(url)) as conn:
         version = conn.execute("SELECT postgis_version()").fetchone()[0]
         assert version.startswith("3.")
@@ -271,8 +272,11 @@ def test_resolve_database_url_starts_embedded_cluster(workdir):
         database_url=None, data_dir=workdir / "resolve", embedded_port=free_port(),
         embedded_database="twin_resolved",
     )
-    expected = f"postgresql+psycopg://postgres@127.0.0.1:{settings.embedded_port}/twin_resolved"
-    assert resolve_database_url(settings, create=False) == expected
+    computed = resolve_database_url(settings, create=False)
+    password = (settings.pgdata.parent / ".pgdata.password").read_text().strip()
+    expected = (f"postgresql+psycopg://postgres:{password}@127.0.0.1:{settings.embedded_port}"
+                "/twin_resolved")
+    assert computed == expected
     assert not settings.pgdata.exists()
     cluster = EmbeddedCluster(settings.pgdata, settings.embedded_port)
     try:
@@ -299,8 +303,9 @@ def test_concurrent_starts_share_one_server(workdir):
     try:
         results = [p.communicate(timeout=120) for p in procs]
         assert [p.returncode for p in procs] == [0, 0, 0], results
+        password = (data_dir.parent / ".pgdata.password").read_text().strip()
         assert {out.strip() for out, _ in results} == {
-            f"postgresql+psycopg://postgres@127.0.0.1:{port}/race"
+            f"postgresql+psycopg://postgres:{password}@127.0.0.1:{port}/race"
         }
     finally:
         EmbeddedCluster(data_dir, port).stop()

@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from twin.db.cluster.location import reachable_pgdata
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Hanoi municipality (OSM relation 1903516), CRS84, with a margin of ~0.2 degrees.
@@ -96,9 +98,7 @@ class Settings(BaseSettings):
 
     @property
     def pgdata(self) -> Path:
-        """The embedded cluster's directory (see twin.db.cluster.reachable_pgdata)."""
-        from twin.db.cluster import reachable_pgdata
-
+        """The embedded cluster's directory (see twin.db.cluster.location.reachable_pgdata)."""
         return reachable_pgdata(self.data_dir / "pgdata")
 
 

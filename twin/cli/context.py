@@ -44,7 +44,10 @@ class AppContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from twin.datadir import protect
+
             self._settings = load_settings()
+            protect(self._settings)  # umask 077, the data directory private
         return self._settings
 
     @property

@@ -31,7 +31,8 @@ def start(app: AppContext) -> None:
     cluster = _cluster(app)
     cluster.start()
     url = cluster.ensure_database(app.settings.embedded_database)
-    click.echo(f"embedded PostGIS running: {url}")
+    click.echo(f"embedded PostGIS running: {_redact(url)} (password in "
+               f"{cluster.password_file}; `twin db url` prints the whole URL)")
 
 
 @db.command()

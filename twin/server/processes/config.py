@@ -11,6 +11,7 @@ import importlib
 import pkgutil
 from types import ModuleType
 
+from twin.datadir import private_folder
 from twin.server.state import ServerState
 
 PACKAGE = "twin.server.processes"
@@ -48,8 +49,7 @@ def manager(state: ServerState) -> dict:
     pygeoapi's PostgreSQL manager needs psycopg2 and a DSN in the configuration (which
     pygeoapi hands to its HTML templates), and creates its own table outside the
     migrations; none of that suits twin, so jobs stay on the host that ran them."""
-    folder = state.settings.data_dir / JOBS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(state.settings.data_dir / JOBS_DIR)  # 0700: job results
     return {"name": "TinyDB", "connection": str(folder / "jobs.tinydb.json"),
             "output_dir": str(folder)}
 
