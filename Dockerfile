@@ -1,11 +1,11 @@
 # twin server image: Python 3.12; the database and the broker run in their own
-# containers (docker-compose.yml). Runs as an unprivileged user; state lives in /data.
+# containers (docker-compose.yml). Runs as an unprivileged user; state lives in /data (0700).
 FROM python:3.12-slim-bookworm
 RUN apt-get update \
  && apt-get install -y --no-install-recommends gdal-bin fonts-dejavu-core libpq5 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --uid 10001 twin \
- && mkdir /data && chown twin:twin /data
+ && mkdir -m 700 /data && chown twin:twin /data
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY twin ./twin
