@@ -290,15 +290,55 @@ def test_protect_leaves_the_cluster_and_system_folders_alone(workdir):
     for name in ("rasters", "someone-elses"):
         (data / name).mkdir(mode=0o777)
         (data / name).chmod(0o777)
-    protect_data_dir(data, pgdata)
+    protect_data_dir(data)
     assert mode(data / "rasters") == 0o700
     assert mode(data / "someone-elses") == 0o777  # not twin's: left as it is
     assert mode(pgdata) == 0o700
     before = mode(Path("/tmp"))
-    protect_data_dir(Path("/tmp"), None)  # a misconfigured TWIN_DATA_DIR changes nothing
+    protect_data_dir(Path("/tmp"))  # a misconfigured TWIN_DATA_DIR changes nothing
     assert mode(Path("/tmp")) == before == 0o1777
     if os.geteuid() == 0:
         assert pwd.getpwuid(data.stat().st_uid).pw_name == "root"
+
+
+def test_a_command_using_another_database_keeps_the_cluster_reachable(workdir):
+    """With TWIN_DATABASE_URL set, a twin command still leaves the embedded cluster's
+    user its way through the data directory: a server locked out of its data directory
+    shuts down (this once took the shared test cluster down)."""
+    data = workdir / "with-url"
+    cluster = EmbeddedCluster(data / "pgdata", free_port())
+    cluster.start()
+    try:
+        data.chmod(0o755)
+        env = {**os.environ, "TWIN_DATA_DIR": str(data),
+               "TWIN_DATABASE_URL": "postgresql+psycopg://someone@db.example:5432/other"}
+        twin = [sys.executable, "-c", "from twin.cli import main; main()"]
+        done = subprocess.run([*twin, "db", "status"], env=env, capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        assert_private_folder(data, cluster.data_dir)
+        assert cluster.is_running() and admitted(cluster, cluster.password)
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the postgres system user is used only as root")
+def test_an_existing_cluster_is_never_moved_to_var_lib(workdir):
+    """Its folder closed to the postgres user (0700), an existing cluster stays where it
+    is (a move would start an empty one) and starting it reopens the folder (0710)."""
+    data = workdir / "closed-later"
+    cluster = EmbeddedCluster(data / "pgdata", free_port())
+    cluster.start()
+    cluster.stop()
+    data.chmod(0o700)
+    settings = Settings(database_url=None, data_dir=data, _env_file=None)
+    assert settings.pgdata == cluster.data_dir
+    try:
+        assert cluster.start() is True
+        assert_private_folder(data, cluster.data_dir)
+        assert admitted(cluster, cluster.password)
+    finally:
+        cluster.stop()
 
 
 def test_the_cluster_package_does_not_import_the_settings():

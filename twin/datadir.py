@@ -27,6 +27,7 @@ from twin.db.cluster.initdb import make_parents
 from twin.db.cluster.location import is_system_dir, private_dir, server_group
 
 PRIVATE_UMASK = 0o077
+PGDATA = "pgdata"  # the embedded cluster's data directory in the data dir (Settings.pgdata)
 # What twin keeps in its data directory (Settings.raster_dir, the job manager, the metrics,
 # the demo and its streaming broker, the embedded cluster's port, lock and password); only
 # these are touched, should TWIN_DATA_DIR name a folder that holds other things too. The
@@ -40,26 +41,25 @@ class DataSettings(Protocol):
     database_url: str | None
     data_dir: Path
 
-    @property
-    def pgdata(self) -> Path: ...
-
 
 def protect(settings: DataSettings) -> None:
     """Private umask for this process, private data directory (see the module)."""
     os.umask(PRIVATE_UMASK)
-    protect_data_dir(settings.data_dir, None if settings.database_url else settings.pgdata)
+    protect_data_dir(settings.data_dir, uses_cluster=not settings.database_url)
 
 
-def protect_data_dir(data_dir: Path, pgdata: Path | None = None) -> None:
-    """Make ``data_dir`` and its subdirectories private; ``pgdata``, the embedded
-    cluster's data directory when it is used, is left to the server."""
+def protect_data_dir(data_dir: Path, uses_cluster: bool = True) -> None:
+    """Make ``data_dir`` and what twin keeps there private. An embedded cluster's data
+    directory inside it (``pgdata``), used now or not, is left to the server, and its
+    user keeps the right to pass through ``data_dir``: a running server whose user is
+    locked out of its data directory shuts down."""
     data_dir = Path(data_dir)
     if is_system_dir(data_dir):
         return  # a misconfigured TWIN_DATA_DIR (/, /tmp, /home): touch nothing there
     make_parents(data_dir)  # 0755: the server's user may need to pass through them
-    cluster_inside = pgdata is not None and Path(pgdata).parent == data_dir
-    gid = server_group(Path(pgdata)) if cluster_inside else None
-    if cluster_inside and gid is None and os.geteuid() == 0:
+    pgdata = data_dir / PGDATA
+    gid = server_group(pgdata) if uses_cluster or pgdata.exists() else None
+    if gid is None and os.geteuid() == 0 and uses_cluster and not pgdata.exists():
         # As root before the postgres user exists: the cluster makes the user, then
         # closes this folder itself (EmbeddedCluster.start); closing it now would lock
         # the user out.

@@ -41,9 +41,12 @@ _SYSTEM_DIRS = frozenset(Path(p) for p in (
 def reachable_pgdata(pgdata: Path) -> Path:
     """Where the embedded cluster lives: ``pgdata``, unless twin runs as root and the
     postgres user cannot enter it (a checkout under /root, mode 700): then a directory
-    of its own under /var/lib/twin, named after the checkout, instead of failing."""
+    of its own under /var/lib/twin, named after the checkout, instead of failing. A
+    cluster that exists in ``pgdata`` stays there whatever the modes (starting it
+    reopens its folder to the server's user, :func:`private_dir`); moving would start
+    an empty one elsewhere."""
     pgdata = Path(pgdata).expanduser().absolute()
-    if os.geteuid() != 0:
+    if os.geteuid() != 0 or (pgdata / "PG_VERSION").is_file():
         return pgdata
     try:
         user = pwd.getpwnam(SYSTEM_USER)
