@@ -22,6 +22,14 @@ LINE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"
                 "#17becf", "#7f7f7f", "#bcbd22", "#ff7f0e")
 
 
+def plain_label(name: str) -> str:
+    """A station's name as matplotlib should print it: ``$`` escaped, since matplotlib
+    reads ``$...$`` as mathtext (and one it cannot parse fails the chart and the
+    report); a leading ``_`` kept visible (matplotlib hides such labels)."""
+    name = name.replace("$", r"\$")
+    return "\u2009" + name if name.startswith("_") else name
+
+
 def _figure() -> tuple[Figure, object]:
     fig = Figure(figsize=SIZE_IN, dpi=DPI)
     ax = fig.add_subplot()
@@ -50,7 +58,7 @@ def daily_aqi(series: dict[str, list[tuple[date, int]]], start: date, end: date)
     for i, (name, points) in enumerate(sorted(series.items())):
         days, values = zip(*points)
         ax.plot(days, values, marker="o", markersize=2.5, linewidth=1.1,
-                color=LINE_COLOURS[i % len(LINE_COLOURS)], label=name)
+                color=LINE_COLOURS[i % len(LINE_COLOURS)], label=plain_label(name))
     ax.set_ylim(0, ymax)
     ax.set_xlim(start - timedelta(hours=12), end + timedelta(hours=12))
     ax.set_ylabel("VN_AQI (daily)", fontsize=FONT["size"])

@@ -5,12 +5,20 @@ The page needs no network: Leaflet's script and stylesheet (vendored under
 ``static/leaflet``, BSD-2) are inlined, charts are embedded PNGs, and the maps have no
 basemap tiles (the roads drawn from the city model give the orientation). Popups use
 folium's GeoJSON tooltips, which need nothing beyond Leaflet (no jQuery or Bootstrap).
+
+Every string from the database is text, never markup: the page template escapes what it
+writes, and the strings handed to folium (tooltips, layer names), which Leaflet puts into
+``innerHTML``, are escaped here. The page carries its own Content-Security-Policy
+(:mod:`twin.reports.csp`): only its own inline scripts and stylesheets run, so the
+legend's swatches are classes of a stylesheet, not ``style`` attributes.
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 from functools import cache
 from importlib import resources
 
@@ -18,8 +26,8 @@ import folium
 import jinja2
 import shapely
 
-from twin.reports import maps
-from twin.reports.model import MapLayer, Report, Section
+from twin.reports import csp, maps
+from twin.reports.model import MapLayer, Report, Section, Symbol
 
 PACKAGE = resources.files("twin.reports")
 
@@ -45,19 +53,25 @@ def _template() -> jinja2.Template:
 
 def render_html(report: Report) -> bytes:
     js, css = leaflet_assets()
-    sections = [_section(report, s, i) for i, s in enumerate(report.sections, start=1)]
+    swatches: dict[tuple[str, Symbol], str] = {}
+    sections = [_section(report, s, i, swatches)
+                for i, s in enumerate(report.sections, start=1)]
     page = _template().render(report=report, sections=sections, leaflet_js=js,
-                              leaflet_css=css, crs_label=maps.CRS_LABEL)
-    return page.encode("utf-8")
+                              leaflet_css=css, crs_label=maps.CRS_LABEL,
+                              csp_meta=csp.META, swatch_css=swatch_css(swatches))
+    return csp.embed(page).encode("utf-8")
 
 
-def _section(report: Report, section: Section, number: int) -> dict:
+def _section(report: Report, section: Section, number: int,
+             swatches: dict[tuple[str, Symbol], str]) -> dict:
     fmap = folium_map(report, section)
     root = fmap.get_root()
     root.render()
+    legend = [(title, kind, sym, swatches.setdefault((kind, sym), f"sw{len(swatches)}"))
+              for title, kind, sym in maps.legend_entries(section.layers)]
     return {"number": number, "section": section,
             "map_html": root.html.render(), "map_script": root.script.render(),
-            "legend": maps.legend_entries(section.layers),
+            "legend": legend,
             "charts": [{"title": c.title, "caption": c.caption,
                         "src": "data:image/png;base64," + base64.b64encode(c.png).decode()}
                        for c in section.charts]}
@@ -73,6 +87,7 @@ def folium_map(report: Report, section: Section) -> folium.Map:
         if layer.geoms:
             _geojson(layer).add_to(fmap)
     folium.GeoJson(shapely.geometry.mapping(report.area.geom), name="Area boundary",
+                   interactive=False,   # drawn on top: it would take every hover inside it
                    style_function=lambda _: {"color": "#222222", "weight": 2.5,
                                              "dashArray": "8 4", "fill": False}).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
@@ -87,8 +102,8 @@ def _geojson(layer: MapLayer) -> folium.GeoJson:
         width = layer.widths[i] if layer.widths else (sym.size if sym else 1)
         features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom),
                          "properties": {
-                             "info": layer.popups[i] if layer.popups else (sym.label if sym
-                                                                           else cat),
+                             "info": html.escape(layer.popups[i] if layer.popups
+                                                 else (sym.label if sym else cat)),
                              "colour": sym.colour if sym else "#999999",
                              "edge": (sym.edge if sym and sym.edge else None),
                              "alpha": sym.alpha if sym else 1.0, "width": width}})
@@ -98,8 +113,9 @@ def _geojson(layer: MapLayer) -> folium.GeoJson:
         kwargs["marker"] = folium.CircleMarker(radius=5)
     if layer.popups:
         kwargs["tooltip"] = folium.GeoJsonTooltip(fields=["info"], labels=False)
-    return folium.GeoJson(json.loads(json.dumps(collection, default=str)), name=layer.title,
-                          style_function=_style(layer.kind),
+    return folium.GeoJson(json.loads(json.dumps(collection, default=str)),
+                          name=html.escape(layer.title),
+                          style_function=_style(layer.kind), interactive=bool(layer.popups),
                           control=layer.legend, **kwargs)
 
 
@@ -112,6 +128,30 @@ def _style(kind: str):
         if kind == "polygon":
             return {"color": p["edge"] or p["colour"], "weight": 0.5,
                     "fillColor": p["colour"], "fillOpacity": p["alpha"]}
-        return {"color": p["edge"] or "#333333", "weight": 1, "fillColor": p["colour"],
+        return {"color": p["edge"] or "#333333", "weight": 1, "fill": True,
+                "fillColor": p["colour"],
                 "fillOpacity": 0.95, "radius": 5}
     return style
+
+
+_COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}")
+
+
+def _colour(value: str | None) -> str:
+    """A colour for the stylesheet: #rgb[a] / #rrggbb[aa] only, else grey."""
+    return value if value and _COLOUR.fullmatch(value) else "#999999"
+
+
+def swatch_css(swatches: dict[tuple[str, Symbol], str]) -> str:
+    """One rule per legend swatch (kind and symbol), from numbers and checked colours
+    only, so the stylesheet is safe to write unescaped."""
+    rules = []
+    for (kind, sym), cls in swatches.items():
+        colour = _colour(sym.colour)
+        if kind == "line":
+            width = round(max(float(sym.size) * 2, 2))
+            rules.append(f".{cls} {{ border-top-color: {colour}; border-top-width: {width}px; "
+                         f"opacity: {float(sym.alpha):g}; }}")
+        else:
+            rules.append(f".{cls} {{ background: {colour}; }}")
+    return "\n".join(rules)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, Rect
 from reportlab.lib import colors
@@ -46,6 +47,13 @@ INK, MUTED, ACCENT, RULE = (colors.HexColor(c) for c in
 MARGIN = 12 * mm
 HEADER, FOOTER = 17 * mm, 9 * mm
 PAPERS = {Paper.a4: landscape(A4), Paper.a3: landscape(A3)}
+
+
+def text(value: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph of plain text. reportlab reads a Paragraph's text as markup (``<img
+    src>`` loads a file, ``<a href>`` makes a link); names and every other string of a
+    report are text, so they are escaped here, the one way text reaches a Paragraph."""
+    return Paragraph(escape(str(value)), style)
 
 
 def register_fonts() -> None:
@@ -189,10 +197,10 @@ def render_pdf(report: Report, paper: Paper = Paper.a4) -> bytes:
 def section_story(report: Report, section: Section, number: int, doc: ReportDoc,
                   styles) -> list[Flowable]:
     story: list[Flowable] = [TopicMark(section.title),
-                             Paragraph(f"{number}. {section.title}", styles["h1"])]
+                             text(f"{number}. {section.title}", styles["h1"])]
     story.append(map_block(report, section, doc, styles))
     for note in section.notes:
-        story.append(Paragraph(note, styles["big"]))
+        story.append(text(note, styles["big"]))
     for table in section.tables:
         story.append(CondPageBreak(40 * mm))
         story += table_block(table, doc.width, styles)
@@ -209,8 +217,8 @@ def map_block(report: Report, section: Section, doc: ReportDoc, styles) -> Flowa
     map_h = map_w / MAP_ASPECT
     png = maps.render(report.area, report.context + section.layers,
                       (map_w / 72, map_h / 72), report.generated.split(" ")[0])
-    caption = Paragraph(f"{section.map_note} Projection: {maps.CRS_LABEL}. Dashed line: "
-                        f"boundary of {report.area.name}; surroundings faded.", styles["note"])
+    caption = text(f"{section.map_note} Projection: {maps.CRS_LABEL}. Dashed line: "
+                   f"boundary of {report.area.name}; surroundings faded.", styles["note"])
     image = [Image(io.BytesIO(png), width=map_w, height=map_h), caption]
     side = legend_flowables(maps.legend_entries(section.layers), styles)
     block = RLTable([[image, side]], colWidths=[map_w + 5 * mm, doc.width - map_w - 5 * mm])
@@ -221,7 +229,7 @@ def map_block(report: Report, section: Section, doc: ReportDoc, styles) -> Flowa
 
 
 def legend_flowables(entries: list[tuple[str, str, Symbol]], styles) -> list[Flowable]:
-    out: list[Flowable] = [Paragraph("Legend", styles["h2"])]
+    out: list[Flowable] = [text("Legend", styles["h2"])]
     current = None
     rows: list[list] = []
 
@@ -238,9 +246,9 @@ def legend_flowables(entries: list[tuple[str, str, Symbol]], styles) -> list[Flo
     for title, kind, symbol in entries:
         if title != current:
             flush()
-            out.append(Paragraph(title, styles["legendh"]))
+            out.append(text(title, styles["legendh"]))
             current = title
-        rows.append([swatch(kind, symbol), Paragraph(symbol.label, styles["legend"])])
+        rows.append([swatch(kind, symbol), text(symbol.label, styles["legend"])])
     flush()
     return out
 
@@ -271,11 +279,11 @@ def swatch(kind: str, symbol: Symbol) -> Drawing:
 def table_block(table: Table, width: float, styles) -> list[Flowable]:
     """A table with a dark header row repeated on each page, zebra rows and a bold
     total row; numbers right-aligned."""
-    head = [Paragraph(c, styles["head" if table.alignment(i) == "L" else "headr"])
+    head = [text(c, styles["head" if table.alignment(i) == "L" else "headr"])
             for i, c in enumerate(table.columns)]
-    body = [[Paragraph(v, styles["cell" if table.alignment(i) == "L" else "cellr"])
+    body = [[text(v, styles["cell" if table.alignment(i) == "L" else "cellr"])
              for i, v in enumerate(row)] for row in table.rows]
-    parts: list[Flowable] = [Paragraph(table.title, styles["h2"])]
+    parts: list[Flowable] = [text(table.title, styles["h2"])]
     if body:
         t = RLTable([head] + body, repeatRows=1, hAlign="LEFT",
                     colWidths=_col_widths(table, width))
@@ -293,7 +301,7 @@ def table_block(table: Table, width: float, styles) -> list[Flowable]:
         t.setStyle(TableStyle(style))
         parts.append(t)
     if table.note:
-        parts.append(Paragraph(table.note, styles["note"]))
+        parts.append(text(table.note, styles["note"]))
     # a short table stays with its title; a long one splits, its header repeated
     return [KeepTogether(parts)] if len(body) < 20 else parts
 
@@ -314,6 +322,6 @@ def chart_block(chart, width: float, styles) -> Flowable:
         w_px, h_px = img.size
     w = min(width, 250 * mm)
     h = w * h_px / w_px
-    return KeepTogether([Paragraph(chart.title, styles["h2"]),
+    return KeepTogether([text(chart.title, styles["h2"]),
                          Image(io.BytesIO(chart.png), width=w, height=h),
-                         Paragraph(chart.caption, styles["note"])])
+                         text(chart.caption, styles["note"])])

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from twin.server.errors import InvalidParameter, NotFound
 from twin.server.processes.config import processor_class
+from twin.server.processes.report_headers import with_report_headers
 
 
 class ProcessRoutes:
@@ -73,9 +74,10 @@ class ProcessRoutes:
                                       request.path_params["job_id"])
 
     async def results(self, request: Request) -> Response:
-        return await self.bridge.call(processes_api.get_job_result,
-                                      await self.bridge.api_request(request),
-                                      request.path_params["job_id"])
+        response = await self.bridge.call(processes_api.get_job_result,
+                                          await self.bridge.api_request(request),
+                                          request.path_params["job_id"])
+        return with_report_headers(response)
 
 
 def bridge_routes(bridge) -> list[BaseRoute]:
