@@ -2,6 +2,10 @@
 
 The server here is the demo city's, started with its own data directory: surfaces it
 stores must not land among the COGs of a real ``.twin`` (the demo's hours are these).
+
+interpolate stores surfaces, so the client is the environment department's (issue 13:
+anonymous runs are refused, tests/test_process_access.py); its runs are stored as its
+own series unless an admin publishes.
 """
 
 from __future__ import annotations
@@ -37,9 +41,16 @@ def base(settings, registry, city_url, city_engine, tmp_path_factory):
         yield url
 
 
+@pytest.fixture(scope="module")
+def keys(city_engine):
+    return {role: create_key(city_engine, "Sở Tài nguyên và Môi trường", role)[0]
+            for role in ("environment", "admin")}
+
+
 @pytest.fixture()
-def client(base):
-    with httpx.Client(base_url=base, timeout=120) as c:
+def client(base, keys):
+    with httpx.Client(base_url=base, timeout=120,
+                      headers={"X-API-Key": keys["environment"]}) as c:
         yield c
 
 
@@ -56,7 +67,7 @@ def _wait_job(client, job_url: str) -> str:
 def test_process_is_described(client):
     doc = client.get("/processes/interpolate").json()
     assert set(doc["inputs"]) == {"pollutant", "datetime", "method", "model", "resolution",
-                                  "bbox"}
+                                  "bbox", "name", "publish"}
     assert {"sync-execute", "async-execute"} <= set(doc["jobControlOptions"])
 
 
@@ -72,9 +83,11 @@ def test_sync_single_hour_returns_a_geotiff(client):
         assert src.profile["tiled"]
 
 
-def test_sync_hours_summary_links_the_coverages(client):
+def test_sync_hours_summary_links_the_coverages(client, keys):
+    # Published by an admin, so the links name the published series (no2_surface).
     r = client.post(PROCESS, json={"inputs": {
-        "pollutant": "no2", "datetime": "2026-10-01T05:00:00Z/2026-10-01T07:00:00Z"}})
+        "pollutant": "no2", "datetime": "2026-10-01T05:00:00Z/2026-10-01T07:00:00Z",
+        "publish": True}}, headers={"X-API-Key": keys["admin"]})
     assert r.status_code == 200, r.text
     doc = r.json()
     assert doc["surfaces"] == 3 and doc["pollutant"] == "no2"
@@ -131,11 +144,13 @@ def test_bad_inputs_are_400(client, inputs, words):
 def test_posted_readings_of_a_new_hour_make_its_surface(client, city_engine):
     """POST /readings -> queued in the ingest transaction -> made by the route's
     background task -> served by /collections/pm25_surface/coverage?datetime=hour."""
-    key = create_key(city_engine, "test environment", "environment")[0]
     with city_engine.connect() as conn:
         codes = conn.execute(text(
             "SELECT external_id FROM sensor_stations WHERE kind = 'air' AND 'pm25' = "
             "ANY(properties) ORDER BY external_id LIMIT 9")).scalars().all()
+        agency, = conn.execute(text("SELECT DISTINCT agency FROM sensor_stations WHERE "
+                                    "external_id = ANY(:c)"), {"c": codes}).scalars().all()
+    key = create_key(city_engine, agency, "environment")[0]  # the stations' own agency
     hour = datetime(2026, 8, 15, 4, tzinfo=UTC)   # before the demo, in the past
     items = [{"station": c, "property": "pm25", "value": 30.0 + 5 * k,
               "time": (hour + timedelta(minutes=5)).isoformat()} for k, c in enumerate(codes)]

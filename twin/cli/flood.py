@@ -37,6 +37,16 @@ def _report(summary: dict) -> None:
                f"{t['total_s']:.1f} s")
 
 
+def _audit(command: str, values: dict):
+    """Who runs this command, for the audit row of a published scenario it replaces."""
+    import getpass
+
+    from twin.flood.archive import Audit
+
+    return Audit(actor=f"cli:{getpass.getuser()}", process_id=f"twin flood {command}",
+                 method="cli", inputs=values)
+
+
 def _fail(exc: Exception):
     from twin.flood.request import FloodInputError
 
@@ -69,7 +79,8 @@ def scenario(app: AppContext, dem: Path | None, **options) -> None:
     values = {k: v for k, v in options.items() if v is not None}
     try:
         req = parse(ScenarioRequest, values)
-        summary = run_scenario(app.engine, app.settings.raster_dir, req, dem, click.echo)
+        summary = run_scenario(app.engine, app.settings.raster_dir, req, dem, click.echo,
+                               _audit("scenario", values))
     except FloodInputError as exc:
         _fail(exc)
     _report(summary)
@@ -93,7 +104,8 @@ def event(app: AppContext, dem: Path | None, **options) -> None:
     values = {k: v for k, v in options.items() if v is not None}
     try:
         req = parse(EventRequest, values)
-        summary = run_event(app.engine, app.settings.raster_dir, req, dem, click.echo)
+        summary = run_event(app.engine, app.settings.raster_dir, req, dem, click.echo,
+                            _audit("event", values))
     except FloodInputError as exc:
         _fail(exc)
     _report(summary)
@@ -126,6 +138,52 @@ def exposure(app: AppContext, scenario: str, when: str, threshold_m: float | Non
         output.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
         click.echo(f"wrote {output} ({len(result['features'])} features)")
     click.echo(json.dumps(result["summary"], ensure_ascii=False, indent=2))
+
+
+@flood.command()
+@click.argument("name")
+@click.option("--archive", "archive_id", type=int, default=None,
+              help="Archive id to restore (default: the latest; see 'twin flood versions').")
+@click.pass_obj
+@handle_errors
+def restore(app: AppContext, name: str, archive_id: int | None) -> None:
+    """Put back the version of published scenario NAME that a later run replaced (the
+    version it replaces is archived in turn, so a restore can be undone)."""
+    from twin.flood.archive import RestoreError
+    from twin.flood.archive import restore as restore_run
+
+    try:
+        done = restore_run(app.engine, name, _audit("restore", {"name": name,
+                                                                "archive": archive_id}),
+                           archive_id)
+    except RestoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    got, gone = done["restored"], done["replaced"]
+    click.echo(f"{name}: restored archive {done['restored_archive']} "
+               f"({got['flood_extents']} extents, {got['rasters']} grids); the version it "
+               f"replaced ({gone['flood_extents']} extents, {gone['rasters']} grids) is "
+               f"archive {done['replaced_archive']}")
+
+
+@flood.command()
+@click.argument("name")
+@click.pass_obj
+@handle_errors
+def versions(app: AppContext, name: str) -> None:
+    """List the archived versions of published scenario NAME."""
+    from sqlalchemy import text
+
+    with app.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT id, at, actor, reason, counts, restored_at FROM scenario_archive "
+            "WHERE kind = 'flood_depth' AND scenario = :s ORDER BY at DESC"), {"s": name}).all()
+    if not rows:
+        click.echo(f"{name}: no archived versions")
+    for aid, at, actor, reason, counts, restored in rows:
+        state = f", restored {restored:%Y-%m-%d %H:%M}" if restored else ""
+        click.echo(f"{aid:>5}  {at:%Y-%m-%d %H:%M:%S}  {reason:<8} by {actor}: "
+                   f"{counts.get('flood_extents', 0)} extents, {counts.get('rasters', 0)} "
+                   f"grids{state}")
 
 
 def register(main: click.Group) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from twin.flood.archive import Audit
 from twin.flood.model import FloodRun, event_run, scenario_run
 from twin.flood.request import EventRequest, ScenarioRequest
 from twin.flood.store import depth_stats, persist
@@ -27,7 +28,8 @@ def _summary(run: FloodRun, stored, started: float) -> dict:
 
 
 def run_scenario(engine: Engine, raster_root: Path, req: ScenarioRequest,
-                 dem_path: Path | None = None, progress: Progress | None = None) -> dict:
+                 dem_path: Path | None = None, progress: Progress | None = None,
+                 audit: Audit | None = None) -> dict:
     """Compute and store a "what if" scenario; returns its summary."""
     started = time.perf_counter()
     with engine.connect() as conn:
@@ -35,12 +37,13 @@ def run_scenario(engine: Engine, raster_root: Path, req: ScenarioRequest,
     if progress:
         progress(f"computed {req.steps} hourly grids of {run.grid.z.shape[1]}x"
                  f"{run.grid.z.shape[0]} cells")
-    stored = persist(engine, run, raster_root)
+    stored = persist(engine, run, raster_root, audit)
     return _summary(run, stored, started)
 
 
 def run_event(engine: Engine, raster_root: Path, req: EventRequest,
-              dem_path: Path | None = None, progress: Progress | None = None) -> dict:
+              dem_path: Path | None = None, progress: Progress | None = None,
+              audit: Audit | None = None) -> dict:
     """Compute and store a recorded event; returns its summary."""
     started = time.perf_counter()
     with engine.connect() as conn:
@@ -48,5 +51,5 @@ def run_event(engine: Engine, raster_root: Path, req: EventRequest,
     if progress:
         progress(f"computed {req.steps} hourly grids of {run.grid.z.shape[1]}x"
                  f"{run.grid.z.shape[0]} cells")
-    stored = persist(engine, run, raster_root)
+    stored = persist(engine, run, raster_root, audit)
     return _summary(run, stored, started)

@@ -7,7 +7,9 @@ hours the new run no longer has, and replaces the scenario's extents. Each run w
 its COGs into a folder of its own (``<rasters>/flood_runs/<scenario>-<run>/``), so a
 rerun never overwrites the files the committed rows point at: if the run fails, its
 folder is removed and the previous run stands untouched; once it commits, the previous
-run's files are removed.
+run's files are removed, unless the run replaced a published scenario: then the
+previous run's rows were archived first (:mod:`twin.flood.archive`, with an audit row)
+and its files stay for ``twin flood restore``.
 
 Extents are vectorised before the transaction opens (it holds locks only while
 writing), reprojected from the grid's CRS to the layer's storage CRS in Python (pyproj),
@@ -30,6 +32,7 @@ from sqlalchemy import Connection, Engine, text
 
 from twin.analysis.flood import vectorise
 from twin.analysis.flood.vectorise import area_by_class
+from twin.flood.archive import Audit, before_replace
 from twin.flood.grid import project
 from twin.flood.model import FloodRun
 from twin.rasters.catalogue import slug, store_cube
@@ -97,8 +100,10 @@ def _replace(conn: Connection, run: FloodRun, rows: list[dict], run_dir: Path) -
     return ids
 
 
-def persist(engine: Engine, run: FloodRun, raster_root: Path) -> StoredRun:
-    """Store ``run`` (see the module docstring); returns what was stored."""
+def persist(engine: Engine, run: FloodRun, raster_root: Path,
+            audit: Audit | None = None) -> StoredRun:
+    """Store ``run`` (see the module docstring); returns what was stored. ``audit`` says
+    who replaces a published scenario, for its archive and audit rows."""
     t0 = time.perf_counter()
     with engine.connect() as conn:
         srid = int(conn.execute(_SRID).scalar())
@@ -109,6 +114,8 @@ def persist(engine: Engine, run: FloodRun, raster_root: Path) -> StoredRun:
     try:
         with engine.begin() as conn:
             old = {p for _, p in conn.execute(_OLD, {"kind": KIND, "s": run.name})}
+            if before_replace(conn, run.name, audit) is not None:
+                old = set()  # archived: its files stay for a restore
             ids = _replace(conn, run, rows, run_dir)
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -83,6 +83,15 @@ class PreconditionFailed(APIError):
     code = "PreconditionFailed"
 
 
+class TooManyRequests(APIError):
+    """A per-caller or server-wide limit on work was reached (429 with Retry-After)."""
+    status = 429
+    code = "TooManyRequests"
+
+    def __init__(self, description: str, *, retry_after: int = 60):
+        super().__init__(description, headers={"Retry-After": str(retry_after)})
+
+
 class UnsupportedMediaType(APIError):
     status = 415
     code = "UnsupportedMediaType"

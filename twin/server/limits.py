@@ -8,14 +8,25 @@ edit body              2 MiB       413 (``POST/PUT/PATCH /collections/{id}/items
 features per edit      1,000       400
 readings body          10 MiB      413 (``POST /readings``, ``/sta/v1.1/Observations``)
 readings per request   100,000     413
+new reading months     3           per reading: refused with the reason, per batch (HTTP,
+                                   MQTT); see :mod:`twin.ingest.policy`
 vertices per geometry  100,000     400 (edits)
 page size (limit)      10,000      400 (``/collections/{id}/items``)
 CQL2 filter text       20,000 ch.  400
 CQL2 nesting depth     30          400
+EDR output             64 MiB      413, per format (CoverageJSON, GeoJSON, CSV): the size
+                                   estimated from the counted readings before the body
+                                   is built; ``edr.output_bytes`` in server.yaml
+EDR output as HTML     4 MiB       413 (rendered in memory by pygeoapi's template)
+EDR coverage           16 MiB      413: one station's CoverageJSON series
+EDR cube/area datetime 31 days     400; datetime is required on cube and area queries
 statement time         30 s        400 ("narrow it"): ``TWIN_STATEMENT_TIMEOUT_MS``
+reading times          10 y / 5 m  per reading: ``TWIN_READINGS_MAX_AGE_DAYS`` back,
+                                   ``TWIN_READINGS_MAX_AHEAD_MINUTES`` ahead
 =====================  ==========  =====================================================
 
-The statement timeout is a setting (it depends on the hardware); the others bound what
+The statement timeout and the readings' time window are settings (they depend on the
+hardware and on how late a deployment's stations deliver); the others bound what
 one request may cost and are the same on every deployment. URLs are bounded by the
 HTTP server: uvicorn refuses a request line and headers beyond its buffer with a 400.
 """
@@ -26,6 +37,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from twin.ingest.policy import NEW_MONTHS_PER_BATCH
 from twin.server.errors import RequestTooLarge, problem
 
 MiB = 1024 * 1024
@@ -38,11 +50,22 @@ class RequestLimits:
     edit_features: int = 1000
     readings_body_bytes: int = 10 * MiB
     readings_per_request: int = 100_000
+    readings_new_months: int = NEW_MONTHS_PER_BATCH   # new monthly partitions per batch
     vertices: int = 100_000
     page_size: int = 10_000
     default_page_size: int = 10
     filter_chars: int = 20_000
     filter_depth: int = 30
+    edr_output_bytes: int = 64 * MiB      # per format; twin.server.edr.limits
+    edr_html_bytes: int = 4 * MiB
+    edr_coverage_bytes: int = 16 * MiB
+    edr_datetime_days: int = 31            # cube and area queries
+    process_concurrent_anonymous: int = 2
+    process_concurrent_signed_in: int = 4
+    process_rate_anonymous: int = 10        # executions a minute
+    process_rate_signed_in: int = 30
+    process_queue: int = 16                 # asynchronous jobs not finished, server-wide
+    process_stale_s: int = 6 * 3600
 
 
 LIMITS = RequestLimits()

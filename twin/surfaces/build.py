@@ -126,16 +126,19 @@ def compute(means: HourlyMeans, region: Region, params: InterpolationParams,
 
 def store(conn: psycopg.Connection, means: HourlyMeans, region: Region,
           params: InterpolationParams, raster_dir: Path,
-          progress: Callable[[int], None] | None = None, workers: int = 1) -> RunSummary:
+          progress: Callable[[int], None] | None = None, workers: int = 1,
+          scenario: str | None = None) -> RunSummary:
     """Compute and store every hour of ``means`` in the caller's transaction on ``conn``
-    (COGs are written here, as the workers compute the next hours)."""
+    (COGs are written here, as the workers compute the next hours), in the published
+    series, or in ``scenario``'s (a user's own run)."""
     summary, catalogue = RunSummary(means.variable), PsycopgCatalogue(conn)
     for surface in compute(means, region, params, workers):
         if surface is None:
             summary.skipped += 1
         else:
             ident = store_surface(catalogue, surface.data, kind=KIND, variable=means.variable,
-                                  valid_time=surface.hour, raster_dir=raster_dir)
+                                  valid_time=surface.hour, raster_dir=raster_dir,
+                                  scenario=scenario)
             summary.add(surface, ident)
         if progress is not None:
             progress(1)

@@ -47,12 +47,14 @@ def request_means(conn: psycopg.Connection, request: SurfaceRequest) -> HourlyMe
 
 def make_surfaces(conn: psycopg.Connection, request: SurfaceRequest, raster_dir: Path,
                   progress: Callable[[int], None] | None = None,
-                  region: Region | None = None, workers: int = 1) -> RunSummary:
+                  region: Region | None = None, workers: int = 1,
+                  scenario: str | None = None) -> RunSummary:
     """Surfaces for every hour of ``request`` that has readings; ``progress(n)`` is
     called as hours are done. ``region`` saves re-reading the boundary across runs;
-    ``workers`` > 1 computes days of hours in that many processes."""
+    ``workers`` > 1 computes days of hours in that many processes; ``scenario`` stores
+    them as a user's own series instead of the published one."""
     with conn.transaction():
         region = region or request_region(conn, request)
         means = request_means(conn, request)
         return store(conn, means, region, request.params(), Path(raster_dir), progress,
-                     workers)
+                     workers, scenario)

@@ -30,7 +30,8 @@ SELECT
   (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ingest_dead_letters_id_seq),
   (SELECT coalesce(json_object_agg(source, n), '{}') FROM
      (SELECT source, count(*) AS n FROM ingest_dead_letters
-       WHERE received_at > now() - interval '1 hour' GROUP BY source) AS recent)
+       WHERE received_at > now() - interval '1 hour' GROUP BY source) AS recent),
+  (SELECT coalesce(json_object_agg(name, hits), '{}') FROM limit_hits)
 """
 
 POOL_GAUGES = {"pool_size": "connections open or being opened",
@@ -123,7 +124,7 @@ async def ingest_families(metrics: Metrics) -> list[Family]:
     up.add(1 if row is not None else 0)
     if row is None:
         return [up]
-    inserted, newest, dead_total, recent = row
+    inserted, newest, dead_total, recent, limit_hits = row
     families = [up, Family("twin_readings_inserted_total", "counter",
                            "Sensor readings inserted, every ingest path, since PostgreSQL's "
                            "statistics were last reset")]
@@ -140,7 +141,12 @@ async def ingest_families(metrics: Metrics) -> list[Family]:
                   "Readings refused in the last hour, by source (mqtt, http, csv)")
     for source, count in sorted(recent.items()):
         hour.add(count, {"source": source})
-    return families + [dead, hour]
+    limits = Family("twin_limit_hits_total", "counter",
+                    "Requests refused by a request limit (process runs at once, runs a "
+                    "minute, job queue), every worker")
+    for name in ("process_concurrent", "process_rate", "process_queue"):
+        limits.add(float(limit_hits.get(name, 0)), {"limit": name})
+    return families + [dead, hour, limits]
 
 
 def live_reports(metrics: Metrics) -> tuple[list[Report], list[Report]]:

@@ -12,9 +12,16 @@ from typing import Any, ClassVar
 from psycopg import Connection
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
+from twin.server.auth.principal import ANONYMOUS, Principal
+from twin.server.processes import ledger
+from twin.server.processes.access import ProcessAccess
 from twin.server.provider import get_source
 
 log = logging.getLogger("twin.server")
+
+# The input the execution route adds to every admitted request: the ledger ticket that
+# says who the caller is (a client's own value is always overwritten).
+TICKET = "_twin_ticket"
 
 
 class TwinProcessor(BaseProcessor):
@@ -23,10 +30,18 @@ class TwinProcessor(BaseProcessor):
     :meth:`run` (parsed inputs, a connection → media type and content)."""
 
     metadata: ClassVar[dict[str, Any]]
+    access: ClassVar[ProcessAccess]
 
     def __init__(self, processor_def: dict):
-        super().__init__(processor_def, self.metadata)
+        metadata = {**self.metadata, "twin:access": self.access.describe()}
+        super().__init__(processor_def, metadata)
         self.source = get_source(processor_def["source"])
+        self.caller: Principal = ANONYMOUS
+        self.job_id: str | None = None
+
+    def set_job_id(self, job_id: str) -> None:
+        super().set_job_id(job_id)
+        self.job_id = job_id
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
@@ -39,9 +54,11 @@ class TwinProcessor(BaseProcessor):
     def run(self, parsed: Any, conn: Connection) -> tuple[str, bytes | dict]:
         raise NotImplementedError
 
-    def validate(self, inputs: dict, asynchronous: bool = False) -> None:
-        """Check the inputs (the route calls this before pygeoapi makes a job); a
-        ValueError's message is safe to show the client."""
+    def validate(self, inputs: dict, asynchronous: bool = False,
+                 caller: Principal = ANONYMOUS) -> None:
+        """Check the inputs of ``caller`` (the route calls this before pygeoapi makes a
+        job); a ValueError's message is safe to show the client."""
+        self.caller = caller
         with self.connection() as conn:
             parsed = self.check(inputs, conn)
         self.check_mode(parsed, asynchronous)
@@ -51,16 +68,35 @@ class TwinProcessor(BaseProcessor):
         request may run either way."""
 
     def execute(self, data: dict, outputs: dict | None = None) -> tuple[str, Any]:
-        """Check, then run. Only :meth:`check`'s ValueErrors reach the client as they
-        are; anything else is logged and reported without internal detail."""
+        """Bind the caller the route admitted, check, then run. Only :meth:`check`'s
+        ValueErrors reach the client as they are; anything else is logged and reported
+        without internal detail."""
+        ticket = data.pop(TICKET, None) if isinstance(data, dict) else None
         with self.connection() as conn:
+            self.caller = self._admitted(conn, ticket)
+            status = "failed"
             try:
-                parsed = self.check(data, conn)
-            except ValueError as exc:
-                raise ProcessorExecuteError(str(exc)) from None
-            try:
-                return self.run(parsed, conn)
-            except Exception:
-                log.exception("process %s failed", self.metadata["id"])
-                raise ProcessorExecuteError(f"{self.metadata['id']} failed; the error has "
-                                            "been logged") from None
+                result = self._checked_run(data, conn)
+                status = "successful"
+                return result
+            finally:
+                ledger.finish(conn, ticket, status)
+
+    def _admitted(self, conn: Connection, ticket: str | None) -> Principal:
+        row = ledger.bind(conn, ticket, self.job_id) if ticket else None
+        if row is None:  # only the execution route makes jobs, and it always admits
+            raise ProcessorExecuteError("this execution was not admitted by the server")
+        subject, agency, roles, method, _client = row
+        return Principal(subject=subject, agency=agency, roles=frozenset(roles), method=method)
+
+    def _checked_run(self, data: dict, conn: Connection) -> tuple[str, Any]:
+        try:
+            parsed = self.check(data, conn)
+        except ValueError as exc:
+            raise ProcessorExecuteError(str(exc)) from None
+        try:
+            return self.run(parsed, conn)
+        except Exception:
+            log.exception("process %s failed", self.metadata["id"])
+            raise ProcessorExecuteError(f"{self.metadata['id']} failed; the error has "
+                                        "been logged") from None

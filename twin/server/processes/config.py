@@ -12,11 +12,12 @@ import pkgutil
 from types import ModuleType
 
 from twin.datadir import private_folder
+from twin.server.processes.access import ProcessAccess
 from twin.server.state import ServerState
 
 PACKAGE = "twin.server.processes"
 JOBS_DIR = "jobs"
-NOT_PROCESSES = {"base", "config", "routes"}
+NOT_PROCESSES = {"access", "base", "config", "ledger", "manager", "routes"}
 
 
 def process_modules() -> list[ModuleType]:
@@ -28,6 +29,9 @@ def process_modules() -> list[ModuleType]:
             continue
         module = importlib.import_module(f"{PACKAGE}.{info.name}")
         if hasattr(module, "PROCESS_METADATA") and hasattr(module, "Processor"):
+            if not isinstance(getattr(module.Processor, "access", None), ProcessAccess):
+                raise TypeError(f"{module.__name__}: a process declares who may run it "
+                                "(Processor.access = ProcessAccess(...))")
             out.append(module)
     return out
 
@@ -50,7 +54,7 @@ def manager(state: ServerState) -> dict:
     pygeoapi hands to its HTML templates), and creates its own table outside the
     migrations; none of that suits twin, so jobs stay on the host that ran them."""
     folder = private_folder(state.settings.data_dir / JOBS_DIR)  # 0700: job results
-    return {"name": "TinyDB", "connection": str(folder / "jobs.tinydb.json"),
+    return {"name": "twin.server.processes.manager.OwnedJobsManager", "connection": str(folder / "jobs.tinydb.json"),
             "output_dir": str(folder)}
 
 

@@ -11,6 +11,7 @@ from psycopg import Connection
 
 from twin.flood.exposure import ExposureRequest, compute, depth_step
 from twin.flood.request import FloodInputError
+from twin.server.processes.access import ProcessAccess
 from twin.server.processes.base import TwinProcessor
 from twin.server.processes.flood_scenario import flood_engine
 
@@ -52,6 +53,8 @@ PROCESS_METADATA: dict[str, Any] = {
 
 class Processor(TwinProcessor):
     metadata = PROCESS_METADATA
+    # Reads only: anyone may run it.
+    access = ProcessAccess()
 
     def check(self, inputs: dict, conn: Connection) -> ExposureRequest:
         """Validated inputs; an unknown scenario or a time before it is refused here."""

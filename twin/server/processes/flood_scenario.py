@@ -19,8 +19,11 @@ from psycopg import Connection
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
 
+from twin.flood.archive import Audit
 from twin.flood.request import MAX_STEPS, FloodInputError, ScenarioRequest, parse
 from twin.flood.runner import run_scenario
+from twin.naming import check_published_name, scoped_name
+from twin.server.processes.access import ProcessAccess, check_publish
 from twin.server.processes.base import TwinProcessor
 
 _NUM = {"type": "number"}
@@ -40,8 +43,11 @@ PROCESS_METADATA: dict[str, Any] = {
         "Runs a flood scenario over the city's DEM: rain beyond the drains' capacity ponds "
         "in the depressions (fill-spill-merge), and the main river at the given stage floods "
         "the cells connected to its channel. Stores hourly depth grids (COGs, coverage "
-        "flood_depth_<name>) and depth-class extents (flood_extents), replacing an earlier "
-        "run of the same name. Always runs as an asynchronous job.")},
+        "flood_depth_<name>) and depth-class extents (flood_extents). Needs the environment "
+        "role: a run is stored under the caller's own name (user:<owner>:<name>), "
+        "replacing the caller's earlier run of that name; with publish=true (admin) it "
+        "replaces the published scenario of that name, which is archived and audited "
+        "first ('twin flood restore' puts it back). Always runs as an asynchronous job.")},
     "jobControlOptions": ["async-execute"],
     "keywords": ["flood", "scenario", "rain", "river", "inundation"],
     "links": [],
@@ -63,6 +69,9 @@ PROCESS_METADATA: dict[str, Any] = {
                                "Model cell size (m; default: the DEM's own)."),
         "min_depth_m": _input("Minimum depth", {**_NUM, "minimum": 0, "maximum": 1,
                                                 "default": 0.05}, "Shallower cells are dry."),
+        "publish": _input("Publish", {"type": "boolean", "default": False},
+                          "Store under the published name (admin only), replacing the "
+                          "published scenario; default: under the caller's own name."),
     },
     "outputs": {
         "result": {"title": "Run summary", "description": "Steps, peak, areas by depth class, "
@@ -73,6 +82,7 @@ PROCESS_METADATA: dict[str, Any] = {
                            "stage_m": 11.3, "from": "2026-10-20T00:00:00+07:00"}},
 }
 _KEYS = {"from": "start", "to": "end"}
+_NOT_MODEL = {"publish"}
 _GAUGED = ("SELECT 1 FROM sensor_stations s WHERE s.kind = 'water_level' AND EXISTS ("
            "SELECT 1 FROM reading_rollups r WHERE r.grain = 'hour' AND r.station_id = s.id "
            "AND r.property = 'water_level_m') LIMIT 1")
@@ -84,7 +94,14 @@ def scenario_request(inputs: dict) -> ScenarioRequest:
     if unknown:
         raise FloodInputError(f"unknown input(s): {', '.join(unknown)}")
     return parse(ScenarioRequest, {_KEYS.get(k, k): v for k, v in inputs.items()
-                                   if v is not None})
+                                   if v is not None and k not in _NOT_MODEL})
+
+
+def publish_flag(inputs: dict) -> bool:
+    value = inputs.get("publish", False)
+    if not isinstance(value, bool):
+        raise FloodInputError("publish: true or false")
+    return value
 
 
 def flood_engine(processor: TwinProcessor) -> Engine:
@@ -121,15 +138,25 @@ def result_links(base: str, scenario: str, coverage: str) -> list[dict]:
 
 class Processor(TwinProcessor):
     metadata = PROCESS_METADATA
+    # Stores grids and extents: the environment department's; published names: admin.
+    access = ProcessAccess(execute=("environment",), publish=("admin",))
 
     def __init__(self, processor_def: dict):
         super().__init__(processor_def)
         self.definition = processor_def
+        self.inputs: dict = {}
 
     def check(self, inputs: dict, conn: Connection) -> tuple[ScenarioRequest, Path]:
-        """Validated inputs and where to write; a missing DEM, or a stage without a
-        gauge to place the river by, is refused here rather than in the job."""
+        """Validated inputs, the name the run is stored under, and where to write; a
+        missing DEM, or a stage without a gauge to place the river by, is refused here
+        rather than in the job."""
         req = scenario_request(inputs)
+        if publish_flag(inputs):
+            check_publish(self.access, self.caller, self.metadata["id"])
+            check_published_name(req.name)
+        else:
+            req = req.model_copy(update={"name": scoped_name(self.caller.subject, req.name)})
+        self.inputs = dict(inputs)
         root = raster_root(self.definition, conn)
         if req.stage_m is not None and conn.execute(_GAUGED).fetchone() is None:
             raise FloodInputError("stage_m needs a water-level gauge with readings to tell "
@@ -140,7 +167,10 @@ class Processor(TwinProcessor):
         req, root = parsed
         engine = flood_engine(self)
         try:
-            summary = run_scenario(engine, root, req)
+            summary = run_scenario(engine, root, req, audit=Audit(
+                actor=self.caller.subject, agency=self.caller.agency,
+                method=self.caller.method, process_id=self.metadata["id"],
+                job_id=self.job_id, inputs=self.inputs))
         finally:
             engine.dispose()
         base = self.definition.get("base_url", "").rstrip("/")

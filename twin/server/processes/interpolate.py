@@ -10,6 +10,8 @@ for with ``Prefer: respond-async`` and runs as a job.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,9 @@ from typing import Any
 from psycopg import Connection
 from pydantic import ValidationError
 
+from twin.naming import scoped_name
+from twin.rasters.series import collection_id
+from twin.server.processes.access import ProcessAccess, check_publish
 from twin.server.processes.base import TwinProcessor
 from twin.surfaces.build import RunSummary
 from twin.surfaces.region import Region, parse_bbox
@@ -46,7 +51,10 @@ PROCESS_METADATA: dict[str, Any] = {
         "kriging, chosen per hour by leave-one-out cross-validation unless given, and "
         "stores one Cloud-Optimized GeoTIFF per hour with its LOOCV RMSE, MAE and bias. "
         f"One hour returns the GeoTIFF; several return a summary with links to the "
-        f"coverages. At most {SYNC_HOURS} hours synchronously, {MAX_HOURS} per job.")},
+        f"coverages. At most {SYNC_HOURS} hours synchronously, {MAX_HOURS} per job. "
+        "Needs the environment role: surfaces are stored as the caller's own series "
+        "(collection <pollutant>_surface_user_<owner>_<name>); with publish=true (admin) "
+        "they replace the published hourly surfaces, with an audit row.")},
     "jobControlOptions": ["sync-execute", "async-execute"],
     "keywords": ["interpolation", "kriging", "IDW", "air quality", "PM2.5", "surface"],
     "links": [],
@@ -67,6 +75,11 @@ PROCESS_METADATA: dict[str, Any] = {
         "bbox": _input("Bounding box", "minlon, minlat, maxlon, maxlat (CRS84); default "
                        "the whole city.", {"type": "array", "minItems": 4, "maxItems": 4,
                                            "items": {"type": "number"}}),
+        "name": _input("Name", "Name of the caller's own series (default 'run').",
+                       {**_TEXT, "minLength": 1, "maxLength": 60,
+                        "pattern": r"^[\w .:-]+$", "default": "run"}),
+        "publish": _input("Publish", "Replace the published hourly surfaces (admin only).",
+                          {"type": "boolean", "default": False}),
     },
     "outputs": {
         "surface": {"title": "Surface", "description": "The GeoTIFF of a single hour, or a "
@@ -80,7 +93,15 @@ PROCESS_METADATA: dict[str, Any] = {
                            "method": "auto", "resolution": 150}},
 }
 
-_FIELDS = {"pollutant", "datetime", "method", "model", "resolution", "bbox"}
+_FIELDS = {"pollutant", "datetime", "method", "model", "resolution", "bbox", "name",
+           "publish"}
+_NOT_REQUEST = ("datetime", "bbox", "name", "publish")
+_NAME = re.compile(r"^[\w .:-]{1,60}$")
+_PUBLISHED = ("SELECT count(*) FROM rasters WHERE kind = 'air_quality' AND variable = %s "
+              "AND scenario IS NULL AND valid_time BETWEEN %s AND %s")
+_AUDIT = ("INSERT INTO process_audit (actor, agency, method, process_id, job_id, action, "
+          "target, inputs, replaced) VALUES (%s, %s, %s, 'interpolate', %s, 'replace', %s, "
+          "%s, %s)")
 
 
 def _times(value: Any) -> tuple[datetime, datetime]:
@@ -104,7 +125,7 @@ def parse_inputs(inputs: dict) -> SurfaceRequest:
         raise ValueError(f"unknown input(s) {', '.join(sorted(unknown))}; the inputs are "
                          f"{', '.join(sorted(_FIELDS))}")
     start, end = _times(inputs.get("datetime"))
-    fields = {k: v for k, v in inputs.items() if k not in ("datetime", "bbox")}
+    fields = {k: v for k, v in inputs.items() if k not in _NOT_REQUEST}
     if inputs.get("bbox") is not None:
         fields["bbox"] = parse_bbox(inputs["bbox"])
     try:
@@ -119,9 +140,20 @@ def parse_inputs(inputs: dict) -> SurfaceRequest:
     return request
 
 
-def summary_document(run: RunSummary, base_url: str) -> dict:
+def target(inputs: dict) -> tuple[str, bool]:
+    """(name, publish) of the run; ValueError names the input that is wrong."""
+    name, publish = inputs.get("name", "run"), inputs.get("publish", False)
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError("name: 1 to 60 letters, digits, spaces or . : _ -")
+    if not isinstance(publish, bool):
+        raise ValueError("publish: true or false")  # noqa: TRY004 - a 400 to the client
+    return name, publish
+
+
+def summary_document(run: RunSummary, base_url: str, scenario: str | None = None) -> dict:
     """The JSON result: what was stored, and where each hour's coverage is served."""
-    collection = f"{base_url}/collections/{run.variable}_surface"
+    collection = f"{base_url}/collections/" + \
+        collection_id("air_quality", run.variable, scenario)
     doc = run.as_dict()
     doc["links"] = [{"rel": "http://www.opengis.net/def/rel/ogc/1.0/coverage",
                      "type": "image/tiff; application=geotiff", "title": hour,
@@ -133,18 +165,28 @@ def summary_document(run: RunSummary, base_url: str) -> dict:
 
 class Processor(TwinProcessor):
     metadata = PROCESS_METADATA
+    # Stores surfaces: the environment department's; the published series: admin.
+    access = ProcessAccess(execute=("environment",), publish=("admin",))
 
     def __init__(self, processor_def: dict):
         super().__init__(processor_def)
         self.raster_dir = processor_def.get("raster_dir")
         self.base_url = str(processor_def.get("base_url", "")).rstrip("/")
+        self.scenario: str | None = None
+        self.inputs: dict = {}
 
     def check(self, inputs: dict, conn: Connection) -> tuple[SurfaceRequest, Region]:
         """The request and its grid (a bbox off the city is refused here, not in a job)."""
         if self.raster_dir is None:
             raise ValueError("this server stores no surfaces (no raster directory is "
                              "configured for the interpolate process)")
-        request = parse_inputs(inputs if isinstance(inputs, dict) else {})
+        inputs = inputs if isinstance(inputs, dict) else {}
+        request = parse_inputs(inputs)
+        name, publish = target(inputs)
+        if publish:
+            check_publish(self.access, self.caller, self.metadata["id"])
+        self.scenario = None if publish else scoped_name(self.caller.subject, name)
+        self.inputs = dict(inputs)
         with conn.transaction():
             return request, request_region(conn, request)
 
@@ -158,10 +200,25 @@ class Processor(TwinProcessor):
     def run(self, checked: tuple[SurfaceRequest, Region], conn: Connection
             ) -> tuple[str, bytes | dict]:
         request, region = checked
-        run = make_surfaces(conn, request, Path(self.raster_dir), region=region)
+        with conn.transaction():
+            if self.scenario is None:
+                self.audit_publish(conn, request)
+            run = make_surfaces(conn, request, Path(self.raster_dir), region=region,
+                                scenario=self.scenario)
         if request.hours == 1 and len(run.ids) == 1:
             with conn.transaction():
                 path = conn.execute("SELECT path FROM rasters WHERE external_id = %s",
                                     (run.ids[0],)).fetchone()[0]
             return GEOTIFF, Path(path).read_bytes()
-        return "application/json", summary_document(run, self.base_url)
+        return "application/json", summary_document(run, self.base_url, self.scenario)
+
+    def audit_publish(self, conn: Connection, request: SurfaceRequest) -> None:
+        """The audit row of a run that replaces published hourly surfaces (the same
+        transaction as the surfaces: no replacement without its row)."""
+        replaced = conn.execute(_PUBLISHED, (request.pollutant, request.start,
+                                             request.end)).fetchone()[0]
+        who = self.caller
+        conn.execute(_AUDIT, (who.subject, who.agency, who.method, self.job_id,
+                              f"air_quality:{request.pollutant}",
+                              json.dumps(self.inputs, default=str),
+                              json.dumps({"rasters": replaced})))

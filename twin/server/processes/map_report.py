@@ -10,6 +10,7 @@ from psycopg import Connection
 from twin.reports.areas import resolve_area
 from twin.reports.build import build_report
 from twin.reports.request import MAX_DAYS, ReportRequest, parse_request
+from twin.server.processes.access import ProcessAccess
 from twin.server.processes.base import TwinProcessor
 
 _TEXT = {"type": "string"}
@@ -61,6 +62,8 @@ PROCESS_METADATA: dict[str, Any] = {
 
 class Processor(TwinProcessor):
     metadata = PROCESS_METADATA
+    # Reads only: anyone may run it.
+    access = ProcessAccess()
 
     def check(self, inputs: dict, conn: Connection) -> ReportRequest:
         """Validated inputs; an unknown area is refused here, with close names."""
