@@ -16,6 +16,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from twin.config import Settings
+from twin.flood.archive import Audit
 from twin.flood.exposure import ExposureRequest, compute
 from twin.flood.request import EventRequest, parse
 from twin.flood.runner import run_event
@@ -37,7 +38,8 @@ def run_demo_flood_event(engine: Engine, settings: Settings,
     ``exposure``: the peak hour's exposure summary."""
     req = parse(EventRequest, {"name": SCENARIO, "start": WINDOW[0], "end": WINDOW[1],
                                "drainage_mm_h": DRAINAGE_MM_H, "resolution_m": RESOLUTION_M})
-    summary = run_event(engine, settings.raster_dir, req, progress=progress)
+    summary = run_event(engine, settings.raster_dir, req, progress=progress,
+                        audit=Audit(actor="twin demo", process_id="twin demo", method="cli"))
     with engine.connect() as conn:
         result = compute(conn, ExposureRequest.of(SCENARIO, summary["peak_time"], None))
     summary["exposure"] = result["summary"]
