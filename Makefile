@@ -6,6 +6,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 TWIN        := $(VENV)/bin/twin
 STAMP       := $(VENV)/.installed
+TEST_STAMP  := $(VENV)/.installed-test
 PYTHON      ?=
 PYTEST_ARGS ?=
 DEPS_FLAGS  ?=
@@ -14,13 +15,13 @@ DEMO_ARGS   ?=
 # True when $(VENV) has a Python >= 3.12 that runs.
 VENV_OK = { [ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; } 2>/dev/null
 
-.PHONY: help install demo test bench fuzz faults load scaling db-start db-stop clean lint
+.PHONY: help install install-test demo test bench fuzz faults load scaling db-start db-stop clean lint
 
 help:
 	@echo "twin: digital twin and OGC API server for Hanoi"
 	@echo
 	@echo "  make install    system packages (scripts/install-deps.sh), $(VENV) with Python >= 3.12,"
-	@echo "                  pip install -e '.[test]' when pyproject.toml changed"
+	@echo "                  pip install -e . (runtime only) when pyproject.toml changed"
 	@echo "  make demo       install, load the demo city and serve it"
 	@echo "                  (DEMO_ARGS=--stream: the readings arrive over MQTT while it serves)"
 	@echo "  make test       install, run the tests (PYTEST_ARGS='-k cluster -x' to narrow)"
@@ -33,7 +34,7 @@ help:
 	@echo "  make scaling    bench/scaling.py: 1 vs 2 workers; 1M-10M readings; 0.3M-3M roads"
 	@echo "  make db-start   start the embedded PostGIS cluster (.twin/pgdata)"
 	@echo "  make db-stop    stop it"
-	@echo "  make lint       ruff, when installed"
+	@echo "  make lint       ruff check (rules in pyproject.toml); .ci/run runs it before the tests"
 	@echo "  make clean      stop the cluster, remove $(VENV) and .twin (all local data)"
 	@echo
 	@echo "  PYTHON=/path/to/python3.12 picks the interpreter for a new $(VENV)."
@@ -46,21 +47,30 @@ install:
 		rm -rf $(VENV) && "$$py" -m venv $(VENV) || exit 1; \
 	fi
 	@if [ ! -f $(STAMP) ] || [ pyproject.toml -nt $(STAMP) ]; then \
-		echo "make: pip install -e '.[test]' into $(VENV)"; \
-		$(PY) -m pip install --progress-bar off -e '.[test]' && \
+		echo "make: pip install -e . into $(VENV)"; \
+		$(PY) -m pip install --progress-bar off -e . && \
 		touch $(STAMP); \
 	else \
 		echo "make: Python packages up to date ($(STAMP) newer than pyproject.toml)"; \
+	fi
+
+# The test tools (pytest, schemathesis, Playwright, hypothesis, PyKrige, GSTools, ruff)
+# come with make test, not with make demo.
+install-test: install
+	@if [ ! -f $(TEST_STAMP) ] || [ pyproject.toml -nt $(TEST_STAMP) ]; then \
+		echo "make: pip install -e '.[test]' into $(VENV)"; \
+		$(PY) -m pip install --progress-bar off -e '.[test]' && \
+		touch $(TEST_STAMP); \
 	fi
 
 demo: install
 	$(TWIN) demo $(DEMO_ARGS)
 
 test: DEPS_FLAGS := --test
-test: install
+test: install-test
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-bench: install
+bench: install-test
 	$(PY) bench/ingest_readings.py
 	$(PY) bench/ingest_stream.py
 	$(PY) bench/rollups.py
@@ -70,16 +80,16 @@ bench: install
 	$(PY) bench/interpolate.py
 	$(PY) -m bench.flood
 
-fuzz: install
+fuzz: install-test
 	$(PY) -m pytest -q -m fuzz
 
-faults: install
+faults: install-test
 	$(PY) -m pytest -q -s tests/test_faults.py
 
-load: install
+load: install-test
 	$(PY) -m bench.load
 
-scaling: install
+scaling: install-test
 	$(PY) -m bench.scaling
 
 db-start: install
@@ -103,11 +113,6 @@ clean:
 	fi
 	rm -rf $(VENV) .twin
 
-lint:
-	@if [ -x $(PY) ] && $(PY) -m ruff --version >/dev/null 2>&1; then \
-		$(PY) -m ruff check twin tests; \
-	elif command -v ruff >/dev/null 2>&1; then \
-		ruff check twin tests; \
-	else \
-		echo "make: ruff is not installed (pip install ruff); skipping lint"; \
-	fi
+lint: DEPS_FLAGS := --test
+lint: install-test
+	$(PY) -m ruff check twin tests bench
