@@ -124,6 +124,13 @@ def bind(conn: psycopg.Connection, ticket: str, job_id: str | None) -> tuple | N
     return conn.execute(_BIND, (job_id, ticket)).fetchone()
 
 
+async def bind_async(db, ticket: str, job_id: str) -> None:
+    """Bind an asynchronous job as soon as pygeoapi has answered with its id, so its
+    owner can read it before its thread starts (the processor binds it too)."""
+    await db.fetchrow("UPDATE process_jobs SET job_id = %s WHERE ticket = %s "
+                      "AND job_id IS NULL RETURNING 1", (job_id, ticket))
+
+
 def finish(conn: psycopg.Connection, ticket: str, status: str) -> None:
     conn.execute(_FINISH, (status, ticket))
 

@@ -72,6 +72,9 @@ class ProcessRoutes:
         finally:
             if status >= 400:  # no job ran: the execution no longer counts
                 await ledger.finish_async(self.db, ticket, "failed")
+        location = next((v for k, v in headers.items() if k.lower() == "location"), None)
+        if status == 201 and location:
+            await ledger.bind_async(self.db, ticket, location.rstrip("/").rsplit("/", 1)[-1])
         return self.bridge.respond(headers, status, content)
 
     def process_of(self, pid: str):
