@@ -189,15 +189,17 @@ def viewer(browser, server):
     page = browser.new_page(viewport=VIEWPORT)
     recorder = Recorder(page)
     page.goto(server + "/viewer")
-    page.wait_for_function("window.twinViewer && window.twinViewer.map "
+    # Predicates are functions, not expressions: the page's Content-Security-Policy has
+    # no 'unsafe-eval', and Playwright evaluates an expression anew at every poll.
+    page.wait_for_function("() => window.twinViewer && window.twinViewer.map "
                            "&& window.twinViewer.map.loaded()", timeout=120_000)
     yield page, recorder
     page.close()
 
 
 def settle(page):
-    page.wait_for_function("window.twinViewer.map.loaded() && !window.twinViewer.map.isMoving()",
-                           timeout=120_000)
+    page.wait_for_function("() => window.twinViewer.map.loaded() "
+                           "&& !window.twinViewer.map.isMoving()", timeout=120_000)
 
 
 def aqi_features(page) -> list[dict]:
@@ -317,7 +319,8 @@ def test_scale_switch_draws_us_aqi(viewer):
     }""", timeout=60_000)
     assert page.inner_text("#aqi-scale-name") == "US AQI"
     page.check('input[name="scale"][value="vn"]')
-    page.wait_for_function("document.querySelector('#aqi-scale-name').textContent === 'VN_AQI'")
+    page.wait_for_function("() => document.querySelector('#aqi-scale-name').textContent "
+                           "=== 'VN_AQI'")
 
 
 def test_play_animates_and_frames_are_measured(viewer):
@@ -442,7 +445,7 @@ def test_surface_layer_follows_the_slider_with_its_legend(browser, server, pm25_
     recorder = Recorder(page)
     try:
         page.goto(server + "/viewer")
-        page.wait_for_function("window.twinViewer && window.twinViewer.ctx "
+        page.wait_for_function("() => window.twinViewer && window.twinViewer.ctx "
                                "&& window.twinViewer.map.loaded()", timeout=120_000)
         hour = pm25_surfaces.strftime("%Y-%m-%dT%H:%M:%SZ")
         page.evaluate("""(iso) => {

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         "e.g. realm_access.roles for Keycloak"))
     oidc_agency_claim: str = Field("agency", description="Claim naming the caller's agency")
     oidc_leeway_s: float = Field(30.0, ge=0, le=300, description="Clock skew allowed on exp/nbf")
+    metrics_access: str = Field("local", pattern=r"^(local|public|role:[a-z][a-z0-9_]{0,62})$",
+                                description=(
+        "Who may read /metrics (and /health's worker pid): 'local' = requests over this "
+        "host's loopback that no proxy forwarded, 'public' = anyone, 'role:<name>' = "
+        "callers with that role; admin always may"))
 
     @field_validator("data_dir", "layers_dir", "server_config")
     @classmethod

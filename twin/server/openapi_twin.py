@@ -282,7 +282,8 @@ def service_paths() -> dict[str, dict]:
                                           "postObservations"),
         "/metrics": _get("Prometheus metrics", "operations", "metrics",
                          {"200": _ok("Metrics in the Prometheus text format.",
-                                     "text/plain", {"type": "string"})}),
+                                     "text/plain", {"type": "string"}),
+                          **_errors(401, 403)}),  # TWIN_METRICS_ACCESS decides who may
         "/health": _get("Liveness", "operations", "health",
                         {"200": _ok("The worker is alive.", JSON, _status("alive"))}),
         "/ready": _get("Readiness", "operations", "ready",

@@ -3,22 +3,51 @@
 Supported, and declared in /conformance: basic CQL2, advanced comparison
 operators (LIKE, BETWEEN, IN), case-insensitive comparison (CASEI), and the
 spatial functions (S_INTERSECTS, S_DISJOINT, S_CONTAINS, S_WITHIN, S_TOUCHES,
-S_CROSSES, S_OVERLAPS, S_EQUALS) on any geometry literal.
+S_CROSSES, S_OVERLAPS, S_EQUALS) on any geometry literal; INCLUDE and EXCLUDE.
+
+Every operand is typed against the queryables before SQL is written
+(:mod:`twin.server.features.cql_types`): a comparison PostgreSQL could not make, a
+malformed or invalid geometry literal, text it cannot hold, are each a 400 saying what
+is wrong, never a database error. Temporal and array functions, arithmetic and
+S_DWITHIN are refused (400) after their operands are typed.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 from psycopg import sql
 from pygeofilter import ast, values
 from pygeofilter.backends.evaluator import Evaluator, handle
+from pygeofilter.cql2 import BINARY_OP_PREDICATES_MAP, get_op
 
 from twin.registry import FieldSpec, FieldType
 from twin.server.errors import InvalidParameter
+from twin.server.features.cql_types import (
+    GEOMETRY,
+    INTERVAL,
+    LIST,
+    NULL,
+    STRING,
+    Condition,
+    IntervalLiteral,
+    Operand,
+    article,
+    check_compare,
+    check_envelope,
+    check_geometry_operand,
+    check_numbers,
+    check_ordered,
+    check_string,
+    check_temporal,
+    check_text,
+    field_operand,
+    geometry_literal,
+    kind_of,
+)
 from twin.server.features.crs import OutputCRS
 from twin.server.limits import LIMITS
 
@@ -44,165 +73,225 @@ class Params(dict):
         return sql.Placeholder(name)
 
 
-class Column:
-    def __init__(self, name: str, spec: FieldSpec | None):
-        self.name, self.spec = name, spec
-        self.sql = sql.SQL("t.") + sql.Identifier(name)
-
-
-class GeomLiteral:
-    def __init__(self, composed: sql.Composable):
-        self.sql = composed
+# CQL2's names of what this server refuses, for the message.
+UNSUPPORTED = {**{cls: name.upper() for name, cls in BINARY_OP_PREDICATES_MAP.items()},
+               ast.Add: "arithmetic (+)", ast.Sub: "arithmetic (-)", ast.Mul: "arithmetic (*)",
+               ast.Div: "arithmetic (/)", ast.BBox: "BBOX(property, ...) as a predicate "
+               "(write S_INTERSECTS(geometry, BBOX(...)))", ast.Relate: "S_RELATE",
+               ast.DistanceWithin: "S_DWITHIN", ast.DistanceBeyond: "S_BEYOND"}
+WRONG_ARGUMENTS = ("filter: cannot be applied: an operator has arguments of the wrong "
+                   "number or kind")
 
 
 class ToSQL(Evaluator):
+    """The AST as SQL. Every operand is typed (twin.server.features.cql_types) before SQL
+    is written; a predicate is a :class:`Condition`, and only conditions are combined
+    (AND, OR, NOT) or make the result, which is the condition's SQL."""
+
     def __init__(self, fields: dict[str, FieldSpec], storage_srid: int, filter_crs: OutputCRS,
                  params: Params):
         self.fields, self.srid, self.fcrs, self.params = fields, storage_srid, filter_crs, params
 
+    def evaluate(self, node, adopt_result: bool = True):
+        if not adopt_result:  # a sub-node: the top call turns errors into a 400
+            return super().evaluate(node, False)
+        try:
+            return super().evaluate(node, True)
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError):
+            raise InvalidParameter(WRONG_ARGUMENTS) from None
+
+    def adopt_result(self, result) -> sql.Composable:
+        if not isinstance(result, Condition):
+            raise InvalidParameter("filter: must be a condition (true or false)")
+        return result.sql
+
     def value(self, operand, spec: FieldSpec | None = None) -> sql.Composable:
-        if isinstance(operand, (Column, GeomLiteral)):
+        if isinstance(operand, Operand):
             return operand.sql
-        if isinstance(operand, sql.Composable):
-            return operand
+        kind = kind_of(operand)
+        if kind == NULL:
+            return sql.SQL("NULL")
+        if kind in (LIST, INTERVAL):
+            raise InvalidParameter(f"filter: {article(kind)} cannot be used here")
+        if kind == STRING:
+            check_text(operand)
+            if spec is None:  # no column to type it: PostgreSQL would not know the type
+                return sql.SQL("{}::text").format(self.params.add(operand))
         return self.params.add(_typed(operand, spec))
 
     def _spec(self, *operands) -> FieldSpec | None:
-        return next((o.spec for o in operands if isinstance(o, Column)), None)
+        return next((o.spec for o in operands if isinstance(o, Operand) and o.spec), None)
 
     @handle(ast.Attribute)
     def attribute(self, node):
-        if node.name in GEOMETRY_NAMES:
-            return Column("geom", None)
-        if node.name not in self.fields:
-            raise InvalidParameter(f"filter: {node.name!r} is not a queryable; see "
+        name = node.name
+        if not isinstance(name, str):
+            raise InvalidParameter('filter: a property is named by a string, e.g. '
+                                   '{"property": "name"}')
+        check_text(name, "a property name")
+        if name in GEOMETRY_NAMES:
+            return Operand(sql.SQL("t.geom"), GEOMETRY, name, is_property=True)
+        if name not in self.fields:
+            raise InvalidParameter(f"filter: {name!r} is not a queryable; see "
                                    f"/queryables ({', '.join(self.fields)})")
-        return Column(node.name, self.fields[node.name])
+        return field_operand(name, self.fields[name])
 
     @handle(*COMPARE)
     def compare(self, node, lhs, rhs):
+        check_compare(lhs, rhs)
         spec = self._spec(lhs, rhs)
         op = sql.SQL(COMPARE[type(node)])
-        return sql.SQL("({} {} {})").format(self.value(lhs, spec), op, self.value(rhs, spec))
+        return Condition(sql.SQL("({} {} {})").format(self.value(lhs, spec), op,
+                                                      self.value(rhs, spec)))
 
     @handle(ast.And, ast.Or)
     def combine(self, node, lhs, rhs):
         op = sql.SQL(" AND " if isinstance(node, ast.And) else " OR ")
-        return sql.SQL("(") + lhs + op + rhs + sql.SQL(")")
+        return Condition(sql.SQL("(") + _condition(lhs).sql + op + _condition(rhs).sql
+                         + sql.SQL(")"))
 
     @handle(ast.Not)
     def negate(self, node, sub):
-        return sql.SQL("(NOT {})").format(sub)
+        return Condition(sql.SQL("(NOT {})").format(_condition(sub).sql))
 
     @handle(ast.Like)
     def like(self, node, lhs):
         # CQL2's wildcards are SQL's (% and _, escaped with \\): the pattern goes as it is.
         # pygeofilter labels "." the single-character wildcard, which in CQL2 is a literal.
+        check_string(lhs, "LIKE")
         pattern = node.pattern
+        if not isinstance(pattern, str):
+            raise InvalidParameter("filter: LIKE takes a pattern in quotes, e.g. "
+                                   "name LIKE 'Phố%'")
+        check_text(pattern, "the LIKE pattern")
         op = sql.SQL(" NOT" if node.not_ else "") + sql.SQL(" ILIKE " if node.nocase else " LIKE ")
-        return sql.SQL("({}::text{}{})").format(self.value(lhs), op, self.params.add(pattern))
+        return Condition(sql.SQL("({}::text{}{})").format(self.value(lhs), op,
+                                                          self.params.add(pattern)))
 
     @handle(ast.Between)
     def between(self, node, lhs, low, high):
+        check_ordered(lhs, "BETWEEN")
+        check_compare(lhs, low)
+        check_compare(lhs, high)
         spec = self._spec(lhs)
         neg = sql.SQL(" NOT" if node.not_ else "")
-        return sql.SQL("({}{} BETWEEN {} AND {})").format(
-            self.value(lhs), neg, self.value(low, spec), self.value(high, spec))
+        return Condition(sql.SQL("({}{} BETWEEN {} AND {})").format(
+            self.value(lhs), neg, self.value(low, spec), self.value(high, spec)))
 
     @handle(ast.In)
     def in_(self, node, lhs, *options):
+        check_ordered(lhs, "IN")
+        if not options:
+            raise InvalidParameter("filter: IN needs at least one value")
+        for option in options:
+            check_compare(lhs, option)
         spec = self._spec(lhs)
         items = sql.SQL(", ").join(self.value(o, spec) for o in options)
         neg = sql.SQL(" NOT" if node.not_ else "")
-        return sql.SQL("({}{} IN ({}))").format(self.value(lhs), neg, items)
+        return Condition(sql.SQL("({}{} IN ({}))").format(self.value(lhs), neg, items))
+
+    @handle(ast.Include)
+    def include(self, node):
+        return Condition(sql.SQL("FALSE" if node.not_ else "TRUE"))
 
     @handle(ast.IsNull)
     def is_null(self, node, lhs):
-        return sql.SQL("({} IS {}NULL)").format(self.value(lhs),
-                                                sql.SQL("NOT " if node.not_ else ""))
+        return Condition(sql.SQL("({} IS {}NULL)").format(
+            self.value(lhs), sql.SQL("NOT " if node.not_ else "")))
 
     @handle(*SPATIAL)
     def spatial(self, node, lhs, rhs):
-        fn = sql.SQL(SPATIAL[type(node)])
-        return sql.SQL("{}({}, {})").format(fn, self.geometry(lhs), self.geometry(rhs))
+        fn = SPATIAL[type(node)]
+        name = "S_" + fn[3:].upper()
+        check_geometry_operand(lhs, name, "first")
+        check_geometry_operand(rhs, name, "second")
+        return Condition(sql.SQL("{}({}, {})").format(sql.SQL(fn), lhs.sql, rhs.sql))
 
-    def geometry(self, operand) -> sql.Composable:
-        if isinstance(operand, Column) and operand.name == "geom":
-            return operand.sql
-        if isinstance(operand, GeomLiteral):
-            return operand.sql
-        raise InvalidParameter("filter: spatial functions compare the geometry with a "
-                               "geometry literal")
+    @handle(ast.TemporalPredicate, subclasses=True)
+    def temporal(self, node, lhs, rhs):
+        check_temporal((get_op(node) or type(node).__name__).upper(), lhs, rhs)
+
+    @handle(values.Interval)
+    def interval(self, node, *bounds):
+        return IntervalLiteral(node.start, node.end)
 
     @handle(values.Geometry)
     def geom_literal(self, node):
-        doc = dict(node.geometry)
-        if self.fcrs.lat_first:
-            doc = _flip(doc)
+        if not isinstance(node.geometry, dict):
+            raise InvalidParameter("filter: the geometry literal is malformed")
+        doc = geometry_literal(node.geometry, self.fcrs.lat_first, self.fcrs.srid, self.srid)
         return self._transform(sql.SQL("ST_SetSRID(ST_GeomFromGeoJSON({}), {})").format(
-            self.params.add(json.dumps(doc)), sql.Literal(self.fcrs.srid)))
+            self.params.add(doc), sql.Literal(self.fcrs.srid)))
 
     @handle(values.Envelope)
     def envelope(self, node):
-        x0, y0, x1, y1 = node.x1, node.y1, node.x2, node.y2
+        x0, y0, x1, y1 = check_numbers([node.x1, node.y1, node.x2, node.y2], "a bounding box")
         if self.fcrs.lat_first:
             x0, y0, x1, y1 = y0, x0, y1, x1
+        check_envelope([x0, y0, x1, y1], self.fcrs.srid, self.srid)
         return self._transform(sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(
-            *(self.params.add(float(v)) for v in (x0, y0, x1, y1)), sql.Literal(self.fcrs.srid)))
+            *(self.params.add(v) for v in (x0, y0, x1, y1)), sql.Literal(self.fcrs.srid)))
 
     @handle(ast.Function)
     def function(self, node, *args):
-        name = node.name.lower()
+        name = node.name.lower() if isinstance(node.name, str) else ""
         if name == "bbox" and len(args) in (4, 6):
-            nums = [float(a) for a in args]
+            nums = check_numbers(args, "BBOX")
             nums = nums if len(nums) == 4 else [nums[0], nums[1], nums[3], nums[4]]
             return self.envelope(values.Envelope(nums[0], nums[2], nums[1], nums[3]))
         if name in ("lower", "casei") and len(args) == 1:
-            inner = args[0].sql if isinstance(args[0], Column) else self.params.add(str(args[0]))
-            return sql.SQL("lower({}::text)").format(inner)
-        raise InvalidParameter(f"filter: function {node.name!r} is not supported")
+            (arg,) = args
+            check_string(arg, "CASEI")
+            named = isinstance(arg, Operand) and arg.is_property
+            return Operand(sql.SQL("lower({})").format(self.value(arg)), STRING,
+                           f"CASEI({arg.label})" if named else "CASEI(...)", is_property=named)
+        raise InvalidParameter(f"filter: function {str(node.name)[:40]!r} is not supported")
 
-    def _transform(self, geom: sql.Composable) -> GeomLiteral:
+    def _transform(self, geom: sql.Composable) -> Operand:
         if self.fcrs.srid != self.srid:
             geom = sql.SQL("ST_Transform({}, {})").format(geom, sql.Literal(self.srid))
-        return GeomLiteral(geom)
+        return Operand(geom, GEOMETRY, "the geometry literal")
 
     def adopt(self, node, *sub_args):
-        if isinstance(node, (str, int, float, bool, date, datetime)) or node is None:
+        if isinstance(node, (str, int, float, bool, date, datetime, timedelta)) or node is None:
             return node
         if isinstance(node, list):
             return node
-        raise InvalidParameter(f"filter: {type(node).__name__} is not supported by this server")
+        what = UNSUPPORTED.get(type(node), type(node).__name__)
+        raise InvalidParameter(f"filter: {what} is not supported by this server")
 
 
-def _flip(doc: dict) -> dict:
-    def flip(c):
-        return [flip(x) for x in c] if isinstance(c[0], list) else [c[1], c[0], *c[2:]]
-    if doc.get("type") == "GeometryCollection":
-        return {**doc, "geometries": [_flip(g) for g in doc["geometries"]]}
-    return {**doc, "coordinates": flip(doc["coordinates"])}
+def _condition(operand) -> Condition:
+    if not isinstance(operand, Condition):
+        raise InvalidParameter(f"filter: AND, OR and NOT combine conditions (true or false); "
+                               f"{_describe(operand)} is not one")
+    return operand
+
+
+def _describe(operand) -> str:
+    if isinstance(operand, Operand) and operand.is_property:
+        return operand.label
+    try:
+        return article(kind_of(operand))
+    except InvalidParameter:
+        return "an operand"
 
 
 def _typed(value, spec: FieldSpec | None):
-    if spec is None or value is None:
-        return value
-    kind = spec.type
-    if kind in (FieldType.integer, FieldType.number) and isinstance(value, str):
-        raise InvalidParameter(f"filter: {spec.name} is a number; {value!r} is text")
-    if kind == FieldType.string and not isinstance(value, str):
-        return str(value)
-    if kind == FieldType.date and isinstance(value, datetime):
+    """A literal as the column compared with it takes it (the kinds are already checked):
+    a timestamp compared with a date column is its date."""
+    if spec is not None and spec.type == FieldType.date and isinstance(value, datetime):
         return value.date()
-    if kind in (FieldType.date, FieldType.datetime) and isinstance(value, str):
-        raise InvalidParameter(f"filter: compare {spec.name} with DATE('...') or "
-                               "TIMESTAMP('...')")
     return value
 
 
 def _depth(node, level: int = 0) -> int:
     if level > MAX_DEPTH:
         return level
-    subs = node.get_sub_nodes() if hasattr(node, "get_sub_nodes") else None
+    try:
+        subs = node.get_sub_nodes() if hasattr(node, "get_sub_nodes") else None
+    except TypeError:  # e.g. IN with a number for its list: the evaluation refuses it
+        return level
     if not subs:
         return level
     subs = subs if isinstance(subs, list) else [subs]
@@ -281,8 +370,20 @@ def parse(text: str, lang: str):
     except InvalidParameter:
         raise
     except Exception as exc:  # pygeofilter/lark raise many types; all mean a bad filter
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise InvalidParameter(f"filter: not valid {lang}: {first}") from None
+        raise InvalidParameter(f"filter: not valid {lang}: {_parse_error(exc)}") from None
+
+
+def _parse_error(exc: Exception) -> str:
+    """What the parser says about the input (its position, the token it expected);
+    never Python's words about pygeofilter's insides (a KeyError, an IndexError)."""
+    from lark.exceptions import UnexpectedInput, VisitError
+
+    if isinstance(exc, VisitError):
+        exc = exc.orig_exc
+    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    if isinstance(exc, (UnexpectedInput, json.JSONDecodeError, ValueError)) and first:
+        return first
+    return "an operator or a literal is malformed (missing, extra or misplaced arguments)"
 
 
 def to_sql(text: str, lang: str, fields: dict[str, FieldSpec], storage_srid: int,
@@ -290,10 +391,4 @@ def to_sql(text: str, lang: str, fields: dict[str, FieldSpec], storage_srid: int
     tree = parse(text, lang)
     if _depth(tree) > MAX_DEPTH:
         raise InvalidParameter(f"filter: nested deeper than {MAX_DEPTH} levels")
-    try:
-        result = ToSQL(fields, storage_srid, filter_crs, params).evaluate(tree)
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
-        raise InvalidParameter(f"filter: cannot be applied: {exc}") from None
-    if isinstance(result, (Column, GeomLiteral)) or not isinstance(result, sql.Composable):
-        raise InvalidParameter("filter: must be a condition (true or false)")
-    return result
+    return ToSQL(fields, storage_srid, filter_crs, params).evaluate(tree)

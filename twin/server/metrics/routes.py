@@ -5,6 +5,13 @@
 fails it, and restarting workers does not bring a database back. ``/ready`` is what a
 load balancer or the compose health check asks: 503 (with Retry-After) while
 PostgreSQL is away, so traffic goes to instances that can answer.
+
+``/metrics`` shows per-route counts, pool state and worker pids, so who may read it is
+a setting (``metrics_access``): ``local`` (default) opens it to requests over this
+host's loopback that no proxy forwarded, ``public`` to anyone, ``role:<name>`` to
+callers holding that role; ``admin`` may always. Others get 401 (anonymous) or 403.
+``/health`` and ``/ready`` stay open to all; ``/health`` names the worker's pid only
+to callers who may read the metrics.
 """
 
 from __future__ import annotations
@@ -16,26 +23,56 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from twin.server.errors import Unavailable
+from twin.server.auth.principal import principal_of
+from twin.server.errors import AuthenticationRequired, Forbidden, Unavailable
 from twin.server.metrics.collect import families
 from twin.server.metrics.exposition import CONTENT_TYPE, render
 from twin.server.metrics.store import metrics_for
+from twin.server.security import is_local
 from twin.server.state import ServerState
 
 READY_WAIT_S = 2.0
 NO_STORE = {"Cache-Control": "no-store"}
+ADMIN = "admin"
+
+
+def metrics_allowed(request: Request, access: str) -> bool:
+    """Whether this caller may read /metrics under ``access`` (see the module's text)."""
+    roles = principal_of(request).roles
+    if access == "public" or ADMIN in roles:
+        return True
+    if access.startswith("role:"):
+        return access.removeprefix("role:") in roles
+    return is_local(request.scope)
+
+
+def _refuse(request: Request, access: str):
+    who = access.removeprefix("role:") if access.startswith("role:") else ADMIN
+    where = "is open to this host only" if access == "local" else f"needs the role {who!r}"
+    if not principal_of(request).authenticated:
+        return AuthenticationRequired(f"/metrics {where}; send an API key or a token of a "
+                                      f"caller with the role {who!r}")
+    return Forbidden(f"/metrics {where}; this caller has the roles "
+                     f"{', '.join(sorted(principal_of(request).roles))}")
 
 
 def routes(state: ServerState) -> list[BaseRoute]:
     metrics = metrics_for(state)
+    access = state.settings.metrics_access
 
-    async def scrape(_request: Request) -> Response:
+    async def scrape(request: Request) -> Response:
+        if not metrics_allowed(request, access):
+            raise _refuse(request, access)
         text = render(await families(metrics))
         return Response(text, media_type=CONTENT_TYPE, headers=NO_STORE)
 
-    async def health(_request: Request) -> JSONResponse:
-        # The worker's pid: which process answered, for operators and the fault tests.
-        return JSONResponse({"status": "alive", "worker": os.getpid()}, headers=NO_STORE)
+    async def health(request: Request) -> JSONResponse:
+        # The worker's pid: which process answered, for operators and the fault tests;
+        # shown to those who may read the metrics (which list the pids anyway).
+        body = {"status": "alive"}
+        if metrics_allowed(request, access):
+            body["worker"] = os.getpid()
+        return JSONResponse(body, headers=NO_STORE)
 
     async def ready(_request: Request) -> JSONResponse:
         try:
