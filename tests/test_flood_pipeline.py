@@ -23,7 +23,7 @@ from twin.flood import store
 from twin.flood.assets import load_assets
 from twin.flood.exposure import ExposureRequest, compute, depth_step
 from twin.flood.request import FloodInputError, ScenarioRequest, parse
-from twin.flood.runner import run_scenario
+from twin.flood.runner import run_flood
 
 NAME = "test-yagi"
 START = datetime(2026, 10, 21, 0, tzinfo=UTC)
@@ -39,7 +39,7 @@ def roots(tmp_path_factory):
 @pytest.fixture(scope="module")
 def yagi(city_engine, roots):
     """The scenario, run once for the module."""
-    return run_scenario(city_engine, roots, parse(ScenarioRequest, INPUTS))
+    return run_flood(city_engine, roots, parse(ScenarioRequest, INPUTS))
 
 
 def _steps(engine, scenario):
@@ -98,8 +98,8 @@ def test_depth_served_as_coverage(yagi, http):
 
 def test_rerun_replaces_and_failed_run_leaves_nothing(yagi, city_engine, roots, monkeypatch):
     name = "test-rerun"
-    first = run_scenario(city_engine, roots, parse(ScenarioRequest, {**INPUTS, "name": name}))
-    again = run_scenario(city_engine, roots, parse(ScenarioRequest,
+    first = run_flood(city_engine, roots, parse(ScenarioRequest, {**INPUTS, "name": name}))
+    again = run_flood(city_engine, roots, parse(ScenarioRequest,
                                                    {**INPUTS, "name": name, "hours": 2}))
     steps = _steps(city_engine, name)
     assert len(steps) == 2 and first["steps"] == 3
@@ -109,7 +109,15 @@ def test_rerun_replaces_and_failed_run_leaves_nothing(yagi, city_engine, roots, 
     assert n == again["extents"] and times == 2
     files = sorted(p for p in (roots / store.RUNS_DIR).rglob("*.tif") if name.replace("-", "_")
                    in p.name)
-    assert sorted(map(str, files)) == sorted(s.path for s in steps)
+    # A published scenario's replaced run is archived with its files (issue 13: a
+    # replacement can be undone): the current run's files and the archived run's.
+    with city_engine.connect() as conn:
+        archived = conn.execute(text(
+            "SELECT r.props->>'path' FROM scenario_archive a JOIN scenario_archive_rows r "
+            "ON r.archive_id = a.id WHERE a.scenario = :s AND r.source = 'rasters'"),
+            {"s": name}).scalars().all()
+    assert len(archived) == first["steps"]
+    assert sorted(map(str, files)) == sorted([s.path for s in steps] + archived)
 
     def broken(run, srid):
         rows, areas = real(run, srid)
@@ -118,7 +126,7 @@ def test_rerun_replaces_and_failed_run_leaves_nothing(yagi, city_engine, roots, 
     real = store.extent_rows
     monkeypatch.setattr(store, "extent_rows", broken)
     with pytest.raises(IntegrityError):
-        run_scenario(city_engine, roots, parse(ScenarioRequest, {**INPUTS, "name": name}))
+        run_flood(city_engine, roots, parse(ScenarioRequest, {**INPUTS, "name": name}))
     assert _steps(city_engine, name) == steps
     after = sorted(p for p in (roots / store.RUNS_DIR).rglob("*.tif") if name.replace("-", "_")
                    in p.name)

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from twin.flood.archive import Audit
 from twin.flood.request import ScenarioRequest, parse
-from twin.flood.runner import run_scenario
+from twin.flood.runner import run_flood
 from twin.naming import scoped_name
 from twin.server.auth.keys import create_key
 
@@ -47,7 +47,7 @@ def fingerprint(engine, scenario: str) -> tuple:
 def published(city_engine, tmp_path_factory):
     """The city's published storm scenario, stored as the demo stores it."""
     req = parse(ScenarioRequest, {**RUN, "rain_mm": 250})
-    run_scenario(city_engine, tmp_path_factory.mktemp("published"), req,
+    run_flood(city_engine, tmp_path_factory.mktemp("published"), req,
                  audit=Audit(actor="test", process_id="test"))
     before = fingerprint(city_engine, PUBLISHED)
     assert before[0] > 0 and before[2] == 2

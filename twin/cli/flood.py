@@ -47,12 +47,21 @@ def _audit(command: str, values: dict):
                  method="cli", inputs=values)
 
 
-def _fail(exc: Exception):
-    from twin.flood.request import FloodInputError
+def _run_and_report(app: AppContext, model, command: str, dem: Path | None,
+                    options: dict) -> None:
+    """Parse the options as ``model``, run, store and print the summary; input errors
+    are the command's errors."""
+    from twin.flood.request import FloodInputError, parse
+    from twin.flood.runner import run_flood
 
-    if isinstance(exc, FloodInputError):
+    values = {k: v for k, v in options.items() if v is not None}
+    try:
+        req = parse(model, values)
+        summary = run_flood(app.engine, app.settings.raster_dir, req, dem, click.echo,
+                            _audit(command, values))
+    except FloodInputError as exc:
         raise click.ClickException(str(exc)) from None
-    raise exc
+    _report(summary)
 
 
 @flood.command()
@@ -73,17 +82,9 @@ def _fail(exc: Exception):
 @handle_errors
 def scenario(app: AppContext, dem: Path | None, **options) -> None:
     """Run a "what if" scenario and store its grids and extents."""
-    from twin.flood.request import FloodInputError, ScenarioRequest, parse
-    from twin.flood.runner import run_scenario
+    from twin.flood.request import ScenarioRequest
 
-    values = {k: v for k, v in options.items() if v is not None}
-    try:
-        req = parse(ScenarioRequest, values)
-        summary = run_scenario(app.engine, app.settings.raster_dir, req, dem, click.echo,
-                               _audit("scenario", values))
-    except FloodInputError as exc:
-        _fail(exc)
-    _report(summary)
+    _run_and_report(app, ScenarioRequest, "scenario", dem, options)
 
 
 @flood.command()
@@ -98,17 +99,9 @@ def scenario(app: AppContext, dem: Path | None, **options) -> None:
 @handle_errors
 def event(app: AppContext, dem: Path | None, **options) -> None:
     """Run the gauge and rain models on the recorded readings of a period."""
-    from twin.flood.request import EventRequest, FloodInputError, parse
-    from twin.flood.runner import run_event
+    from twin.flood.request import EventRequest
 
-    values = {k: v for k, v in options.items() if v is not None}
-    try:
-        req = parse(EventRequest, values)
-        summary = run_event(app.engine, app.settings.raster_dir, req, dem, click.echo,
-                            _audit("event", values))
-    except FloodInputError as exc:
-        _fail(exc)
-    _report(summary)
+    _run_and_report(app, EventRequest, "event", dem, options)
 
 
 @flood.command()

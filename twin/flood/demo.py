@@ -19,7 +19,7 @@ from twin.config import Settings
 from twin.flood.archive import Audit
 from twin.flood.exposure import ExposureRequest, compute
 from twin.flood.request import EventRequest, parse
-from twin.flood.runner import run_event
+from twin.flood.runner import run_flood
 
 SCENARIO = "demo-event-2026-10"
 WINDOW = ("2026-10-20T00:00:00+07:00", "2026-10-23T00:00:00+07:00")
@@ -38,7 +38,7 @@ def run_demo_flood_event(engine: Engine, settings: Settings,
     ``exposure``: the peak hour's exposure summary."""
     req = parse(EventRequest, {"name": SCENARIO, "start": WINDOW[0], "end": WINDOW[1],
                                "drainage_mm_h": DRAINAGE_MM_H, "resolution_m": RESOLUTION_M})
-    summary = run_event(engine, settings.raster_dir, req, progress=progress,
+    summary = run_flood(engine, settings.raster_dir, req, progress=progress,
                         audit=Audit(actor="twin demo", process_id="twin demo", method="cli"))
     with engine.connect() as conn:
         result = compute(conn, ExposureRequest.of(SCENARIO, summary["peak_time"], None))

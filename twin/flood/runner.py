@@ -1,5 +1,5 @@
-"""Run a scenario or a recorded event end to end: compute, store, summarise."""
-
+"""Run a scenario or a recorded event end to end: compute, store, summarise (one path
+for both, :func:`run_flood`)."""
 from __future__ import annotations
 
 import time
@@ -27,27 +27,15 @@ def _summary(run: FloodRun, stored, started: float) -> dict:
                           "total_s": round(time.perf_counter() - started, 3)}}
 
 
-def run_scenario(engine: Engine, raster_root: Path, req: ScenarioRequest,
-                 dem_path: Path | None = None, progress: Progress | None = None,
-                 audit: Audit | None = None) -> dict:
-    """Compute and store a "what if" scenario; returns its summary."""
-    started = time.perf_counter()
-    with engine.connect() as conn:
-        run = scenario_run(conn, req, dem_path)
-    if progress:
-        progress(f"computed {req.steps} hourly grids of {run.grid.z.shape[1]}x"
-                 f"{run.grid.z.shape[0]} cells")
-    stored = persist(engine, run, raster_root, audit)
-    return _summary(run, stored, started)
-
-
-def run_event(engine: Engine, raster_root: Path, req: EventRequest,
+def run_flood(engine: Engine, raster_root: Path, req: ScenarioRequest | EventRequest,
               dem_path: Path | None = None, progress: Progress | None = None,
               audit: Audit | None = None) -> dict:
-    """Compute and store a recorded event; returns its summary."""
+    """Compute and store a "what if" scenario (a ScenarioRequest) or a recorded event (an
+    EventRequest); returns its summary. ``audit`` says who replaces a published run."""
     started = time.perf_counter()
+    compute = scenario_run if isinstance(req, ScenarioRequest) else event_run
     with engine.connect() as conn:
-        run = event_run(conn, req, dem_path)
+        run = compute(conn, req, dem_path)
     if progress:
         progress(f"computed {req.steps} hourly grids of {run.grid.z.shape[1]}x"
                  f"{run.grid.z.shape[0]} cells")

@@ -24,6 +24,13 @@ log = logging.getLogger("twin.server")
 TICKET = "_twin_ticket"
 
 
+def process_input(title: str, description: str, schema: dict,
+                  required: bool = False) -> dict:
+    """One input of a process description (OGC API – Processes ``inputDescription``)."""
+    return {"title": title, "description": description, "schema": schema,
+            "minOccurs": 1 if required else 0, "maxOccurs": 1}
+
+
 class TwinProcessor(BaseProcessor):
     """Subclasses set ``metadata`` (their module's PROCESS_METADATA) and implement
     :meth:`check` (inputs → parsed inputs, or ValueError naming what is wrong) and

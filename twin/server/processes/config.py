@@ -54,8 +54,8 @@ def manager(state: ServerState) -> dict:
     pygeoapi hands to its HTML templates), and creates its own table outside the
     migrations; none of that suits twin, so jobs stay on the host that ran them."""
     folder = private_folder(state.settings.data_dir / JOBS_DIR)  # 0700: job results
-    return {"name": "twin.server.processes.manager.OwnedJobsManager", "connection": str(folder / "jobs.tinydb.json"),
-            "output_dir": str(folder)}
+    return {"name": "twin.server.processes.manager.OwnedJobsManager",
+            "connection": str(folder / "jobs.tinydb.json"), "output_dir": str(folder)}
 
 
 def processor_class(process_id: str):

@@ -21,18 +21,14 @@ from sqlalchemy.pool import NullPool
 
 from twin.flood.archive import Audit
 from twin.flood.request import MAX_STEPS, FloodInputError, ScenarioRequest, parse
-from twin.flood.runner import run_scenario
+from twin.flood.runner import run_flood
 from twin.naming import check_published_name, scoped_name
 from twin.server.processes.access import ProcessAccess, check_publish
-from twin.server.processes.base import TwinProcessor
+from twin.server.processes.base import TwinProcessor, process_input
 
 _NUM = {"type": "number"}
 _TIME = {"type": "string", "format": "date-time"}
 
-
-def _input(title: str, schema: dict, description: str, required: bool = False) -> dict:
-    return {"title": title, "description": description, "schema": schema,
-            "minOccurs": 1 if required else 0, "maxOccurs": 1}
 
 
 PROCESS_METADATA: dict[str, Any] = {
@@ -52,26 +48,30 @@ PROCESS_METADATA: dict[str, Any] = {
     "keywords": ["flood", "scenario", "rain", "river", "inundation"],
     "links": [],
     "inputs": {
-        "name": _input("Name", {"type": "string", "minLength": 1, "maxLength": 100,
-                                "pattern": r"^[\w .:-]+$"}, "Scenario name.", True),
-        "rain_mm": _input("Rain", {**_NUM, "minimum": 0, "maximum": 2000, "default": 0},
-                          "Rain over 'hours' (mm), spread evenly; 2008: >350 mm in 2 days."),
-        "hours": _input("Rain duration", {"type": "integer", "minimum": 1,
-                                          "maximum": MAX_STEPS, "default": 48}, "Hours."),
-        "drainage_mm_h": _input("Drainage capacity", {**_NUM, "minimum": 0, "maximum": 500,
-                                                      "default": 50}, "What the drains take "
-                                "(mm/h)."),
-        "stage_m": _input("River stage", {**_NUM, "minimum": -10, "maximum": 40},
-                          "Main river's water level (m, the DEM's datum)."),
-        "from": _input("Start", _TIME, "Valid time of the first hour (default: this hour)."),
-        "to": _input("End", _TIME, "End of the run (default: start + hours)."),
-        "resolution_m": _input("Resolution", {**_NUM, "minimum": 5, "maximum": 500},
-                               "Model cell size (m; default: the DEM's own)."),
-        "min_depth_m": _input("Minimum depth", {**_NUM, "minimum": 0, "maximum": 1,
-                                                "default": 0.05}, "Shallower cells are dry."),
-        "publish": _input("Publish", {"type": "boolean", "default": False},
-                          "Store under the published name (admin only), replacing the "
-                          "published scenario; default: under the caller's own name."),
+        "name": process_input("Name", "Scenario name.", {
+            "type": "string", "minLength": 1, "maxLength": 100, "pattern": r"^[\w .:-]+$"},
+            required=True),
+        "rain_mm": process_input(
+            "Rain", "Rain over 'hours' (mm), spread evenly; 2008: >350 mm in 2 days.",
+            {**_NUM, "minimum": 0, "maximum": 2000, "default": 0}),
+        "hours": process_input("Rain duration", "Hours.", {
+            "type": "integer", "minimum": 1, "maximum": MAX_STEPS, "default": 48}),
+        "drainage_mm_h": process_input("Drainage capacity", "What the drains take (mm/h).",
+                                       {**_NUM, "minimum": 0, "maximum": 500,
+                                        "default": 50}),
+        "stage_m": process_input("River stage", "Main river's water level (m, the DEM's "
+                                 "datum).", {**_NUM, "minimum": -10, "maximum": 40}),
+        "from": process_input("Start", "Valid time of the first hour (default: this hour).",
+                              _TIME),
+        "to": process_input("End", "End of the run (default: start + hours).", _TIME),
+        "resolution_m": process_input("Resolution", "Model cell size (m; default: the "
+                                      "DEM's own).", {**_NUM, "minimum": 5, "maximum": 500}),
+        "min_depth_m": process_input("Minimum depth", "Shallower cells are dry.",
+                                     {**_NUM, "minimum": 0, "maximum": 1, "default": 0.05}),
+        "publish": process_input("Publish", "Store under the published name (admin "
+                                 "only), replacing the published scenario; default: under "
+                                 "the caller's own name.", {"type": "boolean",
+                                                            "default": False}),
     },
     "outputs": {
         "result": {"title": "Run summary", "description": "Steps, peak, areas by depth class, "
@@ -167,7 +167,7 @@ class Processor(TwinProcessor):
         req, root = parsed
         engine = flood_engine(self)
         try:
-            summary = run_scenario(engine, root, req, audit=Audit(
+            summary = run_flood(engine, root, req, audit=Audit(
                 actor=self.caller.subject, agency=self.caller.agency,
                 method=self.caller.method, process_id=self.metadata["id"],
                 job_id=self.job_id, inputs=self.inputs))

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from twin.naming import scoped_name
 from twin.rasters.series import collection_id
 from twin.server.processes.access import ProcessAccess, check_publish
-from twin.server.processes.base import TwinProcessor
+from twin.server.processes.base import TwinProcessor, process_input
 from twin.surfaces.build import RunSummary
 from twin.surfaces.region import Region, parse_bbox
 from twin.surfaces.request import DEFAULT_RESOLUTION, SurfaceRequest
@@ -35,10 +35,6 @@ GEOTIFF = "image/tiff; application=geotiff"
 
 _TEXT = {"type": "string"}
 
-
-def _input(title: str, description: str, schema: dict, required: bool = False) -> dict:
-    return {"title": title, "description": description, "schema": schema,
-            "minOccurs": 1 if required else 0, "maxOccurs": 1}
 
 
 PROCESS_METADATA: dict[str, Any] = {
@@ -59,26 +55,26 @@ PROCESS_METADATA: dict[str, Any] = {
     "keywords": ["interpolation", "kriging", "IDW", "air quality", "PM2.5", "surface"],
     "links": [],
     "inputs": {
-        "pollutant": _input("Pollutant", "pm25, pm10 or no2.",
+        "pollutant": process_input("Pollutant", "pm25, pm10 or no2.",
                             {**_TEXT, "enum": list(POLLUTANTS)}, required=True),
-        "datetime": _input(
+        "datetime": process_input(
             "Time", "An hour (RFC 3339 instant, floored to the UTC hour) or a closed "
             "interval 'start/end' of hours, both included.", _TEXT, required=True),
-        "method": _input("Method", "auto picks the lowest LOOCV RMSE per hour.",
+        "method": process_input("Method", "auto picks the lowest LOOCV RMSE per hour.",
                          {**_TEXT, "enum": ["auto", "idw", "kriging"], "default": "auto"}),
-        "model": _input("Variogram model", "Used when method is kriging.",
+        "model": process_input("Variogram model", "Used when method is kriging.",
                         {**_TEXT, "enum": ["spherical", "exponential", "gaussian"],
                          "default": "spherical"}),
-        "resolution": _input("Resolution", "Cell size in metres.",
+        "resolution": process_input("Resolution", "Cell size in metres.",
                              {"type": "number", "minimum": 20, "maximum": 5000,
                               "default": DEFAULT_RESOLUTION}),
-        "bbox": _input("Bounding box", "minlon, minlat, maxlon, maxlat (CRS84); default "
+        "bbox": process_input("Bounding box", "minlon, minlat, maxlon, maxlat (CRS84); default "
                        "the whole city.", {"type": "array", "minItems": 4, "maxItems": 4,
                                            "items": {"type": "number"}}),
-        "name": _input("Name", "Name of the caller's own series (default 'run').",
+        "name": process_input("Name", "Name of the caller's own series (default 'run').",
                        {**_TEXT, "minLength": 1, "maxLength": 60,
                         "pattern": r"^[\w .:-]+$", "default": "run"}),
-        "publish": _input("Publish", "Replace the published hourly surfaces (admin only).",
+        "publish": process_input("Publish", "Replace the published hourly surfaces (admin only).",
                           {"type": "boolean", "default": False}),
     },
     "outputs": {
@@ -146,7 +142,7 @@ def target(inputs: dict) -> tuple[str, bool]:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError("name: 1 to 60 letters, digits, spaces or . : _ -")
     if not isinstance(publish, bool):
-        raise ValueError("publish: true or false")  # noqa: TRY004 - a 400 to the client
+        raise ValueError("publish: true or false")
     return name, publish
 
 
