@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 
 from twin.server.edr.catalogue import Catalogue, probe
 from twin.server.edr.formatters import FORMATTERS
@@ -34,6 +34,10 @@ class EDROptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value_limit: int = Field(2_000_000, ge=1, description=(
         "Refuse (400) a request the planner expects to return more values than this"))
+    output_bytes: dict[Literal["json", "geojson", "csv", "html"], PositiveInt] = Field(
+        default_factory=dict, description=(
+            "Per format (f), the most bytes a response may have (413 over it); those not "
+            "named here are the limits table's (twin.server.limits)"))
     position_tolerance_m: float = Field(1500.0, gt=0, le=50_000, description=(
         "A position query is answered by the nearest station within this distance"))
     extent_refresh_s: float = Field(60.0, ge=0, description=(

@@ -1,11 +1,12 @@
 """CoverageJSON: a CoverageCollection of PointSeries, one coverage per station.
 
 PostgreSQL builds the coverages (``json_agg`` of each station's time axis and of each
-parameter's values along it); Python only writes the envelope around that text, so a
-large answer is never parsed and re-encoded. The parameters of a station share one
-``t`` axis: the union of the times any selected parameter was observed there; a
-parameter not observed at one of those times, or observed as missing/bad/NaN, is
-``null`` there, as CoverageJSON has it for missing values.
+parameter's values along it), one row each; Python only writes the envelope around that
+text (:mod:`.stream`), so a large answer is never parsed and re-encoded, nor held whole.
+The parameters of a station share one ``t`` axis: the union of the times any selected
+parameter was observed there; a parameter not observed at one of those times, or
+observed as missing/bad/NaN, is ``null`` there, as CoverageJSON has it for missing
+values.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ COVERAGES = """
 WITH c AS (
   SELECT station_id, count(*) AS n, json_agg(observed_at ORDER BY observed_at) AS t, {aggs}
   FROM ({by_time}) g GROUP BY station_id)
-SELECT coalesce(string_agg(json_build_object(
+SELECT json_build_object(
          'type', 'Coverage', 'id', s.code,
          'domain', json_build_object(
            'type', 'Domain', 'domainType', 'PointSeries',
@@ -36,9 +37,9 @@ SELECT coalesce(string_agg(json_build_object(
              'x', json_build_object('values', json_build_array(ST_X(s.geom))),
              'y', json_build_object('values', json_build_array(ST_Y(s.geom))),
              't', json_build_object('values', c.t))),
-         'ranges', json_strip_nulls(json_build_object({ranges})))::text,
-       ',' ORDER BY s.code), '')
+         'ranges', json_strip_nulls(json_build_object({ranges})))::text
 FROM c JOIN sensor_stations s ON s.id = c.station_id
+ORDER BY s.code
 """
 RANGE = ("{p}, CASE WHEN c.{h} THEN json_build_object('type', 'NdArray', 'dataType', 'float', "
          "'axisNames', json_build_array('t'), 'shape', json_build_array(c.n), "
@@ -46,9 +47,9 @@ RANGE = ("{p}, CASE WHEN c.{h} THEN json_build_object('type', 'NdArray', 'dataTy
 
 
 def coverages_sql(names: list[str], readings: sql.Composable) -> sql.Composable:
-    """One row, one text: the comma-separated coverages of the selected readings. A
-    parameter the station never reported in the window has no range (``json_strip_nulls``
-    drops it; it strips object members only, never array elements)."""
+    """A coverage per row (text), one per station in code order. A parameter the station
+    never reported in the window has no range (``json_strip_nulls`` drops it; it strips
+    object members only, never array elements)."""
     aggs = sql.SQL(", ").join(
         sql.SQL("bool_or({h}) AS {h}, json_agg({v} ORDER BY observed_at) AS {v}").format(
             h=series.flag(i), v=series.column(i)) for i in range(len(names)))
@@ -77,9 +78,12 @@ def parameters(catalogue: Catalogue, names: list[str]) -> dict[str, dict]:
     return {n: parameter(catalogue.parameters[n]) for n in names}
 
 
-def document(coverages: str, catalogue: Catalogue, names: list[str]) -> str:
-    """The CoverageCollection around the SQL-made coverages."""
-    head = json.dumps({"type": "CoverageCollection", "domainType": "PointSeries",
-                       "parameters": parameters(catalogue, names),
-                       "referencing": REFERENCING}, ensure_ascii=False)
-    return head[:-1] + ',"coverages":[' + coverages + "]}"
+def head(catalogue: Catalogue, names: list[str]) -> bytes:
+    """The CoverageCollection up to its coverages (the SQL-made rows, then ``TAIL``)."""
+    doc = json.dumps({"type": "CoverageCollection", "domainType": "PointSeries",
+                      "parameters": parameters(catalogue, names),
+                      "referencing": REFERENCING}, ensure_ascii=False)
+    return (doc[:-1] + ',"coverages":[').encode()
+
+
+TAIL = b"]}"

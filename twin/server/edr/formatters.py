@@ -14,7 +14,8 @@ from pygeoapi.formatter.base import BaseFormatter
 class Encoded(dict):
     """A response body and its media type (a dict, as pygeoapi expects query results)."""
 
-    def __init__(self, body: str | bytes, media: str):
+    def __init__(self, body, media: str):
+        """``body``: str or bytes, or a :class:`twin.server.edr.stream.Stream`."""
         super().__init__()
         self.body = body
         self.media = media

@@ -21,28 +21,30 @@ from twin.server.edr.covjson import parameter
 MEDIA = "application/geo+json"
 
 FEATURES = """
-SELECT coalesce(string_agg(json_build_object(
+SELECT json_build_object(
          'type', 'Feature',
          'id', s.code || '/' || (to_json(g.observed_at) #>> '{{}}'),
          'geometry', ST_AsGeoJSON(s.geom, 7)::json,
          'properties', json_build_object('station', s.code, 'name', s.name,
-                                         'datetime', g.observed_at, {values}))::text,
-       ',' ORDER BY s.code, g.observed_at), '')
+                                         'datetime', g.observed_at, {values}))::text
 FROM ({by_time}) g JOIN sensor_stations s ON s.id = g.station_id
+ORDER BY s.code, g.observed_at
 """
 
 
 def features_sql(names: list[str], readings: sql.Composable) -> sql.Composable:
-    """One row, one text: the comma-separated features of the selected readings; every
-    feature has every requested parameter (null where not observed), so clients see one
-    schema."""
+    """A feature per row (text), in station and time order: every feature has every
+    requested parameter (null where not observed), so clients see one schema."""
     values = sql.SQL(", ").join(sql.SQL("{}, g.{}").format(sql.Literal(n), series.column(i))
                                 for i, n in enumerate(names))
     return sql.SQL(FEATURES).format(values=values,
                                     by_time=series.by_time_sql(names, readings))
 
 
-def document(features: str, catalogue: Catalogue, names: list[str]) -> str:
+HEAD = b'{"type":"FeatureCollection","features":['
+
+
+def tail(catalogue: Catalogue, names: list[str]) -> bytes:
+    """What follows the features: the parameters, with units."""
     params = [{"id": n, **parameter(catalogue.parameters[n])} for n in names]
-    tail = json.dumps({"parameters": params}, ensure_ascii=False)
-    return '{"type":"FeatureCollection","features":[' + features + "]," + tail[1:]
+    return ("]," + json.dumps({"parameters": params}, ensure_ascii=False)[1:]).encode()

@@ -2,8 +2,10 @@
 
 pygeoapi instantiates it per request and calls one method per query type with the
 parsed request. Each method picks the stations (:mod:`.stations`), then
-:meth:`ReadingsProvider.answer` checks the value limit on the planner's estimate and
-has PostgreSQL write the body in the requested format. Errors leave as
+:meth:`ReadingsProvider.answer` checks the limits (:mod:`.limits`: ``datetime`` on cube
+and area queries, the value limit, the output budget of the format) and has PostgreSQL
+write the body in the requested format: read at once when small, else handed over as a
+:class:`.stream.Stream` that reads it while it is sent. Errors leave as
 :class:`twin.server.provider.TwinProviderError` (an OGC exception with its 4xx).
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import ExitStack
 
 import psycopg
 from pygeoapi.provider.base import ProviderConnectionError
@@ -20,10 +23,14 @@ from twin.server.edr import config, covjson, csv_, geojson, limits, places, quer
 from twin.server.edr.catalogue import Catalogue
 from twin.server.edr.formatters import Encoded
 from twin.server.edr.series import Selection, readings_sql
+from twin.server.edr.stream import Parts, nothing, open_stream, read
 from twin.server.errors import NotFound
+from twin.server.limits import LIMITS
 from twin.server.provider import get_source, provider_errors
 
 Pick = Callable[[psycopg.Connection], list[stations.Station]]
+STREAM_FROM = 1024 * 1024   # estimated bytes above which a body is streamed
+MEDIA = {"json": covjson.MEDIA, "geojson": geojson.MEDIA, "csv": csv_.MEDIA}
 
 
 class ReadingsProvider(BaseEDRProvider):
@@ -40,6 +47,7 @@ class ReadingsProvider(BaseEDRProvider):
         self.pool = get_source(data["source"]).pool
         self.catalogue: Catalogue = self.edr.catalogue
         self.base = data.get("base_url", f"/collections/{config.COLLECTION}")
+        self.budget = limits.budgets(self.edr.options.output_bytes)
         self._fields = self.get_fields()
 
     def get_fields(self) -> dict[str, dict]:
@@ -76,12 +84,13 @@ class ReadingsProvider(BaseEDRProvider):
     def area(self, wkt=None, datetime_=None, select_properties=None, format_=None, **kwargs):
         shape = ("Polygon", "MultiPolygon")
         return self.answer(lambda conn: stations.in_area(
-            conn, query.wkt_of(wkt, shape, "area")), datetime_, select_properties, format_)
+            conn, query.wkt_of(wkt, shape, "area")), datetime_, select_properties, format_,
+            required="area")
 
     def cube(self, bbox=None, datetime_=None, select_properties=None, format_=None,
              **kwargs):
         return self.answer(lambda conn: stations.in_bbox(conn, query.cube_bbox(bbox)),
-                           datetime_, select_properties, format_)
+                           datetime_, select_properties, format_, required="cube")
 
     def locations(self, location_id=None, bbox=None, datetime_=None,
                   select_properties=None, format_=None, **kwargs):
@@ -118,40 +127,59 @@ class ReadingsProvider(BaseEDRProvider):
 
     def places(self, pick: Pick, format_: str | None) -> dict:
         with provider_errors(), self.pool().connection() as conn:
-            body = places.collection(pick(conn), self.catalogue, self.base)
+            found = pick(conn)
+            limits.check_places(len(found), self.budget)
+            body = places.collection(found, self.catalogue, self.base)
         return json.loads(body) if format_ == "html" else Encoded(body, places.MEDIA)
 
-    def answer(self, pick: Pick, datetime_, select_properties, format_) -> dict:
-        """The readings of the picked stations, in ``format_``, within the value limit."""
-        with provider_errors():
+    def answer(self, pick: Pick, datetime_, select_properties, format_,
+               required: str | None = None) -> dict:
+        """The readings of the picked stations, in ``format_``, within the limits;
+        ``required`` names a query type that must give ``datetime``."""
+        with provider_errors(), ExitStack() as stack:
             names = query.parameter_names(select_properties, self.catalogue)
             window = query.Window.parse(datetime_)
-            with self.pool().connection() as conn:
-                found = pick(conn)
-                sel = Selection([s.id for s in found], names, window)
-                return self.encode(conn, sel, format_)
+            if required:
+                query.require_window(required, window, self.catalogue,
+                                     LIMITS.edr_datetime_days)
+            conn = stack.enter_context(self.pool().connection())
+            found = pick(conn)
+            sel = Selection([s.id for s in found], names, window)
+            return self.encode(conn, sel, format_ or "json", stack)
 
-    def encode(self, conn: psycopg.Connection, sel: Selection, format_: str | None) -> dict:
+    def encode(self, conn: psycopg.Connection, sel: Selection, fmt: str,
+               stack: ExitStack) -> dict:
+        """The body: read now when small (or HTML, which pygeoapi renders from a dict),
+        else a stream that takes over the connection held by ``stack``."""
         params: dict = {}
         readings = readings_sql(sel, self.catalogue, params)
+        nbytes = 0
         if sel.station_ids:
             limits.check(conn, readings, params, self.edr.options.value_limit)
-        if format_ == "csv":
-            return Encoded(csv_.write(conn, readings, params), csv_.MEDIA)
-        if format_ == "geojson":
-            text = self.fetch(conn, geojson.features_sql(sel.parameters, readings), params,
-                              sel)
-            return Encoded(geojson.document(text, self.catalogue, sel.parameters),
-                           geojson.MEDIA)
-        text = self.fetch(conn, covjson.coverages_sql(sel.parameters, readings), params, sel)
-        body = covjson.document(text, self.catalogue, sel.parameters)
-        return json.loads(body) if format_ == "html" else Encoded(body, covjson.MEDIA)
+            nbytes = limits.check_output(conn, readings, params, fmt, len(sel.parameters),
+                                         self.budget, self.edr.options.value_limit)
+        parts = self.parts(sel, fmt, readings, params)
+        if fmt == "html":
+            return json.loads(read(conn, parts))
+        if nbytes <= STREAM_FROM:
+            return Encoded(read(conn, parts), MEDIA[fmt])
+        return Encoded(open_stream(conn, parts, stack.pop_all()), MEDIA[fmt])
 
-    @staticmethod
-    def fetch(conn, statement, params: dict, sel: Selection) -> str:
+    def parts(self, sel: Selection, fmt: str, readings, params: dict) -> Parts:
+        """What the body of ``fmt`` is made of (no statement when no station matched)."""
+        if fmt == "csv":
+            return Parts(blocks=(lambda conn: csv_.blocks(conn, readings, params))
+                         if sel.station_ids else nothing, empty=(csv_.HEADER + "\n").encode())
+        names = sel.parameters
+        if fmt == "geojson":
+            statement = geojson.features_sql(names, readings)
+            head, tail, fetch = geojson.HEAD, geojson.tail(self.catalogue, names), 200
+        else:
+            statement = covjson.coverages_sql(names, readings)
+            head, tail, fetch = covjson.head(self.catalogue, names), covjson.TAIL, 1
         if not sel.station_ids:
-            return ""
-        return conn.execute(statement, params).fetchone()[0]
+            return Parts(head=head, tail=tail, blocks=nothing)
+        return Parts(statement, params, head, tail, fetch)
 
     def __repr__(self) -> str:
         return "<ReadingsProvider> sensor_readings"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from twin.server.edr.catalogue import Catalogue
 from twin.server.errors import InvalidParameter
@@ -31,6 +32,41 @@ class Window:
             return cls()
         tf: TimeFilter = parse_datetime(raw)
         return cls(tf.start, tf.end)
+
+    @property
+    def given(self) -> bool:
+        return self.start is not None or self.end is not None
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def require_window(kind: str, window: Window, catalogue: Catalogue, max_days: int,
+                   now: datetime | None = None) -> None:
+    """``cube`` and ``area`` queries must say when, within ``max_days``: without it they
+    would return every reading ever made in the area. An open start reaches back to the
+    first reading, an open end to now (or the last reading, if later)."""
+    now = now or datetime.now(UTC)
+    what = f"datetime: {'an' if kind[0] in 'aeiou' else 'a'} {kind} query"
+    if not window.given:
+        end = catalogue.end or now   # the example: the last day of readings
+        raise InvalidParameter(
+            f"{what} needs datetime, an instant or an interval of at most {max_days} days "
+            f"(e.g. datetime={iso(end - timedelta(days=1))}/{iso(end)}); without it the "
+            "query would cover every reading ever made there, so narrow datetime to the "
+            "period you need")
+    start = window.start or catalogue.begin
+    if start is None:
+        raise InvalidParameter(f"{what} needs the interval's start (at most {max_days} "
+                               "days before its end), not '..'")
+    end = window.end or (max(now, catalogue.end) if catalogue.end else now)
+    if end - start > timedelta(days=max_days):
+        days = (end - start) / timedelta(days=1)
+        raise InvalidParameter(
+            f"{what} may span at most {max_days} days; this one spans {days:,.1f} (an open "
+            "start reaches back to the first reading, an open end to now); narrow "
+            "datetime, or split the period into several requests")
 
 
 def parameter_names(raw: list[str] | str | None, catalogue: Catalogue) -> list[str]:

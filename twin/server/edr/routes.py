@@ -7,6 +7,9 @@ rules: parameters a query type does not take are refused (a misspelt ``within-un
 would otherwise be ignored silently), and the format is negotiated here (``f`` or
 ``Accept``) so pygeoapi always picks one of the collection's pass-through formatters.
 
+A large body comes back from pygeoapi as the provider's :class:`.stream.Stream` (the
+pass-through formatter hands it on untouched) and is sent as a ``StreamingResponse``.
+
 ``/items`` (the stations as features) calls the provider directly: pygeoapi sends
 ``items`` to a feature provider, which this collection does not have.
 """
@@ -17,14 +20,16 @@ import time
 
 from pygeoapi.api import environmental_data_retrieval as edr_api
 from pygeoapi.provider.base import ProviderGenericError
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from twin.server.edr import catalogue, config, query
 from twin.server.edr.formatters import Encoded
+from twin.server.edr.stream import Stream
 from twin.server.errors import InvalidParameter, problem
 
 COMMON = {"f", "lang", "datetime", "parameter-name", "crs"}
@@ -58,6 +63,17 @@ def negotiate(request: Request, allowed: tuple[str, ...]) -> str:
         if media in accept and fmt in allowed:
             return fmt
     return allowed[0]
+
+
+def streamed(headers: dict, status: int, body: Stream) -> StreamingResponse:
+    """A large body, sent as PostgreSQL hands it over (chunked, no Content-Length);
+    headers as the bridge keeps them for a body read at once."""
+    kept = {k: v for k, v in headers.items()
+            if k.lower() not in ("content-type", "content-encoding", "content-length")}
+    kept["Vary"] = "Accept, Accept-Language"
+    return StreamingResponse(body, status_code=status, headers=kept,
+                             media_type=headers.get("Content-Type"),
+                             background=BackgroundTask(body.close))
 
 
 def check_names(request: Request, kind: str) -> None:
@@ -101,6 +117,9 @@ class EDRRoutes:
         result = await run_in_threadpool(edr_api.get_collection_edr_query, self.bridge.api,
                                          req, config.COLLECTION, None, query_type,
                                          location_id)
+        headers, status, content = result
+        if isinstance(content, Stream):
+            return streamed(headers, status, content)
         return self.bridge.respond(*result)
 
     def check_values(self, request: Request) -> None:
