@@ -14,8 +14,10 @@ changes nothing either way.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -247,7 +249,7 @@ def test_every_write_route_follows_the_declared_matrix(app_and_url, keys, owned_
     before = snapshot(city_engine, tables)
     matrix, wrong = [], []
     with httpx.Client(base_url=url, timeout=120) as http:
-        for template, method, call in plans:
+        for _template, method, call in plans:
             for who, headers in _callers(keys).items():
                 allowed = who in call.allowed
                 path = (call.allowed_path or call.path) if allowed else call.path
@@ -268,11 +270,30 @@ def test_every_write_route_follows_the_declared_matrix(app_and_url, keys, owned_
                     elif r.headers.get("content-type", "").startswith("application/json"):
                         assert {"code", "description"} <= set(r.json())
     after = snapshot(city_engine, tables)
+    write_matrix(matrix)
     changed = [t for t in tables if before[t] != after[t]]
     assert not wrong, "\n".join(wrong)
     assert not changed, f"refused or stopped calls changed {changed}"
     covered = {(m, t) for t, m, _c in plans}
     assert covered == {(m, t) for t, m in routes}
+
+
+def write_matrix(matrix: list[tuple]) -> None:
+    """With TWIN_SWEEP_MATRIX=<file>, the answers as a Markdown table (route x method x
+    caller -> status), for the access matrix in a closing note or a review."""
+    target = os.environ.get("TWIN_SWEEP_MATRIX")
+    if not target:
+        return
+    callers = ["anonymous", "bad-key", *AGENCY_ROLES]
+    rows: dict[tuple[str, str], dict[str, int]] = {}
+    for method, path, who, status in matrix:
+        rows.setdefault((method, path), {})[who] = status
+    lines = ["| method | path | " + " | ".join(callers) + " |",
+             "|---|---|" + "--:|" * len(callers)]
+    for (method, path), got in sorted(rows.items(), key=lambda r: (r[0][1], r[0][0])):
+        lines.append(f"| {method} | `{path}` | "
+                     + " | ".join(str(got.get(c, "")) for c in callers) + " |")
+    Path(target).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def test_the_job_owner_may_dismiss_it(app_and_url, owner_key, owned_job):
