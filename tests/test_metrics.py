@@ -1,19 +1,21 @@
 """/metrics, /health and /ready on the real server: the exposition parses, requests are
 counted by route template (never the concrete path), pool, process and ingest numbers
-are there; the workers of one server share their reports through the data directory."""
+are there; the workers of one server share their numbers through prometheus_client's
+multiprocess files in the data directory (other workers here are real processes)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from twin.server.metrics.collect import duration_family
-from twin.server.metrics.exposition import Family, render
-from twin.server.metrics.store import BUCKETS, Report, RequestStats, SharedDir
+from twin.server.metrics.directory import prepare
+from twin.server.metrics.instruments import BUCKETS
 
 
 def scrape(http) -> dict[str, list]:
@@ -66,20 +68,28 @@ def test_pool_process_and_ingest_numbers(http):
                  "twin_readings_newest_age_seconds") >= 0
 
 
-def test_reports_of_other_workers_are_summed(tmp_path):
-    """Two workers' files in one run directory: the histogram is their sum."""
-    root = tmp_path / "metrics"
-    first, second = SharedDir(root, run=os.getpid()), SharedDir(root, run=os.getpid())
-    assert first.prepare() and second.prepare()
-    for shared, seconds in ((first, 0.003), (second, 0.2)):
-        stats = RequestStats()
-        stats.observe(("GET", "/collections", "200"), seconds)
-        shared.write(Report(pid=os.getpid(), requests=stats.rows(), in_progress=0,
-                            pools={}, process={}))
-    reports = second.others() + [Report.from_json((second.path / second.name).read_text())]
-    text = render([duration_family(reports)])
+def other_worker(route: str, seconds: float) -> None:
+    """A worker of the served app's server, as a process of its own: it opens the
+    instruments in the server's metrics folder (the one this process uses), answers one
+    request in ``seconds`` and exits."""
+    path = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    code = ("import sys; from pathlib import Path;"
+            "from twin.server.metrics.instruments import open_instruments;"
+            "i = open_instruments(Path(sys.argv[1]), run=int(sys.argv[2]));"
+            "i.observe('GET', sys.argv[3], 200, float(sys.argv[4]))")
+    subprocess.run([sys.executable, "-c", code, str(path.parent), path.name, route,
+                    str(seconds)], check=True)
+
+
+def test_histograms_of_every_worker_are_summed(http):
+    """Two other workers, each answering one request and gone since: the histogram
+    served is their sum (a dead worker's counts stay)."""
+    scrape(http)  # the served app has opened its metrics folder
+    for seconds in (0.003, 0.2):
+        other_worker("/test/summed", seconds)
     samples = {(s.name, s.labels.get("le")): s.value
-               for f in text_string_to_metric_families(text) for s in f.samples}
+               for s in scrape(http)["twin_http_request_duration_seconds"]
+               if s.labels.get("route") == "/test/summed"}
     assert samples[("twin_http_request_duration_seconds_count", None)] == 2
     assert samples[("twin_http_request_duration_seconds_bucket", "0.005")] == 1
     assert samples[("twin_http_request_duration_seconds_bucket", "0.25")] == 2
@@ -90,28 +100,30 @@ def test_stale_run_directories_are_removed(tmp_path):
     root = tmp_path / "metrics"
     dead = root / "999999999"  # above pid_max: no such process
     dead.mkdir(parents=True)
-    (dead / "1-x.json").write_text(json.dumps({}))
-    assert SharedDir(root, run=os.getpid()).prepare()
+    (dead / "histogram_1.db").write_bytes(b"")
+    assert prepare(root, run=os.getpid())
     assert not dead.exists()
+    assert (root / str(os.getpid())).stat().st_mode & 0o777 == 0o700
 
 
-def test_label_values_are_escaped():
-    family = Family("twin_x", "gauge", "help with \\ and\nnewline")
-    family.add(1, {"route": 'a"b\\c\nd'})
-    text = render([family])
+def test_label_values_are_escaped(http):
+    scrape(http)
+    other_worker('a"b\\c\nd', 0.01)
+    text = http.get("/metrics").text
     assert re.search(r'route="a\\"b\\\\c\\nd"', text)
-    (parsed,) = text_string_to_metric_families(text)
-    assert parsed.samples[0].labels["route"] == 'a"b\\c\nd'
+    (parsed,) = [s for f in text_string_to_metric_families(text) for s in f.samples
+                 if s.name.endswith("_count") and s.labels.get("route", "").startswith("a")]
+    assert parsed.labels["route"] == 'a"b\\c\nd'
     assert len(BUCKETS) == len(set(BUCKETS))
 
 
 def test_reports_older_than_the_server_are_dropped(tmp_path):
-    """A restarted container reuses pids: a report written before this server started
+    """A restarted container reuses pids: a file written before this server started
     is not one of its workers'."""
-    shared = SharedDir(tmp_path / "metrics", run=os.getpid())
-    shared.path.mkdir(parents=True)
-    old = shared.path / "12345-old.json"
-    old.write_text("{}")
+    path = tmp_path / "metrics" / str(os.getpid())
+    path.mkdir(parents=True)
+    old = path / "histogram_12345.db"
+    old.write_bytes(b"")
     os.utime(old, (1_000_000, 1_000_000))  # 1970: before any running process
-    assert shared.prepare()
+    assert prepare(tmp_path / "metrics", run=os.getpid())
     assert not old.exists()

@@ -3,21 +3,24 @@
 Outermost in the stack, so the time includes compression and authentication, and a
 request refused by a middleware is counted too. The route template (``/collections/
 {collection_id}/items``, never the concrete path) keeps the number of series bounded
-whatever clients send; a path no route matches counts as ``unmatched``. It also runs
-the worker's report publisher beside the app's lifespan.
+whatever clients send; a path no route matches counts as ``unmatched``. Beside the
+app's lifespan it writes the worker's pool and process gauges every second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from twin.server.metrics.store import metrics_for
+from twin.server.metrics.instruments import REFRESH_S, open_instruments
 from twin.server.state import ServerState
+
+log = logging.getLogger("twin.server.metrics")
 
 UNMATCHED = "unmatched"
 
@@ -59,7 +62,8 @@ def _index(routes: list[BaseRoute], prefix: str) -> dict[object, list[tuple[str,
 class MetricsMiddleware:
     def __init__(self, app: ASGIApp, state: ServerState):
         self.app = app
-        self.metrics = metrics_for(state)
+        self.state = state
+        self.instruments = open_instruments(state.settings.data_dir / "metrics")
         self.templates = RouteTemplates()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -80,20 +84,28 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
-        stats = self.metrics.requests
-        stats.in_progress += 1
+        instruments = self.instruments
+        instruments.in_progress.inc()
         try:
             await self.app(scope, receive, send_status)
         finally:
-            stats.in_progress -= 1
-            stats.observe((scope["method"], self.templates.template(scope), str(status)),
-                          time.perf_counter() - started)
+            instruments.in_progress.dec()
+            instruments.observe(scope["method"], self.templates.template(scope), status,
+                                time.perf_counter() - started)
+
+    async def _refresh(self) -> None:
+        while True:
+            try:
+                self.instruments.refresh(self.state.db)
+            except Exception:  # a background loop: log, and try again next time
+                log.exception("metrics: could not write this worker's gauges")
+            await asyncio.sleep(REFRESH_S)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        publisher = asyncio.create_task(self.metrics.publish())
+        refresher = asyncio.create_task(self._refresh())
         try:
             await self.app(scope, receive, send)
         finally:
-            publisher.cancel()
+            refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await publisher
+                await refresher

@@ -19,15 +19,16 @@ from __future__ import annotations
 import os
 
 import psycopg
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from twin.server.auth.principal import principal_of
 from twin.server.errors import AuthenticationRequired, Forbidden, Unavailable
-from twin.server.metrics.collect import families
-from twin.server.metrics.exposition import CONTENT_TYPE, render
-from twin.server.metrics.store import metrics_for
+from twin.server.metrics.collect import CONTENT_TYPE, database_row, exposition
+from twin.server.metrics.directory import sweep_dead
+from twin.server.metrics.instruments import open_instruments
 from twin.server.security import is_local
 from twin.server.state import ServerState
 
@@ -57,13 +58,16 @@ def _refuse(request: Request, access: str):
 
 
 def routes(state: ServerState) -> list[BaseRoute]:
-    metrics = metrics_for(state)
     access = state.settings.metrics_access
 
     async def scrape(request: Request) -> Response:
         if not metrics_allowed(request, access):
             raise _refuse(request, access)
-        text = render(await families(metrics))
+        instruments = open_instruments(state.settings.data_dir / "metrics")
+        instruments.refresh(state.db)  # this worker's numbers as of now
+        row = await database_row(state)
+        sweep_dead(instruments.path)
+        text = await run_in_threadpool(exposition, instruments.path, row)
         return Response(text, media_type=CONTENT_TYPE, headers=NO_STORE)
 
     async def health(request: Request) -> JSONResponse:
