@@ -55,9 +55,13 @@ PATCH = {"admin_areas": ("population", 1234), "bus_routes": ("headway_min", 12),
 
 
 def feature(layer: str, fid: str | None = None, **props) -> dict:
+    """A feature of ``layer``; with ``fid``, its id field (if any) is ``fid`` too: a
+    layer's id field is its feature id."""
     n = uuid.uuid4().hex[:10]
     properties = {k: v.format(n=n) if isinstance(v, str) else v
                   for k, v in PROPERTIES[layer].items()}
+    if fid is not None and REGISTRY.get(layer).id_field:
+        properties[REGISTRY.get(layer).id_field] = fid
     properties.update(props)
     out = {"type": "Feature", "geometry": GEOMETRY[REGISTRY.get(layer).geometry],
            "properties": properties}
@@ -129,7 +133,7 @@ def test_role_matrix(http, keys, made, layer, role):
             assert "WWW-Authenticate" in r.headers
         fid = create(http, keys, made, layer)
 
-    r = http.put(f"{url}/{fid}", json=feature(layer), headers=headers)
+    r = http.put(f"{url}/{fid}", json=feature(layer, fid), headers=headers)
     assert r.status_code == expect(200), r.text
     name, value = PATCH[layer]
     r = http.patch(f"{url}/{fid}", json={"type": "Feature", "properties": {name: value}},
@@ -286,11 +290,11 @@ def test_ids_client_given_server_assigned_and_taken(http, keys, made):
     assert r.status_code == 201
     made.append(("road_segments", r.json()["id"]))
     assert http.get(r.headers["location"]).json()["id"] == r.json()["id"]
-    # a layer with an id_field takes the id from it
-    stop = feature("bus_stops")
-    r = http.post("/collections/bus_stops/items", json=stop, headers=keys["transport"])
-    assert r.status_code == 201 and r.json()["id"] == stop["properties"]["code"]
-    made.append(("bus_stops", r.json()["id"]))
+    # a layer with an id_field takes the id from it (bus stops have none: GTFS stop_id)
+    camera = feature("cameras")
+    r = http.post("/collections/cameras/items", json=camera, headers=keys["transport"])
+    assert r.status_code == 201 and r.json()["id"] == camera["properties"]["code"]
+    made.append(("cameras", r.json()["id"]))
     wrong = http.patch(f"{url}/{fid}", json={"type": "Feature", "id": "other",
                                              "properties": {}}, headers=keys["transport"])
     assert wrong.status_code == 400

@@ -93,10 +93,10 @@ def pg():
 def city(pg, registry):
     engine = make_engine(pg.url, pool_size=2)
     upgrade(engine, registry)
-    header = ["code", "name", "kind", "properties", "lon", "lat"]
-    path = write_csv(pg.workdir / "stations.csv", header,
-                     [[code, f"Trạm {n}", "air", "pm25;pm10", 105.80 + n / 100, 21.02 + n / 100]
-                      for n, code in enumerate(STATIONS)])
+    header = ["code", "name", "kind", "agency", "properties", "lon", "lat"]
+    path = write_csv(pg.workdir / "stations.csv", header,  # the key's agency runs them
+                     [[code, f"Trạm {n}", "air", "faults test", "pm25;pm10", 105.80 + n / 100,
+                       21.02 + n / 100] for n, code in enumerate(STATIONS)])
     load_vector(engine, registry, "sensor_stations", path, extent=EXTENT, mode="upsert")
     key = create_key(engine, "faults test", "environment")[0]
     yield SimpleNamespace(engine=engine, key=key)

@@ -260,11 +260,19 @@ def city_station(city_engine) -> tuple[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def keys(city_engine) -> dict[str, dict[str, str]]:
+def keys(city_engine, city_station) -> dict[str, dict[str, str]]:
+    """Keys per role; the environment key is of the agency that runs ``city_station``
+    (readings are written by the station's own agency only)."""
+    agency = station_agency(city_engine, city_station[0])
     out = {"anonymous": {}}
     for role in ("environment", "transport", "admin"):
-        out[role] = {"X-API-Key": create_key(city_engine, f"test {role}", role)[0]}
+        name = agency if role == "environment" else f"test {role}"
+        out[role] = {"X-API-Key": create_key(city_engine, name, role)[0]}
     return out
+
+
+def station_agency(engine, code: str) -> str:
+    return rows(engine, "SELECT agency FROM sensor_stations WHERE external_id = :c", c=code)[0][0]
 
 
 def fresh_times(n: int) -> list[str]:
@@ -339,13 +347,13 @@ def test_posting_needs_the_environment_role(http, keys, path):
     assert ok.status_code == 200 and ok.json()["received"] == 0
 
 
-def test_environment_token_may_post(http, oidc, city_station):
+def test_environment_token_may_post(http, oidc, city_station, city_engine):
     from tests.test_auth import bearer, token
 
     code, props = city_station
     body = [{"station": code, "property": props[0], "time": fresh_times(1)[0], "value": 2}]
-    response = http.post("/readings", json=body,
-                         headers=bearer(token(oidc, roles=["environment"])))
+    response = http.post("/readings", json=body, headers=bearer(token(
+        oidc, roles=["environment"], agency=station_agency(city_engine, code))))
     assert response.status_code == 201
 
 

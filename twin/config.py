@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     count_budget_ms: int = Field(25, ge=1, le=10000, description=(
         "an exact count that takes longer than this is abandoned and numberMatched "
         "left out (the planner can underestimate correlated filters)"))
+    readings_max_age_days: int = Field(3650, ge=1, le=36500, description=(
+        "streamed readings (POST /readings, SensorThings, MQTT) older than this are "
+        "refused; the bulk CSV loader has no age limit"))
+    readings_max_ahead_minutes: int = Field(5, ge=0, le=1440, description=(
+        "readings more than this far ahead of the server's clock are refused (clock skew)"))
 
     # Authentication. API keys need no settings but the header name; bearer tokens (OIDC)
     # are accepted only when an issuer is set, and then an audience is required.

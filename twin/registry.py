@@ -131,7 +131,7 @@ class Layer(BaseModel):
     geometry: GeometryType
     storage_crs: str = "EPSG:4326"
     time_field: str | None = None
-    id_field: str | None = None   # a field whose value is the stable external id
+    id_field: str | None = None   # a field that IS the feature id: unique, never changes
     # Keep past versions: ``datetime`` then selects the versions valid at that time
     # ("the city as it was"), so such a layer has no separate time_field.
     history: bool = False
@@ -192,6 +192,10 @@ class Layer(BaseModel):
         if self.id_field and (self.id_field not in self.fields
                               or not self.fields[self.id_field].required):
             raise ValueError(f"id_field {self.id_field!r} must be a required field")
+        if self.id_field and (self.fields[self.id_field].type is not FieldType.string
+                              or self.fields[self.id_field].private):
+            # it is the feature id (external_id, text), equal and unique in the database
+            raise ValueError(f"id_field {self.id_field!r} must be a public string field")
         if self.view is not None and (self.access.edit or self.history or self.nearest):
             raise ValueError("a view layer is read-only: no access.edit, history or nearest")
         if self.nearest and self.nearest.field not in self.fields:

@@ -63,8 +63,10 @@ def demo_analyses(app: AppContext) -> None:
     click.echo(f"analyses done in {time.perf_counter() - started:.0f} s")
 
 
+# The environment key is the agency of the demo's air-quality stations: readings are
+# written (POST /readings) and corrected by the station's own agency only.
 DEMO_AGENCIES = [("So Giao thong Van tai (transport)", "transport"),
-                 ("So Tai nguyen va Moi truong (environment)", "environment"),
+                 ("Sở Tài nguyên và Môi trường Hà Nội", "environment"),
                  ("Van phong Dang ky dat dai (land office)", "land_office")]
 
 

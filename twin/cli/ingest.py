@@ -40,17 +40,25 @@ def ingest() -> None:
 @click.option("--batch-ms", default=1000, show_default=True, type=click.IntRange(1, 60000),
               help="...or this many milliseconds after the first one.")
 @click.option("--report-s", default=60.0, show_default=True, help="Seconds between progress lines.")
+@click.option("--agency-topics", is_flag=True,
+              help="Topics are <prefix>/<agency>/<station>[/<property>]: a reading whose "
+                   "agency level does not name its station's agency is a dead letter.")
 @click.pass_obj
 @handle_errors
 def mqtt_command(app: AppContext, broker: str, topics: tuple[str, ...], client_id: str,
-                 batch_messages: int, batch_ms: int, report_s: float) -> None:
+                 batch_messages: int, batch_ms: int, report_s: float,
+                 agency_topics: bool) -> None:
     """Subscribe to a broker and store readings (QoS 1, acknowledged once stored)."""
     from twin.ingest.mqtt import MqttOptions, Subscriber
+    from twin.ingest.policy import Window
     from twin.server.db import libpq_url
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    window = Window.of(app.settings.readings_max_age_days,
+                       app.settings.readings_max_ahead_minutes)
     options = MqttOptions(_broker(broker), tuple(topics), client_id, batch_messages, batch_ms,
-                          surfaces_dir=app.settings.raster_dir)
+                          surfaces_dir=app.settings.raster_dir, agency_topics=agency_topics,
+                          window=window)
     app.upgrade(quiet=True)
     subscriber = Subscriber(libpq_url(app.url), options)
     _report_every(subscriber, report_s)

@@ -1,7 +1,8 @@
 """Schema management: Alembic for the versioned core, a declarative sync for layers.
 
 ``upgrade`` runs the Alembic migrations, then creates the table of any layer
-file added since and adds any field added to an existing layer file.
+file added since and adds any field added to an existing layer file, and the check
+and unique index that make a layer's ``id_field`` its feature id (:mod:`twin.db.id_fields`).
 Changes that could lose data (a field removed, a type changed) are reported,
 never applied: they need a written migration.
 """
@@ -18,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import AddConstraint, CreateColumn
 
 from twin.db.history import sync_history
+from twin.db.id_fields import sync_id_fields
 from twin.db.models import build_metadata
 from twin.registry import Registry
 
@@ -74,6 +76,9 @@ def sync_layers(connection: Connection, registry: Registry) -> SyncReport:
         tables, columns = sync_history(connection, registry)
         report.created += tables
         report.added_columns += columns
+    added, drift = sync_id_fields(connection, registry)
+    report.added_indexes += added
+    report.drift += drift
     return report
 
 

@@ -94,14 +94,20 @@ def refresh(cur: psycopg.Cursor, new_rows: str, *, months: str = "auto") -> Refr
     return summary
 
 
-def _summarise_series(cur: psycopg.Cursor, new_rows: str, whole: bool) -> int:
-    """One pass over the new rows: per (station, property, local month) their count,
-    first and last time, and whether the series is worth recomputing whole (the new
-    rows at least as many as those already counted). Returns the countable rows."""
+def new_series(cur: psycopg.Cursor) -> None:
+    """The session's (emptied) temp table of the series a transaction changed: per
+    (station, property, local month) the count, first and last time of its new rows."""
     cur.execute("CREATE TEMP TABLE IF NOT EXISTS _twin_new_series (station_id bigint, "
                 "property text, m timestamptz, n bigint, first timestamptz, last timestamptz, "
                 "whole boolean, fresh boolean) ON COMMIT DELETE ROWS")
     cur.execute("DELETE FROM _twin_new_series")
+
+
+def _summarise_series(cur: psycopg.Cursor, new_rows: str, whole: bool) -> int:
+    """One pass over the new rows: per (station, property, local month) their count,
+    first and last time, and whether the series is worth recomputing whole (the new
+    rows at least as many as those already counted). Returns the countable rows."""
+    new_series(cur)
     cur.execute(sql.SQL(
         "INSERT INTO _twin_new_series SELECT station_id, property, {m}, count(*), "
         "min(observed_at), max(observed_at), false, false FROM {new} WHERE {ok} "

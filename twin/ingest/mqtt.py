@@ -5,6 +5,14 @@ quality?}`` (or an array of them), and ``<prefix>/<station_code>`` with readings
 carry their ``property``. The prefix is the literal part of the subscribed filter
 (``twin/readings`` for ``twin/readings/+/+`` or ``twin/readings/#``).
 
+Agency topics (``agency_topics``, ``twin ingest mqtt --agency-topics``): every topic
+carries the publishing agency first, ``<prefix>/<agency>/<station_code>[/<property>]``,
+where the broker's ACL lets each agency's user publish only under its own level (e.g.
+Mosquitto's ``pattern write twin/readings/%u/#``). The level is the agency's name or
+its slug (:func:`twin.ingest.policy.agency_slug`: ``so-tai-nguyen-va-moi-truong-ha-noi``)
+and must name the station's ``agency``; a reading whose topic names another agency is a
+dead letter. Without the option the subscriber trusts every topic it may read.
+
 How nothing is lost:
 
 - MQTT 5, QoS 1, a fixed client id and a session that never expires (``clean_start``
@@ -54,6 +62,7 @@ from twin.ingest.observations import (
     payload_text,
     utcnow,
 )
+from twin.ingest.policy import STREAMS, Window
 from twin.ingest.stream import WriteResult, ensure_partitions, write_batch
 from twin.surfaces.pending import Follower
 
@@ -105,6 +114,8 @@ class MqttOptions:
     retry_max_s: float = 30.0
     surfaces_dir: Path | None = None    # raster dir: make surfaces of new hours
     surfaces_every_s: float = 10.0
+    agency_topics: bool = False          # <prefix>/<agency>/<station>[/<property>]
+    window: Window = STREAMS             # the times a reading may have
 
     @property
     def receive_maximum(self) -> int:
@@ -137,6 +148,21 @@ def topic_target(topic: str, prefixes: list[list[str]]) -> tuple[str, str | None
             break
     raise Refused("the topic must be <prefix>/<station_code> or <prefix>/<station_code>/"
                   "<property>")
+
+
+def agency_topic_target(topic: str, prefixes: list[list[str]]
+                        ) -> tuple[str, str, str | None]:
+    """(agency, station, property or None) named by an agency topic
+    ``<prefix>/<agency>/<station_code>[/<property>]``; raises :class:`Refused`."""
+    levels = topic.split("/")
+    for prefix in prefixes:
+        if levels[:len(prefix)] == prefix:
+            rest = levels[len(prefix):]
+            if len(rest) in (2, 3) and all(rest):
+                return rest[0], rest[1], rest[2] if len(rest) == 3 else None
+            break
+    raise Refused("the topic must be <prefix>/<agency>/<station_code> or <prefix>/<agency>/"
+                  "<station_code>/<property>")
 
 
 @dataclass(slots=True)
@@ -226,11 +252,18 @@ class Subscriber:
         self.inbox.put(Message(msg.mid, msg.qos, topic, msg.payload, self.generation, parsed))
 
     def _parse(self, topic: str, payload: bytes) -> Parsed:
+        agency = None
         try:
-            station, prop = topic_target(topic, self._prefixes)
+            if self.options.agency_topics:
+                agency, station, prop = agency_topic_target(topic, self._prefixes)
+            else:
+                station, prop = topic_target(topic, self._prefixes)
         except Refused as exc:
             return Parsed(dead=[DeadLetter(str(exc), payload_text(payload), topic)])
-        return parse_payload(payload, topic, station, prop, utcnow())
+        parsed = parse_payload(payload, topic, station, prop, utcnow(), self.options.window)
+        for r in parsed.readings:  # checked against the station's agency by write_batch
+            r.agency = agency
+        return parsed
 
     # --- the caller's thread --------------------------------------------------------
 

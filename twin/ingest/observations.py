@@ -10,7 +10,8 @@ checks that need it (is the station known, does it observe this property) happen
 A reading is ``{station, property, time, value, unit?, quality?}``. ``time`` is ISO
 8601; a time without a UTC offset is Hanoi local time, as in the CSV loader. ``value``
 is a JSON number or ``null`` (a missing value); booleans, strings and non-finite numbers
-are refused, as are times before 1900 or more than a day ahead.
+are refused, as are times outside the window (:class:`twin.ingest.policy.Window`: by
+default ten years back, five minutes ahead; every parser takes a ``window``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from twin.ingest.policy import STREAMS, Window
+
 HANOI = timezone(timedelta(hours=7))
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-FUTURE_SLACK = timedelta(days=1)
 QUALITIES = frozenset({"good", "suspect", "bad", "missing"})
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 PROPERTY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -50,6 +51,7 @@ class Reading:
     index: int = 0            # position in the request or message
     topic: str | None = None  # MQTT topic or HTTP path
     raw: Any = None           # the item as received, for a dead letter
+    agency: str | None = None  # the agency an MQTT topic names (checked against the station)
 
     def row(self) -> tuple:
         return (self.station, self.time, self.property, self.value, self.unit, self.quality)
@@ -86,17 +88,18 @@ _NAMES: dict[re.Pattern, set[str]] = {}  # names already checked, per pattern
 CACHE_MAX = 4096
 
 
-def parse_time(value: Any, now: datetime, name: str = "time") -> datetime:
-    """An aware datetime within [1900, now + 1 day]; naive times are Hanoi local time."""
+def parse_time(value: Any, now: datetime, name: str = "time",
+               window: Window = STREAMS) -> datetime:
+    """An aware datetime inside ``window`` at ``now``; naive times are Hanoi local time."""
     t = _TIMES.get(value) if isinstance(value, str) else None
     if t is None:
         t = _iso_time(value, name)
         if len(_TIMES) >= CACHE_MAX:
             _TIMES.clear()
         _TIMES[value] = t
-    if t < EARLIEST or t > now + FUTURE_SLACK:
-        raise Refused(f"{name} {value[:60]!r} is out of range (before 1900 or more than a "
-                      "day ahead)")
+    reason = window.refusal(t, now)
+    if reason:
+        raise Refused(f"{name} {value[:60]!r} is out of range: {reason}")
     return t
 
 
@@ -186,7 +189,7 @@ def _agrees(item: dict, names: tuple[str, ...], fixed: str | None, what: str) ->
 
 
 def reading_from(item: Any, now: datetime, station: str | None = None,
-                 prop: str | None = None) -> Reading:
+                 prop: str | None = None, window: Window = STREAMS) -> Reading:
     """One reading object as a :class:`Reading`; raises :class:`Refused` with the reason.
 
     ``station`` and ``prop`` come from an MQTT topic when it names them."""
@@ -204,8 +207,8 @@ def reading_from(item: Any, now: datetime, station: str | None = None,
     if "value" not in item:
         raise Refused("value is missing (send null for a missing value)")
     value = parse_value(item["value"])
-    return Reading(code, name, parse_time(when, now), value, _unit(item.get("unit")),
-                   parse_quality(item.get("quality"), value), raw=item)
+    return Reading(code, name, parse_time(when, now, window=window), value,
+                   _unit(item.get("unit")), parse_quality(item.get("quality"), value), raw=item)
 
 
 # The shape the stations (and ``twin ingest replay``) send on a per-station topic:
@@ -216,7 +219,8 @@ CANONICAL = frozenset({"property", "time", "value", "unit", "quality"})
 _QUALITY = {q: q for q in QUALITIES}
 
 
-def _known(item: Any, station: str | None, latest: datetime) -> Reading | None:
+def _known(item: Any, station: str | None, earliest: datetime,
+           latest: datetime) -> Reading | None:
     """The reading, when ``item`` is the common shape and everything in it has passed
     before; None when anything is different (then :func:`reading_from` decides)."""
     if type(item) is not dict or station is None or not item.keys() <= CANONICAL:
@@ -226,7 +230,7 @@ def _known(item: Any, station: str | None, latest: datetime) -> Reading | None:
             or name not in _NAMES.get(PROPERTY, ())):
         return None
     t = _TIMES.get(when)
-    if t is None or t < EARLIEST or t > latest:
+    if t is None or t < earliest or t > latest:
         return None
     kind = type(value)
     if kind is int or (kind is float and math.isfinite(value)):
@@ -245,14 +249,14 @@ def _known(item: Any, station: str | None, latest: datetime) -> Reading | None:
 
 def parse_items(items: list, now: datetime, *, topic: str | None = None,
                 station: str | None = None, prop: str | None = None,
-                start: int = 0) -> Parsed:
+                start: int = 0, window: Window = STREAMS) -> Parsed:
     """Each item of a list of readings: a row, or a dead letter naming its index."""
     out = Parsed()
-    latest = now + FUTURE_SLACK
+    earliest, latest = window.bounds(now)
     for i, item in enumerate(items, start):
         try:
-            r = (_known(item, station, latest) if prop is None else None) or reading_from(
-                item, now, station, prop)
+            r = (_known(item, station, earliest, latest) if prop is None else None) or \
+                reading_from(item, now, station, prop, window)
         except Refused as exc:
             out.dead.append(DeadLetter(str(exc), dump(item), topic, i))
             continue
@@ -274,7 +278,7 @@ def readings_of(doc: Any) -> list:
 
 
 def parse_payload(payload: bytes, topic: str, station: str | None, prop: str | None,
-                  now: datetime) -> Parsed:
+                  now: datetime, window: Window = STREAMS) -> Parsed:
     """An MQTT message: one reading object, an array of them, or ``{"readings": [...]}``.
 
     A payload that is not JSON at all is one dead letter; a bad item in an array is a
@@ -292,7 +296,7 @@ def parse_payload(payload: bytes, topic: str, station: str | None, prop: str | N
     if not isinstance(doc, list):
         return _refused_message(f"the payload must be a reading object or an array of them, "
                                 f"got {_kind(doc)}", payload, topic)
-    return parse_items(doc, now, topic=topic, station=station, prop=prop)
+    return parse_items(doc, now, topic=topic, station=station, prop=prop, window=window)
 
 
 def _refused_message(reason: str, payload: bytes, topic: str) -> Parsed:
@@ -346,7 +350,8 @@ def datastream_of(value: Any) -> tuple[str, str, str | None]:
 
 
 def observation_reading(obs: Any, now: datetime,
-                        stream: tuple[str, str, str | None] | None = None) -> Reading:
+                        stream: tuple[str, str, str | None] | None = None,
+                        window: Window = STREAMS) -> Reading:
     """One Observation as a :class:`Reading` (``stream`` given for a dataArray row)."""
     if not isinstance(obs, dict):
         raise Refused(f"an Observation must be a JSON object, got {_kind(obs)}")
@@ -360,19 +365,20 @@ def observation_reading(obs: Any, now: datetime,
         raise Refused("result is missing (send null for a missing value)")
     item = {"station": station, "property": prop, "time": obs["phenomenonTime"],
             "value": obs["result"], "unit": unit, "quality": obs.get("resultQuality")}
-    reading = reading_from(item, now)
+    reading = reading_from(item, now, window=window)
     reading.raw = obs
     return reading
 
 
-def _data_array(block: dict, now: datetime, topic: str | None, start: int) -> Parsed:
+def _data_array(block: dict, now: datetime, topic: str | None, start: int,
+                window: Window) -> Parsed:
     """A CreateObservations block: one Datastream, ``components`` and ``dataArray`` rows."""
     rows = block.get("dataArray")
     try:
         stream = datastream_of(block.get("Datastream"))
         components = block.get("components")
-        if not isinstance(components, list) or not {"phenomenonTime", "result"} <= set(
-                c for c in components if isinstance(c, str)):
+        if not isinstance(components, list) or not {"phenomenonTime", "result"} <= {
+                c for c in components if isinstance(c, str)}:
             raise Refused("components must list at least phenomenonTime and result")
         if not isinstance(rows, list):
             raise Refused("dataArray must be an array of rows")
@@ -386,7 +392,7 @@ def _data_array(block: dict, now: datetime, topic: str | None, start: int) -> Pa
                 raise Refused(f"a dataArray row must be an array of {len(components)} values "
                               "(one per component)")
             values = dict(zip(components, row))
-            r = observation_reading({c: values[c] for c in wanted}, now, stream)
+            r = observation_reading({c: values[c] for c in wanted}, now, stream, window)
         except Refused as exc:
             out.dead.append(DeadLetter(str(exc), dump(row), topic, i))
             continue
@@ -395,7 +401,8 @@ def _data_array(block: dict, now: datetime, topic: str | None, start: int) -> Pa
     return out
 
 
-def parse_observations(doc: Any, now: datetime, topic: str | None = None) -> Parsed:
+def parse_observations(doc: Any, now: datetime, topic: str | None = None,
+                       window: Window = STREAMS) -> Parsed:
     """An Observation, an array of Observations, or CreateObservations dataArray blocks
     (mixed freely). Indexes count the observations in order, dataArray rows included."""
     if not isinstance(doc, (dict, list)):
@@ -404,11 +411,11 @@ def parse_observations(doc: Any, now: datetime, topic: str | None = None) -> Par
     out, index = Parsed(), 0
     for item in doc if isinstance(doc, list) else [doc]:
         if isinstance(item, dict) and "dataArray" in item:
-            part = _data_array(item, now, topic, index)
+            part = _data_array(item, now, topic, index, window)
             index += part.received  # a refused block is one dead letter
         else:
             try:
-                r = observation_reading(item, now)
+                r = observation_reading(item, now, window=window)
                 r.index, r.topic = index, topic
                 part = Parsed(readings=[r])
             except Refused as exc:

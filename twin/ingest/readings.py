@@ -4,6 +4,11 @@ The file is streamed into a typed temporary table (PostgreSQL parses it, and a
 bad value is reported with its line), checked against the stations, then moved
 into the monthly partitions. Duplicates (station, property, time) are ignored,
 so a file can be loaded twice. One transaction: all or nothing.
+
+An operator's tool (it needs the database's credentials): no age limit, since archives
+go back decades, and no quota of new monthly partitions, but times before 1900 and
+times ahead of the clock by more than :data:`twin.ingest.policy.BULK`'s bound (5
+minutes) refuse the file, as the streams refuse such readings.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -20,6 +25,7 @@ from sqlalchemy import Engine
 
 from twin.ingest import derived
 from twin.ingest.errors import LoadError
+from twin.ingest.policy import BULK, Window
 
 COLUMNS = {
     "station_code": ("text", ("station_code", "station", "station_id", "code", "ma_tram")),
@@ -96,7 +102,7 @@ def _copy_error(path: Path, exc: psycopg.Error) -> LoadError:
     return LoadError(f"{path}: {where}: {message}" if where else f"{path}: {message}")
 
 
-def _check(cur: psycopg.Cursor, path: Path) -> None:
+def _check(cur: psycopg.Cursor, path: Path, window: Window) -> None:
     cur.execute("SELECT DISTINCT r.station_code FROM _twin_readings r LEFT JOIN sensor_stations s"
                 " ON s.external_id = r.station_code WHERE s.id IS NULL LIMIT 50")
     unknown = [row[0] for row in cur.fetchall()]
@@ -110,15 +116,20 @@ def _check(cur: psycopg.Cursor, path: Path) -> None:
     if nulls or nonfinite:
         raise LoadError(f"{path}: {nulls} row(s) without station, time or property and "
                         f"{nonfinite} non-finite value(s)")
-    cur.execute("SELECT count(*) FROM _twin_readings WHERE observed_at NOT BETWEEN "
-                "'1900-01-01' AND now() + interval '1 day'")
-    if cur.fetchone()[0]:
-        raise LoadError(f"{path}: readings with a time out of range (before 1900, in the "
-                        "future or infinite)")
+    now = datetime.now(UTC)
+    earliest, latest = window.bounds(now)
+    cur.execute("SELECT count(*) FILTER (WHERE observed_at < %s), count(*) FILTER (WHERE "
+                "observed_at > %s) FROM _twin_readings", (earliest, latest))
+    early, ahead = cur.fetchone()
+    tick = timedelta(microseconds=1)
+    what = [f"{n} {window.refusal(t, now)}" for n, t in ((early, earliest - tick),
+                                                         (ahead, latest + tick)) if n]
+    if what:
+        raise LoadError(f"{path}: readings with a time out of range: {'; '.join(what)}")
 
 
-def load_readings(engine: Engine, path: Path,
-                  progress: Callable[[int], None] | None = None) -> ReadingsSummary:
+def load_readings(engine: Engine, path: Path, progress: Callable[[int], None] | None = None,
+                  window: Window = BULK) -> ReadingsSummary:
     """Load a readings CSV (station_code, observed_at, property, value[, unit, quality])."""
     import time
 
@@ -136,7 +147,7 @@ def load_readings(engine: Engine, path: Path,
             _copy_file(cur, path, cols, progress)
         except (psycopg.errors.DataError, psycopg.errors.BadCopyFileFormat) as exc:
             raise _copy_error(path, exc) from None
-        _check(cur, path)
+        _check(cur, path, window)
         summary.rows, summary.inserted, summary.partitions_created = _merge(cur, cols)
         summary.duplicates = summary.rows - summary.inserted
     summary.seconds = time.perf_counter() - started

@@ -82,10 +82,26 @@ def prepare(layer: Layer, data: SourceData, *, crs: str | None, extent, strict: 
         raise LoadError(f"{len(problems)} value(s) do not fit layer {layer.name}", problems)
     wkb = list(shapely.to_wkb(shapely.set_srid(kept, layer.srid), include_srid=True, hex=False))
     ids = external_ids(layer, data.columns, id_column, wkb, rows, cols)
+    _ids_are_id_field(layer, ids, values, [data.row_labels[i] for i in rows])
     dupes = [f"id {k!r} appears {n} times" for k, n in Counter(ids).items() if n > 1]
     if dupes:
         raise LoadError("duplicate feature ids in the source", dupes)
     return Prepared(layer, ids, values, wkb, summary)
+
+
+def _ids_are_id_field(layer: Layer, ids: list[str], values: list[list], labels: list[str]
+                      ) -> None:
+    """A layer's id field is its feature id (twin.db.id_fields): an --id-column must
+    agree with it row by row."""
+    if not layer.id_field:
+        return
+    at = list(layer.fields).index(layer.id_field)
+    bad = [f"{label}: id {fid!r} but {layer.id_field} {row[at]!r}"
+           for label, fid, row in zip(labels, ids, values, strict=True) if row[at] != fid]
+    if bad:
+        raise LoadError(f"{layer.name} features are identified by their {layer.id_field}: "
+                        f"the id column must hold the same values (or leave --id-column out)",
+                        bad[:50])
 
 
 def _source_crs(data: SourceData, crs: str | None, summary: LoadSummary):

@@ -278,6 +278,7 @@ def service_paths() -> dict[str, dict]:
                                   {"200": _ok("A QGIS project of every layer.",
                                               "application/zip", _BINARY)}),
         "/readings": _ingest("Post sensor readings", "postReadings"),
+        "/readings/corrections": _corrections(),
         "/sta/v1.1/Observations": _ingest("Post SensorThings observations",
                                           "postObservations"),
         "/metrics": _get("Prometheus metrics", "operations", "metrics",
@@ -297,6 +298,17 @@ def service_paths() -> dict[str, dict]:
 def _status(value: str) -> dict:
     return {"type": "object", "required": ["status"],
             "properties": {"status": {"type": "string", "enum": [value]}}}
+
+
+def _corrections() -> dict:
+    """Corrections of stored readings (twin/server/readings/corrections.py), audited."""
+    return {"post": {
+        "summary": "Correct stored readings (the station's agency or an admin; audited)",
+        "tags": ["ingest"], "operationId": "correctReadings", "security": SECURED,
+        "requestBody": {"required": True, "content": {JSON: {"schema": {
+            "oneOf": [{"type": "array", "items": _OBJECT}, _OBJECT]}}}},
+        "responses": {"200": _ok("The corrections were applied and audited.", JSON),
+                      **_errors(400, 401, 403, 404, 413, 415, 503)}}}
 
 
 def _ingest(summary: str, op_id: str) -> dict:

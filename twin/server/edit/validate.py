@@ -138,11 +138,9 @@ class Checker:
                                   else "geometry may not be null")
             else:
                 change.wkb, change.bounds84 = self._geometry(geometry)
+            self._id_field(change, mode)
         except Invalid as exc:
             raise Invalid(at + exc.description) from None
-        if mode == "create" and change.external_id is None and self.layer.id_field:
-            value = change.values.get(self.layer.id_field)
-            change.external_id = str(value) if value is not None else None
         if mode == "create" and change.external_id is None:
             change.external_id = str(uuid.uuid4())
         return change
@@ -160,6 +158,23 @@ class Checker:
         if given is not None and given != path_id:
             raise Invalid(f"the body's id {given!r} is not the id in the path {path_id!r}")
         return path_id
+
+    def _id_field(self, change: Change, mode: Mode) -> None:
+        """A layer's id field is its feature id: given on create (or the id is taken from
+        it), equal to the id, and never changed."""
+        name = self.layer.id_field
+        if not name or name not in change.values:
+            return
+        value = change.values[name]
+        if mode == "create" and change.external_id is None:
+            change.external_id = value
+        elif mode == "create" and value != change.external_id:
+            raise Invalid(f"{name} {value!r} must equal the feature id {change.external_id!r}: "
+                          f"{self.layer.name} features are identified by their {name} (leave "
+                          "id out to have it taken from there)")
+        elif mode != "create" and value != change.external_id:
+            raise Invalid(f"the id field cannot change: {name} is the feature id "
+                          f"{change.external_id!r}, not {value!r}")
 
     def _values(self, doc: dict, mode: Mode) -> dict[str, Any]:
         props = doc.get("properties")
