@@ -13,7 +13,7 @@ from pygeoapi.openapi import validate_openapi_document
 from sqlalchemy import text
 
 from twin.server.app import build_state
-from twin.server.pygeoapi_config import DEFAULT_SERVER_FILE, ConfigError, build_config
+from twin.server.pygeoapi.config import DEFAULT_SERVER_FILE, ConfigError, build_config
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -66,7 +66,7 @@ def test_generated_config_is_valid_and_holds_no_private_field(offline_state, reg
     assert layers == set(registry.names())
     parcels = config["resources"]["land_parcels"]
     provider = parcels["providers"][0]
-    assert provider["name"] == "twin.server.provider.TwinProvider"
+    assert provider["name"] == "twin.server.pygeoapi.provider.TwinProvider"
     assert provider["id_field"] == "external_id" and provider["editable"] is False
     assert provider["storage_crs"] == EPSG.format(4326)
     cameras = config["resources"]["cameras"]  # a layer with a time field

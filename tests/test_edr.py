@@ -14,7 +14,7 @@ import yaml
 from sqlalchemy import text
 
 from tests.conftest import _free_port, served
-from twin.server.pygeoapi_config import DEFAULT_SERVER_FILE
+from twin.server.pygeoapi.config import DEFAULT_SERVER_FILE
 
 BASE = "/collections/sensor_readings"
 UTC = UTC

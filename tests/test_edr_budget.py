@@ -24,7 +24,7 @@ from twin.config import REPO_ROOT
 from twin.server.db import libpq_url
 from twin.server.edr import catalogue, covjson, csv_, geojson, limits, query, series, stations
 from twin.server.limits import MiB
-from twin.server.pygeoapi_config import DEFAULT_SERVER_FILE
+from twin.server.pygeoapi.config import DEFAULT_SERVER_FILE
 
 CITY = "105,20,107,22"          # the bbox of the issue: every station of the demo city
 TWO_DAYS = "2026-09-30T00:00:00Z/2026-10-03T00:00:00Z"   # all of the small city's readings

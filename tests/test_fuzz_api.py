@@ -18,7 +18,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from twin.server.openapi_components import remote_refs
+from twin.server.pygeoapi.openapi_components import remote_refs
 
 pytestmark = pytest.mark.fuzz
 

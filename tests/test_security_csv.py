@@ -20,8 +20,8 @@ from psycopg import sql
 from sqlalchemy import text
 
 from twin.server.auth.keys import create_key
-from twin.server.csvsafe import TRIGGERS, sql_text, text_cell
 from twin.server.db import libpq_url
+from twin.server.params.csvsafe import TRIGGERS, sql_text, text_cell
 
 FORMULA = '=HYPERLINK("http://evil","x")'
 X, Y = 105.8507, 21.0281      # central Hà Nội

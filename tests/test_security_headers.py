@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from twin.server.auth.keys import create_key
-from twin.server.security import SecurityHeadersMiddleware, is_local, policies
+from twin.server.middleware.security import SecurityHeadersMiddleware, is_local, policies
 
 CHROMIUM = "/usr/bin/chromium"
 GL_ARGS = ["--use-gl=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]

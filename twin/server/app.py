@@ -27,10 +27,10 @@ from twin.server.errors import (
     http_exception_handler,
     unexpected_error_handler,
 )
-from twin.server.guard import GuardMiddleware
 from twin.server.limits import BodyLimit
 from twin.server.metrics.middleware import MetricsMiddleware
-from twin.server.security import SecurityHeadersMiddleware
+from twin.server.middleware.guard import GuardMiddleware
+from twin.server.middleware.security import SecurityHeadersMiddleware
 from twin.server.state import ServerState
 
 # Route modules, in matching order. Each has ``routes(state)``.
@@ -43,7 +43,7 @@ ROUTE_MODULES = (
     "twin.server.styles.routes",    # /collections/{id}/styles, the QGIS project
     "twin.server.viewer.routes",    # the web viewer and its local assets
     "twin.server.metrics.routes",   # /metrics (Prometheus) and /health
-    "twin.server.bridge",
+    "twin.server.pygeoapi.bridge",
 )
 
 
@@ -82,7 +82,7 @@ def create_app(settings: Settings, database_url: str,
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         await state.db.open()
-        from twin.server.extents import load_extents
+        from twin.server.features.extents import load_extents
 
         if not state.extents:  # the pygeoapi bridge may have read them already
             state.extents = await load_extents(state)

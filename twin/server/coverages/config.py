@@ -58,7 +58,7 @@ def catalogue_of(source: str) -> LiveCatalogue:
 
 
 def options_of(state: ServerState) -> CoverageOptions:
-    from twin.server.pygeoapi_config import ConfigError, load_server_file
+    from twin.server.pygeoapi.config import ConfigError, load_server_file
 
     path = state.settings.server_config
     try:
@@ -128,7 +128,7 @@ def resources(state: ServerState, source: str) -> dict[str, dict]:
 
 
 def forget_translated_config() -> None:
-    from twin.server.bridge import forget_translated_config as forget
+    from twin.server.pygeoapi.bridge import forget_translated_config as forget
 
     forget()
 

@@ -15,7 +15,7 @@ from rasterio.io import MemoryFile
 
 from twin.rasters.read import Subset
 from twin.rasters.series import Series
-from twin.server.csvsafe import text_cell
+from twin.server.params.csvsafe import text_cell
 
 OGC_CRS = "http://www.opengis.net/def/crs/EPSG/0/{}"
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"

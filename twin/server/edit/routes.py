@@ -237,7 +237,7 @@ class Editor:
         task.add_done_callback(self._tasks.discard)
 
     async def _refresh(self, layer: Layer) -> None:
-        from twin.server.extents import layer_extent
+        from twin.server.features.extents import layer_extent
 
         try:
             await asyncio.sleep(REFRESH_DELAY_S)

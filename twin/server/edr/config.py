@@ -3,7 +3,7 @@
 :func:`resources` is called once per worker by the bridge's configuration builder. It
 reads the catalogue (parameters, extent: index probes only), registers it beside the
 bridge's database source (the configuration only names the key, as for
-:class:`twin.server.provider.TwinProvider`) and returns the ``sensor_readings``
+:class:`twin.server.pygeoapi.provider.TwinProvider`) and returns the ``sensor_readings``
 resource. Options come from an optional ``edr:`` section of ``config/server.yaml``.
 """
 
@@ -65,7 +65,7 @@ def get(key: str) -> EDRSource:
 
 
 def options_of(state: ServerState) -> EDROptions:
-    from twin.server.pygeoapi_config import ConfigError, load_server_file
+    from twin.server.pygeoapi.config import ConfigError, load_server_file
 
     path = state.settings.server_config
     try:

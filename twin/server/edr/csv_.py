@@ -2,7 +2,7 @@
 quality``, written by PostgreSQL's ``COPY ... TO STDOUT (FORMAT csv)`` (its quoting,
 no Python per row). Every reading is kept, flagged ones too: the quality column says
 what a coverage would have left out. Times are RFC 3339 in UTC. Text columns that a
-spreadsheet would run as a formula get a leading quote (:mod:`twin.server.csvsafe`);
+spreadsheet would run as a formula get a leading quote (:mod:`twin.server.params.csvsafe`);
 the value column is numeric and stays as it is."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from twin.server.csvsafe import sql_text
+from twin.server.params.csvsafe import sql_text
 
 MEDIA = "text/csv; charset=utf-8"
 HEADER = "station_code,observed_at,property,value,unit,quality"

@@ -6,7 +6,7 @@ parsed request. Each method picks the stations (:mod:`.stations`), then
 and area queries, the value limit, the output budget of the format) and has PostgreSQL
 write the body in the requested format: read at once when small, else handed over as a
 :class:`.stream.Stream` that reads it while it is sent. Errors leave as
-:class:`twin.server.provider.TwinProviderError` (an OGC exception with its 4xx).
+:class:`twin.server.pygeoapi.provider.TwinProviderError` (an OGC exception with its 4xx).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from twin.server.edr.series import Selection, readings_sql
 from twin.server.edr.stream import Parts, nothing, open_stream, read
 from twin.server.errors import NotFound
 from twin.server.limits import LIMITS
-from twin.server.provider import get_source, provider_errors
+from twin.server.pygeoapi.provider import get_source, provider_errors
 
 Pick = Callable[[psycopg.Connection], list[stations.Station]]
 STREAM_FROM = 1024 * 1024   # estimated bytes above which a body is streamed

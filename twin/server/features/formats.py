@@ -1,5 +1,5 @@
 """Non-GeoJSON encodings of an items query: CSV (WKT geometry), FlatGeobuf, GeoPackage.
-CSV text cells are kept from running as spreadsheet formulas (:mod:`twin.server.csvsafe`)."""
+CSV text cells are kept from running as spreadsheet formulas (:mod:`twin.server.params.csvsafe`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pyogrio.raw
 
 from twin.registry import FieldType, Layer
-from twin.server.csvsafe import text_cell
+from twin.server.params.csvsafe import text_cell
 
 MEDIA = {"csv": "text/csv; charset=utf-8", "fgb": "application/flatgeobuf",
          "gpkg": "application/geopackage+sqlite3"}
@@ -36,7 +36,7 @@ def _cell(value) -> str:
 
 def _csv_cell(value) -> str:
     """A CSV cell: numbers as they are (-3.5 stays a number), text that a spreadsheet
-    would run as a formula with a leading quote (:mod:`twin.server.csvsafe`)."""
+    would run as a formula with a leading quote (:mod:`twin.server.params.csvsafe`)."""
     if isinstance(value, (int, float, Decimal)):
         return _cell(value)
     return text_cell(_cell(value))

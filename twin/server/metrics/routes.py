@@ -29,7 +29,7 @@ from twin.server.errors import AuthenticationRequired, Forbidden, Unavailable
 from twin.server.metrics.collect import CONTENT_TYPE, database_row, exposition
 from twin.server.metrics.directory import sweep_dead
 from twin.server.metrics.instruments import open_instruments
-from twin.server.security import is_local
+from twin.server.middleware.security import is_local
 from twin.server.state import ServerState
 
 READY_WAIT_S = 2.0

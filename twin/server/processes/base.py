@@ -15,7 +15,7 @@ from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 from twin.server.auth.principal import ANONYMOUS, Principal
 from twin.server.processes import ledger
 from twin.server.processes.access import ProcessAccess
-from twin.server.provider import get_source
+from twin.server.pygeoapi.provider import get_source
 
 log = logging.getLogger("twin.server")
 

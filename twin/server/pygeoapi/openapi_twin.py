@@ -5,8 +5,8 @@
 position of the raster collections, readings ingest, metrics and probes, and the viewer.
 Every error is the OGC exception document ``{code, description}`` of
 twin/server/errors.py, referenced as ``#/components/schemas/exception`` (defined by
-:mod:`twin.server.openapi_components`). Writes name their security schemes: an API key in
-``X-API-Key`` or a bearer token (twin/server/auth/).
+:mod:`twin.server.pygeoapi.openapi_components`). Writes name their security schemes:
+an API key in ``X-API-Key`` or a bearer token (twin/server/auth/).
 """
 
 from __future__ import annotations

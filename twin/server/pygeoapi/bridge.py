@@ -6,7 +6,7 @@ of items, an item, queryables and conformance (``state.hooks``).
 
 pygeoapi's own Starlette app reads its configuration from the environment when it is
 imported, so it is never imported here: one :class:`pygeoapi.api.API` is built per
-worker from the generated configuration (:mod:`twin.server.pygeoapi_config`) and
+worker from the generated configuration (:mod:`twin.server.pygeoapi.config`) and
 pygeoapi's API functions are called as its adapter does (an ``APIRequest``, run in a
 thread). Every error pygeoapi returns leaves as twin's OGC exception JSON
 ``{"code", "description"}``, whatever format was asked for.
@@ -35,10 +35,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from twin.server.errors import APIError, InvalidParameter, problem
-from twin.server.extents import layer_extent
 from twin.server.features.crs import parse_crs
-from twin.server.provider import register_source
-from twin.server.pygeoapi_config import (
+from twin.server.features.extents import layer_extent
+from twin.server.pygeoapi.config import (
     DEFAULT_SERVER_FILE,
     OGC_REL,
     build_config,
@@ -47,6 +46,7 @@ from twin.server.pygeoapi_config import (
     openapi_document,
     root_logging_untouched,
 )
+from twin.server.pygeoapi.provider import register_source
 from twin.server.state import ServerState
 
 log = logging.getLogger("twin.server")

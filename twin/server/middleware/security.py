@@ -26,7 +26,7 @@ ALWAYS = (("x-content-type-options", "nosniff"), ("x-frame-options", "SAMEORIGIN
           ("referrer-policy", "strict-origin-when-cross-origin"))
 CSP = "content-security-policy"
 VIEWER_PREFIX = "/viewer"
-# What pygeoapi 0.2x's templates load (twin/server/pygeoapi_config.py: its HTML pages).
+# What pygeoapi 0.2x's templates load (twin/server/pygeoapi/config.py: its HTML pages).
 CDN_SCRIPTS = "https://unpkg.com https://cdn.jsdelivr.net https://cdnjs.cloudflare.com"
 CDN_STYLES = "https://unpkg.com https://cdn.jsdelivr.net https://fonts.googleapis.com"
 CDN_FONTS = "https://fonts.gstatic.com https://unpkg.com https://cdn.jsdelivr.net"

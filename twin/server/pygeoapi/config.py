@@ -25,8 +25,8 @@ from twin.config import REPO_ROOT
 from twin.registry import Layer, Registry
 from twin.server.auth.policy import can_read
 from twin.server.auth.principal import ANONYMOUS
-from twin.server.extents import load_extents_with
 from twin.server.features.crs import CRS84_URI, crs_uri, supported_uris
+from twin.server.features.extents import load_extents_with
 from twin.server.features.params import DEFAULT_LIMIT, MAX_LIMIT
 from twin.server.features.params import FORMATS as ITEM_FORMATS
 from twin.server.state import ServerState
@@ -34,7 +34,7 @@ from twin.server.state import ServerState
 log = logging.getLogger("twin.server")
 
 DEFAULT_SERVER_FILE = REPO_ROOT / "config" / "server.yaml"
-PROVIDER = "twin.server.provider.TwinProvider"
+PROVIDER = "twin.server.pygeoapi.provider.TwinProvider"
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 DEFAULT_MAP = {
@@ -85,10 +85,11 @@ def _limits(server: dict, path: Path) -> dict[str, Any]:
 # --- extents -----------------------------------------------------------------------
 
 def load_extents_sync(state: ServerState, timeout: float = 10.0) -> dict[str, dict]:
-    """Each layer's CRS84 bbox and time interval, as :func:`twin.server.extents.load_extents`
-    computes them, read with the sync pool (the bridge needs them before the lifespan
-    runs). If the database cannot be reached, the plausible extent stands in and the
-    server still starts; the message says so."""
+    """Each layer's CRS84 bbox and time interval, as
+    :func:`twin.server.features.extents.load_extents` computes them, read with the sync
+    pool (the bridge needs them before the lifespan runs). If the database cannot be
+    reached, the plausible extent stands in and the server still starts; the message
+    says so."""
     import psycopg
     from psycopg_pool import PoolTimeout
 
@@ -210,7 +211,7 @@ def build_config(state: ServerState, source: str,
     """The pygeoapi configuration dict for this registry and database, validated.
 
     ``source`` is the key under which the bridge registered the database and registry
-    with :mod:`twin.server.provider` (the configuration never holds a DSN: pygeoapi
+    with :mod:`twin.server.pygeoapi.provider` (the configuration never holds a DSN: pygeoapi
     hands its configuration to every HTML template)."""
     server = load_server_file(server_file)
     if not state.extents:
@@ -227,11 +228,11 @@ def build_config(state: ServerState, source: str,
     from twin.server.app import present_modules
 
     for module in present_modules(RESOURCE_MODULES):
-        config["resources"].update(module.resources(state, source))
-    if any(r.get("type") == "process" for r in config["resources"].values()):
-        from twin.server.processes.config import manager
-
-        config["server"]["manager"] = manager(state)  # runs processes and keeps jobs
+        added = module.resources(state, source)
+        config["resources"].update(added)
+        manager = getattr(module, "manager", None)  # the processes' job manager
+        if manager is not None and any(r.get("type") == "process" for r in added.values()):
+            config["server"]["manager"] = manager(state)  # runs processes and keeps jobs
     validate(config, server_file)
     return config
 
@@ -272,8 +273,8 @@ def openapi_document(config: dict, registry: Registry) -> dict[str, Any]:
     used = {tag for ops in doc["paths"].values() for op in ops.values()
             if isinstance(op, dict) for tag in op.get("tags", [])}
     doc["tags"] = [t for t in doc.get("tags", []) if t["name"] in used]
-    from twin.server.openapi_components import localise
-    from twin.server.openapi_twin import add_twin_paths
+    from twin.server.pygeoapi.openapi_components import localise
+    from twin.server.pygeoapi.openapi_twin import add_twin_paths
 
     # self-contained (no $ref to schemas.opengis.net), then twin's own routes added
     return add_twin_paths(localise(doc), config, registry)

@@ -82,7 +82,7 @@ def get_source(key: str) -> Source:
     except KeyError:
         raise ProviderConnectionError(
             f"twin source {key!r} is not registered in this process; TwinProvider runs "
-            "inside twin's server (twin.server.bridge registers it)") from None
+            "inside twin's server (twin.server.pygeoapi.bridge registers it)") from None
 
 
 # --- errors ------------------------------------------------------------------------
