@@ -1,14 +1,12 @@
 """App assembly: the only server module that sees settings from outside.
 
-Each route module exposes ``routes(state) -> list[BaseRoute]``; twin's fast
-routes come first, pygeoapi serves the rest of the OGC API surface.
+The building blocks (:mod:`twin.server.blocks`) give their routes in order; twin's
+fast routes come first, pygeoapi serves the rest of the OGC API surface.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 
 from psycopg import OperationalError
 from psycopg_pool import PoolTimeout
@@ -19,6 +17,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from twin.config import Settings
 from twin.registry import Registry, load_registry
+from twin.server import blocks
 from twin.server.auth.middleware import AuthMiddleware
 from twin.server.db import Database
 from twin.server.errors import (
@@ -31,37 +30,8 @@ from twin.server.limits import BodyLimit
 from twin.server.metrics.middleware import MetricsMiddleware
 from twin.server.middleware.guard import GuardMiddleware
 from twin.server.middleware.security import SecurityHeadersMiddleware
+from twin.server.pygeoapi import bridge
 from twin.server.state import ServerState
-
-# Route modules, in matching order. Each has ``routes(state)``.
-ROUTE_MODULES = (
-    "twin.server.edit.routes",  # write methods and OPTIONS only: GET falls through
-    "twin.server.features.routes",
-    "twin.server.tiles.routes",
-    "twin.server.auth.routes",
-    "twin.server.readings.routes",  # sensor readings: HTTP batch ingest
-    "twin.server.styles.routes",    # /collections/{id}/styles, the QGIS project
-    "twin.server.viewer.routes",    # the web viewer and its local assets
-    "twin.server.metrics.routes",   # /metrics (Prometheus) and /health
-    "twin.server.pygeoapi.bridge",
-)
-
-
-def present_modules(names):
-    """The modules among ``names`` that exist, imported (an import error inside one is
-    raised, not hidden): optional building blocks register themselves by existing."""
-    for name in names:
-        if _exists(name):
-            yield importlib.import_module(name)
-
-
-def _exists(name: str) -> bool:
-    """Whether module ``name`` exists, its parent packages included, without importing it."""
-    parts = name.split(".")
-    for i in range(2, len(parts) + 1):
-        if importlib.util.find_spec(".".join(parts[:i])) is None:
-            return False
-    return True
 
 
 def build_state(settings: Settings, database_url: str,
@@ -75,9 +45,8 @@ def build_state(settings: Settings, database_url: str,
 def create_app(settings: Settings, database_url: str,
                registry: Registry | None = None) -> Starlette:
     state = build_state(settings, database_url, registry)
-    routes = []
-    for module in present_modules(ROUTE_MODULES):
-        routes += module.routes(state)
+    routes = [r for module in blocks.modules("own") for r in module.routes(state)]
+    routes += bridge.routes(state)  # last: pygeoapi serves the rest
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):

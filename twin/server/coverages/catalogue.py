@@ -6,8 +6,8 @@ and then, at most once per ``refresh_s``, a request first runs one cheap stateme
 read again and the series rebuilt. Listeners (the pygeoapi resources, so that
 ``/collections`` lists a new series and a grown time extent) are told of every change.
 
-A worker awaits this object to get the current series: it is the ``coverages`` hook
-in :attr:`ServerState.hooks`.
+A worker awaits this object to get the current series; the coverage routes find it by
+the bridge's source key (:func:`twin.server.coverages.config.catalogue_of`).
 """
 
 from __future__ import annotations

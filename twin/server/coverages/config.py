@@ -31,7 +31,6 @@ OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 GEOTIFF = "image/tiff; application=geotiff"
-HOOK = "coverages"
 
 
 class CoverageOptions(BaseModel):
@@ -54,6 +53,7 @@ _LOCK = threading.Lock()
 
 
 def catalogue_of(source: str) -> LiveCatalogue:
+    """The live catalogue :func:`resources` made for the bridge's ``source``."""
     return _CATALOGUES[source]
 
 
@@ -123,7 +123,6 @@ def resources(state: ServerState, source: str) -> dict[str, dict]:
     catalogue.load_sync()
     with _LOCK:
         _CATALOGUES[source] = catalogue
-    state.hooks[HOOK] = catalogue
     return {cid: resource(state, s, source) for cid, s in catalogue.series.items()}
 
 

@@ -7,8 +7,8 @@
   Maps / Tiles): PNG coloured by the series' classes, transparent on nodata;
   ``/collections/{id}/legend`` as PNG or JSON.
 - ``/collections/{id}/position`` (OGC API – EDR): the values at a point at each step.
-- ``/rasters/{external_id}.tif``: a catalogued COG itself, with range requests (the
-  ``raster_url`` hook: QGIS opens it through ``/vsicurl/``).
+- ``/rasters/{external_id}.tif``: a catalogued COG itself, with range requests (its
+  URL is ``state.raster_url``: QGIS opens it through ``/vsicurl/``).
 
 ``datetime`` instant: the nearest step (exact when one has that time), refused when
 further from the time extent than one step; no ``datetime``: the latest step. A DEM has
@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Route
 from twin.rasters import read, render
 from twin.rasters.series import Series, Step
 from twin.server.coverages import documents, maps
-from twin.server.coverages.config import GEOTIFF, HOOK, follow, options_of
+from twin.server.coverages.config import GEOTIFF, catalogue_of, follow, options_of
 from twin.server.coverages.params import (
     check_names,
     instant_of,
@@ -118,10 +118,10 @@ class CoverageRoutes:
     def __init__(self, bridge):
         self.bridge = bridge
         self.state = bridge.state
-        self.catalogue = bridge.state.hooks[HOOK]
+        self.catalogue = catalogue_of(bridge.source)
         self.options = options_of(bridge.state)
         follow((bridge.config, bridge.api.tpl_config), bridge.state, self.catalogue)
-        bridge.state.hooks["raster_url"] = lambda ident: self.state.url(f"rasters/{ident}.tif")
+        bridge.state.raster_url = lambda ident: self.state.url(f"rasters/{ident}.tif")
 
     # -- collections: refresh the catalogue, then pygeoapi describes them --
 

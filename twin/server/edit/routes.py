@@ -242,11 +242,7 @@ class Editor:
         try:
             await asyncio.sleep(REFRESH_DELAY_S)
             self._refreshing.discard(layer.name)  # later edits schedule another refresh
-            extent = await layer_extent(self.state, layer)
-            self.state.extents[layer.name] = extent
-            hook = self.state.hooks.get("extents_changed")
-            if hook is not None:
-                hook(layer.name, extent)
+            self.state.set_extent(layer.name, await layer_extent(self.state, layer))
         except Exception:
             self._refreshing.discard(layer.name)
             log.warning("extent of %s not refreshed after an edit", layer.name, exc_info=True)

@@ -162,9 +162,9 @@ def bridge_routes(bridge) -> list[BaseRoute]:
     if config.COLLECTION not in bridge.config["resources"]:
         return []
     r = EDRRoutes(bridge)
-    # twin's features routes match /collections/{id}/items first; they hand a collection
-    # that is not a layer to the hook named after it.
-    bridge.state.hooks[f"items:{config.COLLECTION}"] = r.items
+    # twin's features routes match /collections/{id}/items first; they hand this
+    # collection (not a layer) over to its own endpoint.
+    bridge.state.item_routes[config.COLLECTION] = r.items
     base = f"/collections/{config.COLLECTION}"
     out = [Route(f"{base}/{qt}", r.handler(qt, qt), methods=["GET"])
            for qt in ("position", "radius", "area", "cube")]

@@ -24,7 +24,7 @@ from twin.server.features.conformance import CONFORMANCE
 from twin.server.features.crs import parse_crs
 from twin.server.features.params import ItemsQuery, encode_cursor, negotiate, parse_items
 from twin.server.http import cached
-from twin.server.state import ServerState
+from twin.server.state import HtmlPages, ServerState
 
 GEOJSON = "application/geo+json"
 DOWNLOAD_LIMIT = 1_000_000
@@ -54,6 +54,13 @@ def output_names(layer: Layer, who: Principal = ANONYMOUS) -> list[str]:
 class Features:
     def __init__(self, state: ServerState):
         self.state = state
+
+    @property
+    def html(self) -> HtmlPages:
+        """The HTML pages (pygeoapi renders them; twin.server.pygeoapi.bridge)."""
+        if self.state.html is None:
+            raise InvalidParameter("f: html is not served by this server")
+        return self.state.html
 
     def layer(self, request: Request) -> Layer:
         """The collection, if the caller may read it (404 otherwise: existence of a
@@ -89,14 +96,14 @@ class Features:
         return links
 
     async def items(self, request: Request) -> Response:
-        handover = self.state.hooks.get(f"items:{request.path_params['collection_id']}")
+        handover = self.state.item_routes.get(request.path_params["collection_id"])
         if handover is not None:  # a collection served by another API (EDR locations)
             return await handover(request)
         layer, who = self.layer(request), principal_of(request)
         fields = queryable_fields(layer, who)
         q = parse_items(request.query_params, request.headers.get("accept"), layer, fields)
         if q.fmt == "html":
-            return await self.state.hooks["html_items"](request)
+            return await self.html.html_items(request)
         if q.fmt in ("fgb", "gpkg", "csv"):
             return await self.download(request, layer, q, fields)
         names = q.properties if q.properties is not None else output_names(layer, who)
@@ -167,7 +174,7 @@ class Features:
             private=who.authenticated)
 
     async def item(self, request: Request) -> Response:
-        handover = self.state.hooks.get(f"items:{request.path_params['collection_id']}")
+        handover = self.state.item_routes.get(request.path_params["collection_id"])
         if handover is not None:
             return await handover(request)
         layer = self.layer(request)
@@ -178,7 +185,7 @@ class Features:
                         {"json": "geojson", "geojson": "geojson", "jsonld": "geojson",
                          "html": "html"})
         if fmt == "html":
-            return await self.state.hooks["html_item"](request)
+            return await self.html.html_item(request)
         out = parse_crs(request.query_params.get("crs"), layer.srid)
         fid = request.path_params["item_id"]
         who = principal_of(request)
@@ -207,7 +214,7 @@ class Features:
         fmt = negotiate(request.query_params, request.headers.get("accept"),
                         {"json": "geojson", "jsonld": "geojson", "html": "html"})
         if fmt == "html":
-            return await self.state.hooks["html_queryables"](request)
+            return await self.html.html_queryables(request)
         props = {"geometry": {"$ref": f"https://geojson.org/schema/{layer.geometry}.json",
                               "x-ogc-role": "primary-geometry"}}
         who = principal_of(request)
@@ -226,7 +233,7 @@ class Features:
         fmt = negotiate(request.query_params, request.headers.get("accept"),
                         {"json": "geojson", "html": "html"})
         if fmt == "html":
-            return await self.state.hooks["html_conformance"](request, CONFORMANCE)
+            return await self.html.html_conformance(request, CONFORMANCE)
         return JSONResponse({"conformsTo": CONFORMANCE})
 
 

@@ -1,8 +1,10 @@
 """The pygeoapi bridge: the OGC API surface twin's own routes don't serve.
 
 Routes: ``/`` (landing page), ``/openapi``, ``/collections``, ``/collections/{id}``,
-``/collections/{id}/schema`` and ``/static``. Hooks for twin's routes: the HTML pages
-of items, an item, queryables and conformance (``state.hooks``).
+``/collections/{id}/schema`` and ``/static``, after those of the building blocks served
+through pygeoapi (:mod:`twin.server.blocks`, ``bridged``). For twin's routes: the HTML
+pages of items, an item, queryables and conformance (``state.html``), and the collection
+documents follow a layer's extent after edits (``state.extent_listeners``).
 
 pygeoapi's own Starlette app reads its configuration from the environment when it is
 imported, so it is never imported here: one :class:`pygeoapi.api.API` is built per
@@ -34,6 +36,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from twin.server import blocks
 from twin.server.errors import APIError, InvalidParameter, problem
 from twin.server.features.crs import parse_crs
 from twin.server.features.extents import layer_extent
@@ -105,9 +108,10 @@ class Bridge:
 
     def __init__(self, state: ServerState, server_file: Path = DEFAULT_SERVER_FILE):
         self.state = state
-        source = register_source(state.db.dsn, state.registry, lambda: state.db.sync,
-                                 state.settings.count_limit)
-        self.config = build_config(state, source, server_file)
+        # the key the configuration names the database and registry by (never a DSN)
+        self.source = register_source(state.db.dsn, state.registry, lambda: state.db.sync,
+                                      state.settings.count_limit)
+        self.config = build_config(state, self.source, server_file)
         self.openapi = openapi_document(self.config, state.registry)
         self.openapi_body = json.dumps(self.openapi, ensure_ascii=False).encode()
         with root_logging_untouched():
@@ -183,7 +187,7 @@ class Bridge:
         return await self.call(core_api.describe_collections, await self.api_request(request),
                                cid)
 
-    # -- extents that move: after edits (hook) and of derived layers (periodically) --
+    # -- extents that move: after edits (a listener) and of derived layers (periodically) --
 
     def extents_changed(self, name: str, extent: dict) -> None:
         """Put a layer's new extent into the collection documents pygeoapi writes."""
@@ -210,15 +214,14 @@ class Bridge:
                     extent = await layer_extent(self.state, layer)
                 except APIError:  # the database is away: keep the last known extent
                     return
-                self.state.extents[layer.name] = extent
-                self.extents_changed(layer.name, extent)
+                self.state.set_extent(layer.name, extent)
 
     async def schema(self, request: Request) -> Response:
         cid = request.path_params["collection_id"]
         return await self.call(core_api.get_collection_schema, await self.api_request(request),
                                cid)
 
-    # -- HTML hooks for twin's routes (they have validated the request already) --
+    # -- HTML pages of twin's routes (state.html; they have validated the request) --
 
     async def html_items(self, request: Request) -> Response:
         cid = request.path_params["collection_id"]
@@ -253,11 +256,6 @@ class Bridge:
                  for k, v in request.query_params.multi_items()]
         return QueryParams(items)
 
-    def hooks(self) -> dict[str, Callable]:
-        return {"extents_changed": self.extents_changed,
-                "html_items": self.html_items, "html_item": self.html_item,
-                "html_queryables": self.html_queryables,
-                "html_conformance": self.html_conformance}
 
 
 DERIVED_EXTENT_TTL_S = 15.0
@@ -272,18 +270,14 @@ def forget_translated_config() -> None:
 
     l10n._cfg_cache.clear()
 
-# Modules serving more of pygeoapi's surface through the bridge (EDR queries, processes
-# and jobs, coverages): each has ``bridge_routes(bridge) -> list[BaseRoute]``.
-BRIDGE_MODULES = ("twin.server.edr.routes", "twin.server.processes.routes",
-                  "twin.server.coverages.routes")
-
 
 def routes(state: ServerState) -> list[BaseRoute]:
-    from twin.server.app import present_modules
-
+    """The bridge's routes, after those of the blocks served through it (EDR queries,
+    processes and jobs, coverages: ``bridge_routes(bridge)``)."""
     bridge = Bridge(state, state.settings.server_config)
-    state.hooks.update(bridge.hooks())
-    extra = [r for m in present_modules(BRIDGE_MODULES) for r in m.bridge_routes(bridge)]
+    state.html = bridge
+    state.extent_listeners.append(bridge.extents_changed)
+    extra = [r for m in blocks.modules("bridged") for r in m.bridge_routes(bridge)]
     return extra + [
         Route("/", bridge.landing),
         Route("/openapi", bridge.openapi_doc),

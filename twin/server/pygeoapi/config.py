@@ -23,6 +23,7 @@ from jsonschema.exceptions import ValidationError
 
 from twin.config import REPO_ROOT
 from twin.registry import Layer, Registry
+from twin.server import blocks
 from twin.server.auth.policy import can_read
 from twin.server.auth.principal import ANONYMOUS
 from twin.server.features.crs import CRS84_URI, crs_uri, supported_uris
@@ -46,10 +47,6 @@ DEFAULT_MAP = {
 # on items, and PUT/DELETE for editable collections, which twin does not serve (yet).
 UNSERVED_METHODS = {"post", "put", "patch", "delete", "options"}
 UNSERVED_PATHS = ("/admin", "/stac", "/asyncapi")
-# Modules contributing pygeoapi resources beyond the layers (EDR collections, processes,
-# coverages): each has ``resources(state, source) -> dict[str, dict]``.
-RESOURCE_MODULES = ("twin.server.edr.config", "twin.server.processes.config",
-                    "twin.server.coverages.config")
 
 
 class ConfigError(ValueError):
@@ -225,9 +222,9 @@ def build_config(state: ServerState, source: str,
         "resources": {layer.name: resource(state, layer, source) for layer in state.registry
                       if can_read(layer, ANONYMOUS)},
     }
-    from twin.server.app import present_modules
-
-    for module in present_modules(RESOURCE_MODULES):
+    # Beyond the layers, the resources of the building blocks pygeoapi describes (EDR
+    # collections, processes, coverages): twin.server.blocks, ``resources``.
+    for module in blocks.modules("resources"):
         added = module.resources(state, source)
         config["resources"].update(added)
         manager = getattr(module, "manager", None)  # the processes' job manager

@@ -131,9 +131,9 @@ class StyleService:
         return cached(request, _json(doc), MAPBOX_TYPE, private=who.authenticated)
 
     async def _rasters(self) -> list:
-        """Catalogued COGs, when a coverage module serves them (the ``raster_url`` hook:
+        """Catalogued COGs, when a coverage module serves them (``state.raster_url``:
         external id -> URL of the COG); none otherwise."""
-        url_of = self.state.hooks.get("raster_url")
+        url_of = self.state.raster_url
         if url_of is None:
             return []
         rows = await self.state.db.fetchall(CATALOGUE_SQL)
