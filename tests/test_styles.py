@@ -18,10 +18,10 @@ from tests.conftest import _free_port, served
 from twin.cli.styles import export_styles
 from twin.registry import Access, Layer, Registry, RegistryError
 from twin.server.auth.keys import create_key
+from twin.style_model import Style
 from twin.styles import ramps
 from twin.styles.legend import legend
 from twin.styles.maplibre import layer_style
-from twin.styles.model import Style
 from twin.styles.qml import qml_document
 from twin.styles.resolve import resolve
 from twin.styles.sld import NS, sld_document

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from twin.errors import TwinInputError
+
 USER_PREFIX = "user"
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
@@ -34,7 +36,7 @@ def is_user_name(name: str) -> bool:
 
 
 def check_published_name(name: str) -> None:
-    """ValueError when ``name`` may not be published (it looks like a user's run)."""
+    """TwinInputError when ``name`` may not be published (it looks like a user's run)."""
     if is_user_name(name):
-        raise ValueError(f"name: names beginning with {USER_PREFIX!r} are reserved for "
-                         "users' own runs")
+        raise TwinInputError(f"name: names beginning with {USER_PREFIX!r} are reserved for "
+                             "users' own runs")

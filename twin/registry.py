@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from twin.styles.model import Style
+from twin.style_model import Style
 
 IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 RESERVED = {"id", "external_id", "geom", "created_at", "updated_at", "length_m", "area_m2"}

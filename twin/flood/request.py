@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from twin.analysis.flood import FloodScenario, PluvialScenario, Rainfall, RiverScenario
 from twin.analysis.flood.vectorise import MIN_DEPTH_M
+from twin.errors import TwinInputError, validation_text
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 STEP = timedelta(hours=1)
@@ -24,7 +25,7 @@ MAX_STEPS = 240
 NAME_PATTERN = r"^[\w .:-]+$"
 
 
-class FloodInputError(ValueError):
+class FloodInputError(TwinInputError):
     """A run's inputs cannot be used (unknown scenario, no DEM, bad window...); the
     message is safe to show a client and names what to fix."""
 
@@ -38,21 +39,24 @@ def parse_time(value: str | date | datetime, end: bool = False) -> datetime:
             value = date.fromisoformat(text) if len(text) == 10 else \
                 datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"{value!r} is not an ISO date or date-time") from None
-    if not isinstance(value, datetime):
-        day = value + timedelta(days=1) if end else value
-        return datetime.combine(day, time(0), LOCAL).astimezone(UTC)
-    return (value.replace(tzinfo=LOCAL) if value.tzinfo is None else value).astimezone(UTC)
+            raise FloodInputError(f"{value!r} is not an ISO date or date-time") from None
+    try:
+        if not isinstance(value, datetime):
+            day = value + timedelta(days=1) if end else value
+            return datetime.combine(day, time(0), LOCAL).astimezone(UTC)
+        return (value.replace(tzinfo=LOCAL) if value.tzinfo is None else value).astimezone(UTC)
+    except OverflowError:  # the first or last representable day, moved across midnight
+        raise FloodInputError(f"{str(value)!r} is out of range") from None
 
 
 def _whole_hours(start: datetime, end: datetime) -> int:
     if end <= start:
-        raise ValueError("'to' must be after 'from'")
+        raise FloodInputError("'to' must be after 'from'")
     span = (end - start) / STEP
     if abs(span - round(span)) > 1e-9 or start.minute or start.second or start.microsecond:
-        raise ValueError("'from' and 'to' must fall on whole hours")
+        raise FloodInputError("'from' and 'to' must fall on whole hours")
     if round(span) > MAX_STEPS:
-        raise ValueError(f"a run has at most {MAX_STEPS} hourly steps; got {round(span)}")
+        raise FloodInputError(f"a run has at most {MAX_STEPS} hourly steps; got {round(span)}")
     return round(span)
 
 
@@ -93,7 +97,7 @@ class ScenarioRequest(RunGrid):
     @model_validator(mode="after")
     def _check(self) -> ScenarioRequest:
         if self.rain_mm <= 0 and self.stage_m is None:
-            raise ValueError("a scenario needs rain_mm > 0, a stage_m or both")
+            raise FloodInputError("a scenario needs rain_mm > 0, a stage_m or both")
         self.start = parse_time(self.start)
         self.end = parse_time(self.end) if self.end is not None else None
         _whole_hours(self.start, self.stop)
@@ -154,13 +158,8 @@ class EventRequest(RunGrid):
 
 def parse(model: type[BaseModel], values: dict) -> BaseModel:
     """``model`` from ``values``; a pydantic error becomes one FloodInputError that
-    names each bad field."""
+    names each bad field (in words safe for a client: :func:`validation_text`)."""
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        parts = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
-            parts.append(f"{where}: {msg}" if where else msg)
-        raise FloodInputError("; ".join(parts)) from None
+        raise FloodInputError(validation_text(exc.errors())) from None

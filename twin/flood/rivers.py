@@ -38,6 +38,7 @@ from twin.analysis.flood import flood_from_levels
 from twin.analysis.flood.connect import EIGHT
 from twin.analysis.interpolate import IDW
 from twin.flood.readings import Gauges
+from twin.flood.request import FloodInputError
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ class RiverModel:
     def main_body(self) -> int:
         """The body with the most water at low water: the main river."""
         if not self.bodies:
-            raise ValueError("no water-level gauge with readings on the DEM")
+            raise FloodInputError("no water-level gauge with readings on the DEM")
         return int(np.argmax(self.low_water))
 
     def stage(self, stage_m: float) -> np.ndarray:

@@ -32,9 +32,10 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from twin.readings_props import COUNTABLE
+
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
 GRAINS = ("hour", "day", "month")
-COUNTABLE = "value IS NOT NULL AND quality IN ('good', 'suspect')"
 QUANTILES = (0.1, 0.5, 0.9, 0.95)
 STATS = ("mean", "min", "max", "p10", "p50", "p90", "p95")  # float8 columns, in order
 COLUMNS = ("grain", "station_id", "property", "bucket", "n", *STATS)

@@ -18,8 +18,9 @@ from shapely.geometry import box
 from sqlalchemy import Engine
 
 from twin.ingest.errors import LoadError
+from twin.rasters.cog import KINDS, write_cog
+from twin.rasters.cog import statistics as cell_statistics
 
-KINDS = ("dem", "air_quality", "flood_depth", "rainfall", "other")
 METRIC_DEFAULT = "EPSG:3405"  # VN-2000 / UTM zone 48N
 
 
@@ -75,21 +76,11 @@ def read_metric(path: Path, crs: str | None, target: str) -> tuple[np.ndarray, d
         return out, {"crs": dst_crs, "transform": transform}
 
 
-def write_cog(data: np.ndarray, crs, transform, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    profile = dict(driver="COG", width=data.shape[1], height=data.shape[0], count=1,
-                   dtype="float32", crs=crs, transform=transform, nodata=np.nan,
-                   compress="DEFLATE", predictor=3, blocksize=512, overview_resampling="average")
-    with rasterio.open(dest, "w", **profile) as dst:
-        dst.write(data, 1)
-
-
 def statistics(data: np.ndarray) -> dict:
-    valid = data[np.isfinite(data)]
-    if valid.size == 0:
+    stats = cell_statistics(data)
+    if not stats["valid_fraction"]:
         raise LoadError("the raster holds no valid pixels")
-    return {"min": float(valid.min()), "max": float(valid.max()), "mean": float(valid.mean()),
-            "std": float(valid.std()), "valid_fraction": float(valid.size / data.size)}
+    return stats
 
 
 def load_raster(engine: Engine, path: Path, raster_dir: Path, *, kind: str = "dem",

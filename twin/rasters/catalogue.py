@@ -2,7 +2,7 @@
 
 The analyses (interpolation, flood) produce ``(y, x)`` or ``(time, y, x)`` DataArrays
 in a metric CRS; :func:`store_surface` writes one time step as a Cloud-Optimized
-GeoTIFF with :func:`twin.ingest.raster.write_cog` (the same COG profile as loaded DEMs)
+GeoTIFF with :func:`twin.rasters.cog.write_cog` (the same COG profile as loaded DEMs)
 and upserts its catalogue row **inside the caller's transaction**, so a run that
 stores 24 hours and then fails stores none of their rows. The row's ``external_id`` is
 derived from (kind, variable, scenario, valid time): storing the same hour again
@@ -32,7 +32,8 @@ from rasterio.warp import transform_bounds
 from shapely.geometry import box
 from sqlalchemy import Connection, text
 
-from twin.ingest.raster import KINDS, statistics, write_cog
+from twin.errors import TwinInputError
+from twin.rasters.cog import KINDS, statistics, write_cog
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 _UPSERT = text(
@@ -46,7 +47,7 @@ _UPSERT = text(
     "created_at = now()")
 
 
-class SurfaceError(ValueError):
+class SurfaceError(TwinInputError):
     """The DataArray cannot be stored as it is (no CRS, irregular grid, wrong dims...)."""
 
 
@@ -117,13 +118,6 @@ def _attributes(data: xr.DataArray) -> dict:
     return out
 
 
-def _statistics(values: np.ndarray) -> dict:
-    """Like the loader's statistics, but an all-nodata step (a dry hour) is stored too."""
-    if not np.isfinite(values).any():
-        return {"min": None, "max": None, "mean": None, "std": None, "valid_fraction": 0.0}
-    return statistics(values)
-
-
 def _as_utc(value) -> datetime | None:
     if value is None:
         return None
@@ -146,7 +140,7 @@ def store_surface(conn: Connection, data: xr.DataArray, *, kind: str, variable: 
     crs, transform = georeference(data)
     values, transform = _north_up(np.asarray(data.values, dtype="float32"), transform)
     when = _as_utc(valid_time)
-    stats = {**_statistics(values), "attributes": _attributes(data)}
+    stats = {**statistics(values), "attributes": _attributes(data)}
     ident = raster_id(kind, variable, scenario, when)
     final = Path(raster_dir) / kind / f"{ident}.tif"
     partial = final.with_suffix(".partial.tif")

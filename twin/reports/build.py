@@ -16,8 +16,6 @@ from twin.reports.request import HANOI_TZ, Format, ReportRequest, Topic
 
 log = logging.getLogger("twin.reports")
 
-MAP_ASPECT = 1.3   # width / height of the map frame on an A4 or A3 landscape page
-
 
 def build_report(conn: Connection, request: ReportRequest,
                  now: datetime | None = None) -> bytes:
@@ -43,7 +41,7 @@ def build_report(conn: Connection, request: ReportRequest,
 
 
 def gather(conn: Connection, area: Area, request: ReportRequest, now: datetime) -> Report:
-    roads = data.roads_in_view(conn, area.id, maps.view_bbox_crs84(area, MAP_ASPECT))
+    roads = data.roads_in_view(conn, area.id, maps.view_bbox_crs84(area, maps.MAP_ASPECT))
     sections: list[Section] = []
     for topic in request.topics:
         if topic is Topic.assets:

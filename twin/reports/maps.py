@@ -30,6 +30,7 @@ MAP_EPSG = 3405
 CRS_LABEL = "EPSG:3405 · VN-2000 / UTM zone 48N"
 DPI = 200
 MARGIN = 0.06                 # of the area's extent, around it
+MAP_ASPECT = 1.3              # width / height of the map frame on an A4 or A3 landscape page
 _TO_MAP = Transformer.from_crs(4326, MAP_EPSG, always_xy=True)
 
 

@@ -36,7 +36,6 @@ from reportlab.platypus import (
 from reportlab.platypus import Table as RLTable
 
 from twin.reports import maps
-from twin.reports.build import MAP_ASPECT
 from twin.reports.model import Report, Section, Symbol, Table
 from twin.reports.request import Paper, ReportError
 
@@ -213,8 +212,8 @@ def map_block(report: Report, section: Section, doc: ReportDoc, styles) -> Flowa
     """The map and, to its right, the legend and the map's caption."""
     legend_w = 62 * mm if doc.pagesize[0] < 1000 else 80 * mm
     map_h = doc.height - 27 * mm
-    map_w = min(doc.width - legend_w - 5 * mm, map_h * MAP_ASPECT)
-    map_h = map_w / MAP_ASPECT
+    map_w = min(doc.width - legend_w - 5 * mm, map_h * maps.MAP_ASPECT)
+    map_h = map_w / maps.MAP_ASPECT
     png = maps.render(report.area, report.context + section.layers,
                       (map_w / 72, map_h / 72), report.generated.split(" ")[0])
     caption = text(f"{section.map_note} Projection: {maps.CRS_LABEL}. Dashed line: "

@@ -13,8 +13,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from twin.errors import TwinInputError, validation_text
+
 HANOI_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_DAYS = 366
+# Reports cover the city's records, not all of the calendar (the ends of Python's and
+# PostgreSQL's dates are refused here rather than overflow in a job).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 class Topic(StrEnum):
@@ -36,7 +41,7 @@ class Paper(StrEnum):
 MEDIA_TYPES = {Format.pdf: "application/pdf", Format.html: "text/html; charset=utf-8"}
 
 
-class ReportError(ValueError):
+class ReportError(TwinInputError):
     """A report cannot be made as asked; the message says what to change."""
 
 
@@ -78,11 +83,13 @@ class ReportRequest(BaseModel):
     @model_validator(mode="after")
     def _period(self) -> ReportRequest:
         if self.end < self.start:
-            raise ValueError(f"to ({self.end}) is before from ({self.start})")
+            raise InvalidReportRequest(f"to ({self.end}) is before from ({self.start})")
+        if self.start < FIRST_DAY or self.end > LAST_DAY:
+            raise InvalidReportRequest(f"the period must lie between {FIRST_DAY} and {LAST_DAY}")
         if (self.end - self.start).days >= MAX_DAYS:
-            raise ValueError(f"the period may span at most {MAX_DAYS} days")
+            raise InvalidReportRequest(f"the period may span at most {MAX_DAYS} days")
         if len(set(self.topics)) != len(self.topics):
-            raise ValueError("topics: each topic may be named once")
+            raise InvalidReportRequest("topics: each topic may be named once")
         return self
 
     @property
@@ -113,9 +120,5 @@ def parse_request(values: dict) -> ReportRequest:
 
 
 def describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
-        message = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
+    """Each bad input and what is wrong, in words safe for a client."""
+    return validation_text(exc.errors(include_url=False), positions=False)

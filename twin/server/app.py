@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from twin.config import Settings
+from twin.errors import TwinInputError
 from twin.registry import Registry, load_registry
 from twin.server import blocks
 from twin.server.auth.middleware import AuthMiddleware
@@ -24,6 +25,7 @@ from twin.server.errors import (
     APIError,
     api_error_handler,
     http_exception_handler,
+    input_error_handler,
     unexpected_error_handler,
 )
 from twin.server.limits import BodyLimit
@@ -72,6 +74,10 @@ def create_app(settings: Settings, database_url: str,
         # a handler for Exception itself runs in Starlette's outermost middleware, which
         # re-raises, and uvicorn then drops the connection.
         exception_handlers={APIError: api_error_handler, HTTPException: http_exception_handler,
+                            # A domain error about the input is a 400 with its words; any
+                            # other ValueError (numpy's, pyproj's) a plain, logged 500.
+                            TwinInputError: input_error_handler,
+                            ValueError: unexpected_error_handler,
                             OperationalError: unexpected_error_handler,
                             PoolTimeout: unexpected_error_handler,
                             Exception: unexpected_error_handler},

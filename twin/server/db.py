@@ -18,6 +18,8 @@ import logging
 import select
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -208,18 +210,24 @@ class Database:
                                             **_pool_options(self.outage))
             return self._sync
 
-    async def fetchrow(self, sql, params: Any = None, prepare: bool = True) -> tuple | None:
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A pooled connection whose database errors leave as :func:`translate` says."""
         async with self.pool.connection() as conn:
             try:
-                cur = await conn.execute(sql, params, prepare=prepare)
+                yield conn
             except psycopg.Error as exc:
                 raise translate(exc) from None
+
+    async def fetchrow(self, sql, params: Any = None, prepare: bool = True) -> tuple | None:
+        async with self.connection() as conn:
+            cur = await conn.execute(sql, params, prepare=prepare)
             return await cur.fetchone()
 
     async def fetchrow_within(self, sql, params: Any, budget_ms: int) -> tuple | None:
         """One row, or None when the statement needs more than ``budget_ms`` (for work
         worth doing only when cheap, such as an exact count)."""
-        async with self.pool.connection() as conn:
+        async with self.connection() as conn:
             try:
                 async with conn.transaction():
                     # set_config(..., true) is SET LOCAL with the value bound.
@@ -231,25 +239,40 @@ class Database:
                     return await cur.fetchone()
             except psycopg.errors.QueryCanceled:
                 return None
-            except psycopg.Error as exc:
-                raise translate(exc) from None
 
     async def fetchall(self, sql, params: Any = None) -> list[tuple]:
-        async with self.pool.connection() as conn:
-            try:
-                cur = await conn.execute(sql, params, prepare=True)
-            except psycopg.Error as exc:
-                raise translate(exc) from None
+        async with self.connection() as conn:
+            cur = await conn.execute(sql, params, prepare=True)
             return await cur.fetchall()
 
 
+# What a client is told about a value PostgreSQL refused: fixed words by kind, never
+# PostgreSQL's own message (it can quote internals: types, functions, columns).
+_DATA_ERRORS: tuple[tuple[tuple[type[psycopg.Error], ...], str], ...] = (
+    ((psycopg.errors.InvalidDatetimeFormat, psycopg.errors.DatetimeFieldOverflow,
+      psycopg.errors.InvalidTimeZoneDisplacementValue, psycopg.errors.IntervalFieldOverflow),
+     "a value in the request is not a valid date or time"),
+    ((psycopg.errors.NumericValueOutOfRange, psycopg.errors.DivisionByZero),
+     "a number in the request is out of range"),
+    ((psycopg.errors.InvalidTextRepresentation, psycopg.errors.InvalidBinaryRepresentation),
+     "a value in the request has the wrong type"),
+)
+INVALID_VALUE = "a value in the request is invalid"
+TOO_LONG = "the query took too long; narrow it (bbox, filter, limit)"
+
+
 def translate(exc: psycopg.Error) -> APIError | psycopg.Error:
-    """Database errors a client caused become 4xx; outages become 503; the rest re-raise."""
+    """Database errors a client caused become 4xx with a fixed description (the
+    database's own message is logged, never sent); outages become 503; the rest are
+    returned as they are, to be raised (a logged 500)."""
     if isinstance(exc, psycopg.errors.QueryCanceled):
-        return InvalidParameter("the query took too long; narrow it (bbox, filter, limit)")
-    if isinstance(exc, (psycopg.errors.DataException, psycopg.errors.InvalidParameterValue)):
-        first = (exc.diag.message_primary or "invalid value").split("\n")[0]
-        return InvalidParameter(f"invalid value in the request: {first}")
+        return InvalidParameter(TOO_LONG)
+    if isinstance(exc, psycopg.DataError):
+        log.info("refused value (%s): %s", exc.sqlstate or type(exc).__name__,
+                 str(exc).strip().split("\n")[0][:300])
+        description = next((text for kinds, text in _DATA_ERRORS if isinstance(exc, kinds)),
+                           INVALID_VALUE)
+        return InvalidParameter(description)
     if isinstance(exc, psycopg.OperationalError):
         return Unavailable()
     return exc

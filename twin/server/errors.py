@@ -1,5 +1,11 @@
 """Domain errors for the API. Routes raise them; one handler renders the OGC exception
-document ``{"code", "description"}``. No database text or path ever reaches a client."""
+document ``{"code", "description"}``. No database text or path ever reaches a client.
+
+A :class:`twin.errors.TwinInputError` raised below the server (a report's unknown area,
+a flood run's bad window) is a 400 with its message; every other exception is a logged
+500 that says nothing internal. Every 503 carries the same ``Retry-After``
+(:data:`RETRY_AFTER_S`, through :func:`retry_after`).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,19 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from twin.errors import TwinInputError
+
 log = logging.getLogger("twin.server")
 
-RETRY_AFTER_S = 5  # what a 503 tells clients: the pools reconnect within about this long
+RETRY_AFTER_S = 5  # what every 503 tells clients: the pools reconnect within about this long
 UNAVAILABLE = "the database is unavailable; retry shortly"
+INTERNAL = "internal error; it has been logged"
+
+
+def retry_after(headers: dict[str, str] | None = None) -> dict[str, str]:
+    """``headers`` with the one ``Retry-After`` of a 503 (any other value replaced)."""
+    kept = {k: v for k, v in (headers or {}).items() if k.lower() != "retry-after"}
+    return {**kept, "Retry-After": str(RETRY_AFTER_S)}
 
 
 class APIError(Exception):
@@ -34,14 +49,23 @@ class NotFound(APIError):
 
 
 class Unavailable(APIError):
-    """The database is away (503 with Retry-After); the pools reconnect by themselves."""
+    """The database or the identity provider is away (503 with the one Retry-After)."""
     status = 503
     code = "ServiceUnavailable"
 
     def __init__(self, description: str = UNAVAILABLE, *,
                  headers: dict[str, str] | None = None):
-        super().__init__(description, headers={"Retry-After": str(RETRY_AFTER_S),
-                                               **(headers or {})})
+        super().__init__(description, headers=retry_after(headers))
+
+
+class ServerError(APIError):
+    """Something failed that is not the client's doing (500, logged where it was caught);
+    the description never says what."""
+    status = 500
+    code = "ServerError"
+
+    def __init__(self, description: str = INTERNAL):
+        super().__init__(description)
 
 
 class RequestTooLarge(APIError):
@@ -101,14 +125,19 @@ def problem(status: int, code: str, description: str,
             headers: dict[str, str] | None = None) -> JSONResponse:
     """The OGC exception document. Every 503 says when to retry, whichever path built it
     (twin's routes, pygeoapi's through the bridge, a middleware)."""
-    if status == 503 and not any(k.lower() == "retry-after" for k in headers or {}):
-        headers = {**(headers or {}), "Retry-After": str(RETRY_AFTER_S)}
+    if status == 503:
+        headers = retry_after(headers)
     return JSONResponse({"code": code, "description": description}, status_code=status,
                         headers=headers, media_type="application/json")
 
 
 async def api_error_handler(_request: Request, exc: APIError) -> JSONResponse:
     return problem(exc.status, exc.code, exc.description, exc.headers)
+
+
+async def input_error_handler(_request: Request, exc: TwinInputError) -> JSONResponse:
+    """A domain error about the request's input: 400 with its (client-safe) message."""
+    return problem(InvalidParameter.status, InvalidParameter.code, str(exc))
 
 
 async def http_exception_handler(_request: Request, exc) -> JSONResponse:
@@ -125,4 +154,4 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
         log.warning("database unavailable: %s", exc)
         return problem(Unavailable.status, Unavailable.code, UNAVAILABLE)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(500, "ServerError", "internal error; it has been logged")
+    return problem(ServerError.status, ServerError.code, INTERNAL)

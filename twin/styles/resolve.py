@@ -2,7 +2,7 @@
 
 The writers (QML, SLD, MapLibre) and the legend all draw from this one object, so the
 four encodings of a layer cannot disagree. The checks that need the layer's fields are
-made here, naming the layer file, because ``twin.styles.model`` may not see the registry.
+made here, naming the layer file, because ``twin.style_model`` may not see the registry.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from twin.registry import FieldType, Layer, RegistryError
+from twin.style_model import NONE, LabelSpec
 from twin.styles import ramps
-from twin.styles.model import NONE, LabelSpec
 
 Kind = Literal["point", "line", "polygon"]
 KINDS: dict[str, Kind] = {
@@ -31,6 +31,7 @@ class Category:
     value: str
     colour: str
     label: str
+    width: float = 1.0   # line width relative to the layer's (ramps.WIDTHS)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ def _categories(layer: Layer, by: str) -> tuple[Category, ...]:
     return tuple(
         Category(value, own.get(value) or palette.get(value)
                  or ramps.CYCLE[i % len(ramps.CYCLE)],
-                 labels.get(value, value.replace("_", " ")))
+                 labels.get(value, value.replace("_", " ")),
+                 ramps.WIDTHS.get(by, {}).get(value, 1.0))
         for i, value in enumerate(values))
 
 

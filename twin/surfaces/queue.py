@@ -11,7 +11,7 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
-from twin.ingest.derived_rollups import COUNTABLE
+from twin.readings_props import COUNTABLE
 
 POLLUTANTS = ("pm25", "pm10", "no2")
 

@@ -16,6 +16,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from twin.analysis.interpolate import Grid
+from twin.errors import TwinInputError
 
 from .source import EPSG
 
@@ -32,12 +33,13 @@ def parse_bbox(text: str | Sequence[float]) -> tuple[float, float, float, float]
     try:
         values = tuple(float(p) for p in parts)
     except (TypeError, ValueError):
-        raise ValueError("bbox must be four numbers: minlon,minlat,maxlon,maxlat") from None
+        raise TwinInputError("bbox must be four numbers: minlon,minlat,maxlon,maxlat") from None
     if len(values) != 4:
-        raise ValueError("bbox must be four numbers: minlon,minlat,maxlon,maxlat")
+        raise TwinInputError("bbox must be four numbers: minlon,minlat,maxlon,maxlat")
     x0, y0, x1, y1 = values
     if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
-        raise ValueError("bbox must be minlon,minlat,maxlon,maxlat with min < max, in degrees")
+        raise TwinInputError("bbox must be minlon,minlat,maxlon,maxlat with min < max, in "
+                             "degrees")
     return values
 
 
@@ -49,6 +51,6 @@ def city_region(boundary: BaseGeometry, resolution: float,
     if bbox is not None:
         to_metres = Transformer.from_crs(4326, EPSG, always_xy=True)
         area = boundary.intersection(box(*to_metres.transform_bounds(*bbox, densify_pts=21)))
-        if area.is_empty:
-            raise ValueError("the bbox does not overlap the city")
+        if area.is_empty or area.area <= 0:  # a bbox touching the city on a line too
+            raise TwinInputError("the bbox does not overlap the city")
     return Region(Grid.from_bounds(area.bounds, resolution, EPSG), area)

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from twin.analysis.interpolate import InterpolationParams, KrigingParams, VariogramParams
+from twin.errors import TwinInputError
 
 from .source import POLLUTANTS
 
@@ -23,7 +24,10 @@ HOUR = timedelta(hours=1)
 
 def floor_hour(when: datetime) -> datetime:
     """The UTC hour ``when`` falls in (naive times are UTC)."""
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved across midnight by its offset
+        raise TwinInputError(f"{when.isoformat()} is out of range") from None
     return when.replace(minute=0, second=0, microsecond=0)
 
 
@@ -50,7 +54,7 @@ class SurfaceRequest(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> SurfaceRequest:
         if self.end < self.start:
-            raise ValueError("the end of the period is before its start")
+            raise TwinInputError("the end of the period is before its start")
         return self
 
     @property

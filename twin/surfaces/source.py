@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import transform as reproject
 
 from twin.analysis.interpolate import project
+from twin.errors import TwinInputError
 
 from .queue import POLLUTANTS
 
@@ -61,7 +62,8 @@ class HourlyMeans:
 
 def check_pollutant(variable: str) -> str:
     if variable not in POLLUTANTS:
-        raise ValueError(f"pollutant must be one of {', '.join(POLLUTANTS)}, not {variable!r}")
+        raise TwinInputError(f"pollutant must be one of {', '.join(POLLUTANTS)}, "
+                             f"not {variable!r}")
     return variable
 
 
@@ -91,6 +93,6 @@ def city_boundary(conn: psycopg.Connection) -> BaseGeometry:
     """The union of the districts, in EPSG:3405: cells outside it are left empty."""
     row = conn.execute(_BOUNDARY, (BOUNDARY_LEVEL,)).fetchone()
     if row is None or row[0] is None:
-        raise ValueError("no district boundaries in admin_areas: load the city first")
+        raise TwinInputError("no district boundaries in admin_areas: load the city first")
     to_metres = Transformer.from_crs(4326, EPSG, always_xy=True).transform
     return reproject(to_metres, wkb.loads(bytes(row[0])))

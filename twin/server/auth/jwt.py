@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from twin.server.auth.keys import Unauthorized, known_roles
 from twin.server.auth.principal import Principal
-from twin.server.errors import Unavailable
+from twin.server.errors import RETRY_AFTER_S, Unavailable
 
 log = logging.getLogger("twin.server.auth")
 
@@ -41,7 +41,6 @@ ALGORITHMS = ("RS256", "ES256")
 JWKS_LIFESPAN_S = 300.0
 REFRESH_COOLDOWN_S = 30.0
 FETCH_TIMEOUT_S = 5.0
-RETRY_AFTER_S = 10
 
 
 class JwtValidator:
@@ -202,7 +201,7 @@ def _header(token: str) -> tuple[str, str]:
 
 def _unavailable() -> Unavailable:
     return Unavailable("the identity provider cannot be reached to check the token; "
-                       "retry shortly", headers={"Retry-After": str(RETRY_AFTER_S)})
+                       "retry shortly")
 
 
 def claim(claims: dict, path: str):

@@ -83,8 +83,7 @@ def _failed(exc: Exception) -> APIError:
 
     if isinstance(exc, (OperationalError, PoolTimeout)):
         log.warning("database unavailable while checking credentials: %s", exc)
-        return Unavailable("the database is unavailable; retry shortly",
-                           headers={"Retry-After": "5"})
+        return Unavailable()
     log.error("error while checking credentials", exc_info=exc)
     return Unauthorized("the credentials could not be checked")
 

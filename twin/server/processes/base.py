@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from psycopg import Connection
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
+from twin.errors import TwinInputError
 from twin.server.auth.principal import ANONYMOUS, Principal
 from twin.server.processes import ledger
 from twin.server.processes.access import ProcessAccess
@@ -33,7 +34,7 @@ def process_input(title: str, description: str, schema: dict,
 
 class TwinProcessor(BaseProcessor):
     """Subclasses set ``metadata`` (their module's PROCESS_METADATA) and implement
-    :meth:`check` (inputs → parsed inputs, or ValueError naming what is wrong) and
+    :meth:`check` (inputs → parsed inputs, or TwinInputError naming what is wrong) and
     :meth:`run` (parsed inputs, a connection → media type and content)."""
 
     metadata: ClassVar[dict[str, Any]]
@@ -43,6 +44,7 @@ class TwinProcessor(BaseProcessor):
         metadata = {**self.metadata, "twin:access": self.access.describe()}
         super().__init__(processor_def, metadata)
         self.source = get_source(processor_def["source"])
+        self.timezone: str = processor_def.get("timezone", "UTC")  # the city's zone
         self.caller: Principal = ANONYMOUS
         self.job_id: str | None = None
 
@@ -64,20 +66,21 @@ class TwinProcessor(BaseProcessor):
     def validate(self, inputs: dict, asynchronous: bool = False,
                  caller: Principal = ANONYMOUS) -> None:
         """Check the inputs of ``caller`` (the route calls this before pygeoapi makes a
-        job); a ValueError's message is safe to show the client."""
+        job); a TwinInputError's message is safe to show the client, any other error
+        is not (the route lets it become a logged 500)."""
         self.caller = caller
         with self.connection() as conn:
             parsed = self.check(inputs, conn)
         self.check_mode(parsed, asynchronous)
 
     def check_mode(self, parsed: Any, asynchronous: bool) -> None:
-        """Refuse (ValueError) a request too large to run synchronously; by default every
+        """Refuse (TwinInputError) a request too large to run synchronously; by default every
         request may run either way."""
 
     def execute(self, data: dict, outputs: dict | None = None) -> tuple[str, Any]:
         """Bind the caller the route admitted, check, then run. Only :meth:`check`'s
-        ValueErrors reach the client as they are; anything else is logged and reported
-        without internal detail."""
+        TwinInputErrors reach the client as they are; anything else is logged and
+        reported without internal detail."""
         ticket = data.pop(TICKET, None) if isinstance(data, dict) else None
         with self.connection() as conn:
             self.caller = self._admitted(conn, ticket)
@@ -99,11 +102,17 @@ class TwinProcessor(BaseProcessor):
     def _checked_run(self, data: dict, conn: Connection) -> tuple[str, Any]:
         try:
             parsed = self.check(data, conn)
-        except ValueError as exc:
+        except TwinInputError as exc:
             raise ProcessorExecuteError(str(exc)) from None
+        except Exception:
+            raise self._failed("check") from None
         try:
             return self.run(parsed, conn)
         except Exception:
-            log.exception("process %s failed", self.metadata["id"])
-            raise ProcessorExecuteError(f"{self.metadata['id']} failed; the error has "
-                                        "been logged") from None
+            raise self._failed("run") from None
+
+    def _failed(self, step: str) -> ProcessorExecuteError:
+        """Log the error being handled; the client is told only that it was logged."""
+        log.exception("process %s failed (%s)", self.metadata["id"], step)
+        return ProcessorExecuteError(f"{self.metadata['id']} failed; the error has been "
+                                     "logged")

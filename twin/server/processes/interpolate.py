@@ -19,6 +19,7 @@ from typing import Any
 from psycopg import Connection
 from pydantic import ValidationError
 
+from twin.errors import TwinInputError, validation_message
 from twin.naming import scoped_name
 from twin.rasters.series import collection_id
 from twin.server.processes.access import ProcessAccess, check_publish
@@ -102,24 +103,25 @@ _AUDIT = ("INSERT INTO process_audit (actor, agency, method, process_id, job_id,
 
 def _times(value: Any) -> tuple[datetime, datetime]:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError("datetime: give an instant or a closed interval 'start/end'")
+        raise TwinInputError("datetime: give an instant or a closed interval 'start/end'")
     first, sep, second = value.strip().partition("/")
     if sep and ".." in (first, second):
-        raise ValueError("datetime: the interval must be closed (no '..')")
+        raise TwinInputError("datetime: the interval must be closed (no '..')")
     try:
         start = datetime.fromisoformat(first)
         end = datetime.fromisoformat(second) if sep else start
     except ValueError:
-        raise ValueError(f"datetime: {value!r} is not an RFC 3339 instant or interval") from None
+        raise TwinInputError(f"datetime: {value!r} is not an RFC 3339 instant or interval") \
+            from None
     return start, end
 
 
 def parse_inputs(inputs: dict) -> SurfaceRequest:
-    """The request the inputs describe; ValueError names the input that is wrong."""
+    """The request the inputs describe; TwinInputError names the input that is wrong."""
     unknown = set(inputs) - _FIELDS
     if unknown:
-        raise ValueError(f"unknown input(s) {', '.join(sorted(unknown))}; the inputs are "
-                         f"{', '.join(sorted(_FIELDS))}")
+        raise TwinInputError(f"unknown input(s) {', '.join(sorted(unknown))}; the inputs are "
+                             f"{', '.join(sorted(_FIELDS))}")
     start, end = _times(inputs.get("datetime"))
     fields = {k: v for k, v in inputs.items() if k not in _NOT_REQUEST}
     if inputs.get("bbox") is not None:
@@ -129,20 +131,20 @@ def parse_inputs(inputs: dict) -> SurfaceRequest:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = ".".join(str(p) for p in first["loc"]) or "datetime"
-        raise ValueError(f"{name.replace('start', 'datetime').replace('end', 'datetime')}: "
-                         f"{first['msg']}") from None
+        raise TwinInputError(f"{name.replace('start', 'datetime').replace('end', 'datetime')}: "
+                             f"{validation_message(first)}") from None
     if request.hours > MAX_HOURS:
-        raise ValueError(f"datetime: {request.hours} hours; at most {MAX_HOURS} per job")
+        raise TwinInputError(f"datetime: {request.hours} hours; at most {MAX_HOURS} per job")
     return request
 
 
 def target(inputs: dict) -> tuple[str, bool]:
-    """(name, publish) of the run; ValueError names the input that is wrong."""
+    """(name, publish) of the run; TwinInputError names the input that is wrong."""
     name, publish = inputs.get("name", "run"), inputs.get("publish", False)
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValueError("name: 1 to 60 letters, digits, spaces or . : _ -")
+        raise TwinInputError("name: 1 to 60 letters, digits, spaces or . : _ -")
     if not isinstance(publish, bool):
-        raise ValueError("publish: true or false")
+        raise TwinInputError("publish: true or false")
     return name, publish
 
 
@@ -174,8 +176,8 @@ class Processor(TwinProcessor):
     def check(self, inputs: dict, conn: Connection) -> tuple[SurfaceRequest, Region]:
         """The request and its grid (a bbox off the city is refused here, not in a job)."""
         if self.raster_dir is None:
-            raise ValueError("this server stores no surfaces (no raster directory is "
-                             "configured for the interpolate process)")
+            raise TwinInputError("this server stores no surfaces (no raster directory is "
+                                 "configured for the interpolate process)")
         inputs = inputs if isinstance(inputs, dict) else {}
         request = parse_inputs(inputs)
         name, publish = target(inputs)
@@ -190,8 +192,8 @@ class Processor(TwinProcessor):
         """Refuse a long period asked for synchronously: it must run as a job."""
         request, _region = checked
         if not asynchronous and request.hours > SYNC_HOURS:
-            raise ValueError(f"datetime: {request.hours} hours; more than {SYNC_HOURS} "
-                             "must run as a job (send 'Prefer: respond-async')")
+            raise TwinInputError(f"datetime: {request.hours} hours; more than {SYNC_HOURS} "
+                                 "must run as a job (send 'Prefer: respond-async')")
 
     def run(self, checked: tuple[SurfaceRequest, Region], conn: Connection
             ) -> tuple[str, bytes | dict]:

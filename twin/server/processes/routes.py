@@ -16,21 +16,34 @@ is public; dismissing a job needs its owner or an admin.
 from __future__ import annotations
 
 import json
+import logging
 
+import psycopg
 import pygeoapi.api.processes as processes_api
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from twin.errors import TwinInputError
 from twin.server.auth.principal import Principal, principal_of
-from twin.server.errors import AuthenticationRequired, Forbidden, InvalidParameter, NotFound
+from twin.server.db import translate
+from twin.server.errors import (
+    APIError,
+    AuthenticationRequired,
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+    ServerError,
+)
 from twin.server.processes import ledger
 from twin.server.processes.access import PublishForbidden, check_execute
 from twin.server.processes.base import TICKET
 from twin.server.processes.config import processor_class
 from twin.server.processes.manager import VISIBLE
 from twin.server.processes.report_headers import with_report_headers
+
+log = logging.getLogger("twin.server")
 
 
 def client_of(request: Request) -> str | None:
@@ -90,10 +103,18 @@ class ProcessRoutes:
         processor = cls(resource["processor"])
         try:
             await run_in_threadpool(processor.validate, inputs, asynchronous, who)
+        except APIError:
+            raise
         except PublishForbidden as exc:
             raise Forbidden(str(exc)) from None
-        except ValueError as exc:
+        except TwinInputError as exc:  # safe words; any other error is a logged 500
             raise InvalidParameter(str(exc)) from None
+        except Exception as exc:  # never internal text, never a dropped connection
+            translated = translate(exc) if isinstance(exc, psycopg.Error) else exc
+            if isinstance(translated, APIError):
+                raise translated from None
+            log.exception("process %s: checking the inputs failed", cls.metadata["id"])
+            raise ServerError() from None
 
     async def jobs(self, request: Request) -> Response:
         visible = await ledger.visible_jobs(self.db, principal_of(request),

@@ -1,8 +1,9 @@
 """The typed ``style:`` block of a layer file.
 
-This module imports nothing from ``twin.registry`` (the registry imports it), so the
-checks that need the layer's fields (is ``by`` a field? which values does it take?) live
-in ``twin.styles.resolve``; here only what a style can say on its own is validated.
+It sits outside ``twin.styles`` and imports nothing from twin: the registry imports it,
+and every module of ``twin.styles`` imports the registry. So the checks that need the
+layer's fields (is ``by`` a field? which values does it take?) live in
+``twin.styles.resolve``; here only what a style can say on its own is validated.
 
 A layer file writes, for example::
 
