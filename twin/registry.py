@@ -72,9 +72,13 @@ class FieldSpec(BaseModel):
 
 
 class Access(BaseModel):
+    """Who reads and edits a layer. ``edit_scope`` names a field (e.g. ``agency``): an
+    editor other than admin may create, change and delete only features whose value of
+    that field is the editor's own agency, and may not change it."""
     model_config = ConfigDict(extra="forbid", frozen=True)
     read: tuple[str, ...] = ("public",)
     edit: tuple[str, ...] = ()
+    edit_scope: str | None = None
 
 
 class MinZoomBy(BaseModel):
@@ -196,6 +200,9 @@ class Layer(BaseModel):
                               or self.fields[self.id_field].private):
             # it is the feature id (external_id, text), equal and unique in the database
             raise ValueError(f"id_field {self.id_field!r} must be a public string field")
+        if self.access.edit_scope is not None and self.access.edit_scope not in self.fields:
+            raise ValueError(f"access.edit_scope: {self.access.edit_scope!r} is not a field "
+                             "of this layer")
         if self.view is not None and (self.access.edit or self.history or self.nearest):
             raise ValueError("a view layer is read-only: no access.edit, history or nearest")
         if self.nearest and self.nearest.field not in self.fields:

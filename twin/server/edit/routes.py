@@ -30,7 +30,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from twin.registry import Layer
-from twin.server.auth.policy import can_edit, can_read, visible_fields
+from twin.server.auth.policy import ADMIN, can_edit, can_read, visible_fields
 from twin.server.auth.principal import Principal, principal_of
 from twin.server.db import translate
 from twin.server.edit import sql as esql
@@ -137,6 +137,8 @@ class Editor:
         checker = self.checker(request, layer, who)
         changes = [checker.check(f, "create", where=f"features[{n}]" if many else "")
                    for n, f in enumerate(features)]
+        for change in changes:
+            in_scope(layer, who, None, change)
         ids = [c.external_id for c in changes]
         if len(set(ids)) != len(ids):
             raise Invalid("two features of the request have the same id")
@@ -177,6 +179,7 @@ class Editor:
         out = self.output_crs(request, layer)
         async with self.transaction(request, layer, who) as tx:
             current = await tx.lock(fid, request)
+            in_scope(layer, who, current[2], change)
             if change.values or change.wkb is not None:
                 stmt, params = esql.update_sql(layer, change, current[0])
                 row = await tx.one(stmt, params)
@@ -193,6 +196,7 @@ class Editor:
         fid = request.path_params["item_id"]
         async with self.transaction(request, layer, who) as tx:
             current = await tx.lock(fid, request)
+            in_scope(layer, who, current[2], None)
             await tx.conn.execute(esql.delete_sql(layer), {"id": current[0]})
             await tx.audit(fid, current[0], "delete", current[2], None)
         self.extent_changed(layer, [])
@@ -289,6 +293,30 @@ class Transaction:
             "reason": (headers.get("x-edit-reason") or "")[:1000] or None,
             "before": Jsonb(before) if before is not None else None,
             "after": Jsonb(after) if after is not None else None})
+
+
+def in_scope(layer: Layer, who: Principal, current: dict | None,
+             change: Change | None) -> None:
+    """Refuse (403) an edit outside the editor's agency on a layer with
+    ``access.edit_scope``: the current feature must be the agency's, and so must the
+    written value (a new feature without one gets the editor's agency)."""
+    scope = layer.access.edit_scope
+    if scope is None or ADMIN in who.roles:
+        return
+    if not who.agency:
+        raise Forbidden(f"{layer.name} is edited per agency ({scope}); your credentials "
+                        "name no agency")
+    owner = ((current or {}).get("properties") or {}).get(scope) if current else who.agency
+    if owner != who.agency:
+        raise Forbidden(f"this feature of {layer.name} belongs to {owner!r}; "
+                        f"{who.agency!r} may edit only its own")
+    if change is not None:
+        if change.values.get(scope) is None:    # left out or null: stays the editor's
+            change.values[scope] = who.agency
+        value = change.values[scope]
+        if value != who.agency:
+            raise Forbidden(f"{scope}: {who.agency!r} may not give a feature of "
+                            f"{layer.name} to {value!r}")
 
 
 def _translate(exc: psycopg.Error, layer: Layer):
