@@ -2,11 +2,25 @@
 <qgis version="3.22.16-Białowieża" styleCategories="Symbology|Labeling" hasScaleBasedVisibilityFlag="0" minScale="100000000" maxScale="0" labelsEnabled="1">
  <renderer-v2 type="categorizedSymbol" attr="level" forceraster="0" symbollevels="0" enableorderby="0" referencescale="-1">
   <categories>
-   <category value="district" label="district" symbol="0" render="true" />
-   <category value="ward" label="ward" symbol="1" render="true" />
+   <category value="province" label="province" symbol="0" render="true" />
+   <category value="district" label="district" symbol="1" render="true" />
+   <category value="ward" label="ward" symbol="2" render="true" />
   </categories>
   <symbols>
    <symbol type="fill" name="0" alpha="1" clip_to_extent="1" force_rhr="0">
+    <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+     <Option type="Map">
+      <Option name="color" value="0,0,0,0" type="QString" />
+      <Option name="style" value="no" type="QString" />
+      <Option name="outline_color" value="0,0,0,255" type="QString" />
+      <Option name="outline_style" value="solid" type="QString" />
+      <Option name="outline_width" value="0.318" type="QString" />
+      <Option name="outline_width_unit" value="MM" type="QString" />
+      <Option name="joinstyle" value="round" type="QString" />
+     </Option>
+    </layer>
+   </symbol>
+   <symbol type="fill" name="1" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleFill" enabled="1" locked="0" pass="0">
      <Option type="Map">
       <Option name="color" value="0,0,0,0" type="QString" />
@@ -19,7 +33,7 @@
      </Option>
     </layer>
    </symbol>
-   <symbol type="fill" name="1" alpha="1" clip_to_extent="1" force_rhr="0">
+   <symbol type="fill" name="2" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleFill" enabled="1" locked="0" pass="0">
      <Option type="Map">
       <Option name="color" value="0,0,0,0" type="QString" />

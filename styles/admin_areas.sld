@@ -9,6 +9,26 @@
    </se:Description>
    <se:FeatureTypeStyle>
     <se:Rule>
+     <se:Name>province</se:Name>
+     <se:Description>
+      <se:Title>province</se:Title>
+     </se:Description>
+     <ogc:Filter>
+      <ogc:PropertyIsEqualTo>
+       <ogc:PropertyName>level</ogc:PropertyName>
+       <ogc:Literal>province</ogc:Literal>
+      </ogc:PropertyIsEqualTo>
+     </ogc:Filter>
+     <se:PolygonSymbolizer>
+      <se:Stroke>
+       <se:SvgParameter name="stroke">#000000</se:SvgParameter>
+       <se:SvgParameter name="stroke-width">1.2</se:SvgParameter>
+       <se:SvgParameter name="stroke-opacity">1</se:SvgParameter>
+       <se:SvgParameter name="stroke-linejoin">round</se:SvgParameter>
+      </se:Stroke>
+     </se:PolygonSymbolizer>
+    </se:Rule>
+    <se:Rule>
      <se:Name>district</se:Name>
      <se:Description>
       <se:Title>district</se:Title>

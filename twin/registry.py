@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from twin.osm_mapping import OsmMapping, check_layer
 from twin.style_model import Style
 
 IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -150,6 +151,7 @@ class Layer(BaseModel):
     # and every field.
     view: str | None = None
     fields: dict[str, FieldSpec]
+    osm: OsmMapping | None = None   # features from OpenStreetMap (twin.osm_mapping)
     source_file: Path | None = None
 
     @field_validator("name", "table")
@@ -207,6 +209,8 @@ class Layer(BaseModel):
             raise ValueError("a view layer is read-only: no access.edit, history or nearest")
         if self.nearest and self.nearest.field not in self.fields:
             raise ValueError(f"nearest.field {self.nearest.field!r} is not one of the fields")
+        if self.osm is not None:
+            check_layer(self.osm, self)
         return self
 
     @property

@@ -20,6 +20,7 @@ def _register() -> None:
         db,
         demo,
         flood,
+        importer,
         ingest,
         interpolate,
         keys,
@@ -32,7 +33,7 @@ def _register() -> None:
     )
 
     for module in (db, demo, keys, layers, load, serve, report, styles, rollups, ingest,
-                   interpolate, flood):
+                   interpolate, flood, importer):
         module.register(main)
 
 

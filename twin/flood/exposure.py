@@ -25,6 +25,7 @@ from twin.analysis.flood import DemGrid, ExposureParams, exposure
 from twin.flood.assets import load_assets
 from twin.flood.grid import lonlat_bounds
 from twin.flood.request import NAME_PATTERN, FloodInputError, parse_time
+from twin.styles import roads
 
 _STEP = text(
     "SELECT path, valid_time FROM rasters WHERE kind = 'flood_depth' AND scenario = :s "
@@ -109,7 +110,7 @@ def compute(conn: Connection, req: ExposureRequest, step: Step | None = None) ->
     routes = e.routes.merge(a["route_stops"].drop_duplicates("route_id")[
         ["route_id", "route_number", "name"]], on="route_id", how="left")
     summary = {"scenario": req.scenario, "valid_time": step.valid_time.isoformat(),
-               "thresholds_m": p.model_dump(), **e.summary(),
+               "thresholds_m": p.model_dump(), **_by_report_class(e.summary()),
                "routes": [{"route_id": int(r.route_id), "route_number": r.route_number,
                            "name": r.name, "stops_lost": int(r.stops_lost)}
                           for r in routes.itertuples()]}
@@ -118,6 +119,12 @@ def compute(conn: Connection, req: ExposureRequest, step: Step | None = None) ->
 
 def _features(layer: str, assets: pd.DataFrame, hit: pd.DataFrame, columns: list[str]
               ) -> list[dict]:
+def _by_report_class(summary: dict) -> dict:
+    """Road km by class as reports show it: OSM's link roads with their road, footways,
+    paths and steps together, an unknown class as other (twin.styles.roads)."""
+    return {**summary, "road_km_by_class": roads.by_report_class(summary["road_km_by_class"])}
+
+
     """GeoJSON features of the flooded rows ``hit`` (by ``id``) of ``assets``."""
     if hit.empty:
         return []

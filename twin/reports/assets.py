@@ -11,9 +11,10 @@ from twin.reports import data, symbols
 from twin.reports.data import Feature
 from twin.reports.model import Area, MapLayer, Section, Table
 from twin.reports.request import ReportRequest
+from twin.styles import roads
 
-ROAD_CLASSES = ("motorway", "trunk", "primary", "secondary", "tertiary", "residential",
-                "service")
+# Major to minor, every class road_segments takes (OSM's highway=*, twin.styles.roads).
+ROAD_CLASSES = tuple(sorted(roads.CLASSES, key=roads.rank))
 INSPECTION_ROWS = 25      # the table lists the worst this many; the note gives the total
 
 
@@ -61,9 +62,9 @@ def condition_table(rows: list[tuple[str, int | None, float]]) -> Table:
     """Kilometres per condition score (columns) per road class (rows), with totals."""
     km: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for cls, cond, value in rows:
-        km[cls][str(cond) if cond else "unknown"] += value
+        km[roads.report_class(cls)][str(cond) if cond else "unknown"] += value
     conds = [c for c in symbols.CONDITION if any(c in v for v in km.values())]
-    order = [c for c in ROAD_CLASSES if c in km] + sorted(set(km) - set(ROAD_CLASSES))
+    order = sorted(km, key=roads.report_rank)
     body = [[cls] + [_km(km[cls].get(c, 0.0)) for c in conds] + [_km(sum(km[cls].values()))]
             for cls in order]
     totals = ["all classes"] + [_km(sum(km[k].get(c, 0.0) for k in km)) for c in conds] \

@@ -7,9 +7,9 @@ from __future__ import annotations
 from psycopg import Connection
 
 from twin.reports import charts, data, symbols
-from twin.reports.assets import ROAD_CLASSES
 from twin.reports.model import Area, Chart, MapLayer, Section, Table
 from twin.reports.request import ReportRequest
+from twin.styles import roads
 from twin.styles.ramps import FLOOD_DEPTH_CODES, LABELS
 
 STOP_ROWS = 25
@@ -45,8 +45,9 @@ def section(conn: Connection, area: Area, request: ReportRequest) -> Section:
 
 
 def road_table(rows: list[tuple[str, float, float]]) -> Table:
-    rank = {c: i for i, c in enumerate(ROAD_CLASSES)}
-    rows = sorted(rows, key=lambda r: rank.get(r[0], 99))
+    anyd = roads.by_report_class({c: a for c, a, _ in rows})     # links with their road,
+    deep = roads.by_report_class({c: d for c, _, d in rows})     # footways and paths together
+    rows = [(c, anyd[c], deep[c]) for c in anyd]
     body = [[c, f"{a:,.2f}", f"{d:,.2f}" if d else "–"] for c, a, d in rows]
     if body:
         body.append(["all classes", f"{sum(r[1] for r in rows):,.2f}",

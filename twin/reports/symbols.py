@@ -4,6 +4,7 @@ one exists (AQI classes, flood depth), so a report reads like the viewer and QGI
 from __future__ import annotations
 
 from twin.reports.model import Symbol
+from twin.styles import roads
 from twin.styles.ramps import FLOOD_DEPTH_CODES, flood_depth_classes, vn_aqi_classes
 
 # Road condition 1 (very poor) .. 5 (very good): a diverging red-to-green ramp
@@ -17,9 +18,9 @@ CONDITION = {
     "5": Symbol("5 very good", "#1a9641", 1.2),
     "unknown": Symbol("not assessed", "#9e9e9e", 1.0),
 }
-# Line width of a road by class, so the network's hierarchy reads at a glance.
-ROAD_WIDTH = {"motorway": 2.6, "trunk": 2.3, "primary": 1.9, "secondary": 1.5,
-              "tertiary": 1.1, "residential": 0.7, "service": 0.5}
+# Line width of a road by class, so the network's hierarchy reads at a glance (the
+# classes' relative widths of twin.styles.roads: footways and steps thin).
+ROAD_WIDTH = {name: round(1.3 * width, 2) for name, width in roads.WIDTHS.items()}
 CONTEXT_ROAD = Symbol("roads outside the area", "#c8c8c8", 0.6)
 AREA_OUTLINE = Symbol("area boundary", "#222222", 1.6)
 BUS_ROUTE = {"route": Symbol("bus route", "#3f51b5", 2.4, alpha=0.35)}

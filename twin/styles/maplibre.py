@@ -47,10 +47,20 @@ def class_colour_expression(value: Any, classes: list[ramps.ColourClass]) -> lis
     return expr
 
 
-def _line_width(width: float) -> list:
-    """Thin at city scale, wider at street scale."""
-    return ["interpolate", ["exponential", 1.5], ["zoom"],
-            10, round(width * 0.5, 2), 14, width, 18, round(width * 4, 2)]
+def _line_width(width: float, r: Resolved | None = None) -> list:
+    """Thin at city scale, wider at street scale; scaled per category where the
+    categories' widths differ (road classes: footways thin, motorways wide)."""
+    factor: Any = None
+    if r is not None and any(c.width != 1.0 for c in r.categories):
+        factor = ["match", ["get", r.by]]
+        for cat in r.categories:
+            factor += [cat.value, cat.width]
+        factor.append(1.0)
+    stops: list[Any] = []
+    for zoom, scale in ((10, 0.5), (14, 1.0), (18, 4.0)):
+        value = round(width * scale, 2)
+        stops += [zoom, value if factor is None else ["*", value, factor]]
+    return ["interpolate", ["exponential", 1.5], ["zoom"], *stops]
 
 
 def _paint(r: Resolved, part: str) -> dict:
@@ -62,7 +72,7 @@ def _paint(r: Resolved, part: str) -> dict:
         return {"fill-color": colour_expression(r, r.fill),
                 "fill-opacity": r.opacity, "fill-antialias": True}
     colour = r.stroke if r.colours_fill or r.kind == "point" else colour_expression(r, r.stroke)
-    width = _line_width(r.width) if r.kind == "line" else r.width
+    width = _line_width(r.width, r) if r.kind == "line" else r.width
     return {"line-color": colour, "line-width": width, "line-opacity": r.opacity}
 
 

@@ -10,6 +10,7 @@ so a printed map keeps the web map's proportions.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 from twin.registry import Layer
 from twin.styles.resolve import Category, Resolved, resolve, zoom_to_scale
@@ -91,7 +92,7 @@ def _category(cats: ET.Element, symbols: ET.Element, r: Resolved, cat: Category,
               key: str) -> None:
     ET.SubElement(cats, "category", value=cat.value, label=cat.label, symbol=key,
                   render="true")
-    symbols.append(symbol(r, key, cat.colour))
+    symbols.append(symbol(replace(r, width=r.width * cat.width), key, cat.colour))
 
 
 def labeling(r: Resolved) -> ET.Element | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from twin.styles import roads
+
 INF = math.inf
 
 
@@ -104,11 +106,7 @@ def aqi_colour(aqi: float | None, scale: str = "VN_AQI") -> str | None:
 # Default colours per value of fields that several layers share. A layer's own
 # ``style.colours`` overrides single values; values missing from both get FALLBACK.
 PALETTES: dict[str, dict[str, str]] = {
-    "road_class": {
-        "motorway": "#e8467c", "trunk": "#f07f3c", "primary": "#f4a73b",
-        "secondary": "#e6c84f", "tertiary": "#9b9b9b", "residential": "#bdbdbd",
-        "service": "#d9d9d9",
-    },
+    "road_class": roads.COLOURS,   # OSM's highway=* classes (twin.styles.roads)
     # Land-use codes of Circular 08/2024/TT-BTNMT, grouped by hue: residential pinks,
     # agriculture greens/yellows, public services purples, water blues, business reds.
     "land_use": {
@@ -135,7 +133,7 @@ PALETTES: dict[str, dict[str, str]] = {
     "depth_class": {code: cls[2] for code, cls in zip(FLOOD_DEPTH_CODES, _FLOOD_DEPTH)},
     # admin_areas levels, and the AQI class number 1..6 of station_aqi (both scales
     # share the six colours).
-    "level": {"district": "#333333", "ward": "#8a8a8a",
+    "level": {"province": "#000000", "district": "#333333", "ward": "#8a8a8a",
               **{str(i): c[2] for i, c in enumerate(_VN_AQI, start=1)}},
 }
 
@@ -161,3 +159,5 @@ LABELS: dict[str, dict[str, str]] = {
 CYCLE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
          "#7f7f7f", "#bcbd22", "#17becf")
 FALLBACK = "#9e9e9e"
+# Line widths per value, relative to the layer's width (values missing: 1).
+WIDTHS: dict[str, dict[str, float]] = {"road_class": roads.WIDTHS}

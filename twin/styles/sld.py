@@ -9,6 +9,7 @@ Elements are written in the order the SE schema's sequences require.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 from twin.registry import Layer
 from twin.styles import ramps
@@ -121,7 +122,8 @@ def feature_type_style(r: Resolved, parent: ET.Element) -> None:
     style = _se(parent, "FeatureTypeStyle")
     if r.categories:
         for cat in r.categories:
-            _rule(style, r, cat.label, cat.value, cat.colour)
+            _rule(style, replace(r, width=r.width * cat.width), cat.label, cat.value,
+                  cat.colour)
         _rule(style, r, "other", None, ramps.FALLBACK, else_rule=True)
     else:
         _rule(style, r, r.title, None, None)
