@@ -13,24 +13,28 @@ from twin.registry import Registry
 
 RASTER_SUFFIXES = (".tif", ".tiff")
 DEFAULTS = dict(crs=None, mode="append", strict=False, source_layer=None, mapping=None,
-                id_column=None, kind="dem", scenario=None, valid_time=None, raster_id=None)
+                id_column=None, kind="dem", scenario=None, valid_time=None, raster_id=None,
+                mapping_file=None, encoding=None, boundary_level=None, label_level=None,
+                area_tolerance=None)
 
 
 def load_any(engine: Engine, registry: Registry, settings: Settings, path: Path,
              layer: str | None, progress: Callable[[int], None] | None = None,
              **options) -> list[str]:
     """Load one input; returns human-readable summary lines."""
+    from twin.ingest.analyze import vacuum_analyze
     from twin.ingest.gtfs import is_gtfs, load_gtfs
     from twin.ingest.raster import load_raster
     from twin.ingest.readings import load_readings
-    from twin.ingest.vector import load_vector
 
     opts = {**DEFAULTS, **options}
     path, extent = Path(path), settings.plausible_extent
     if path.suffix.lower() in RASTER_SUFFIXES:
-        return [load_raster(engine, path, settings.raster_dir, kind=opts["kind"],
-                            crs=opts["crs"], scenario=opts["scenario"],
-                            valid_time=opts["valid_time"], external_id=opts["raster_id"]).line()]
+        line = load_raster(engine, path, settings.raster_dir, kind=opts["kind"],
+                           crs=opts["crs"], scenario=opts["scenario"],
+                           valid_time=opts["valid_time"], external_id=opts["raster_id"]).line()
+        vacuum_analyze(engine, ["rasters"])
+        return [line]
     if layer == "sensor_readings":
         return [load_readings(engine, path, progress=progress).line()]
     if path.suffix.lower() == ".zip" and is_gtfs(path):
@@ -39,16 +43,50 @@ def load_any(engine: Engine, registry: Registry, settings: Settings, path: Path,
                                             strict=opts["strict"])]
     if layer is None:
         raise LoadError("name the target layer (--layer) for a vector file")
-    summary = load_vector(engine, registry, layer, path, extent=extent, crs=opts["crs"],
-                          mode=opts["mode"], strict=opts["strict"],
-                          source_layer=opts["source_layer"], mapping=opts["mapping"],
-                          id_column=opts["id_column"], progress=progress)
+    return _vector_lines(engine, registry, layer, path, extent,
+                         {**opts, "options": source_options(opts, settings)}, progress)
+
+
+def local_crs(settings: Settings) -> str | None:
+    """The city's cadastral zone (the city profile's ``crs.local``), where the settings
+    carry a profile: its EPSG code, or its definition when EPSG has none."""
+    city = getattr(settings, "city", None)
+    if city is None or getattr(city, "local_crs", None) is None:
+        return None
+    code = getattr(city, "local_epsg", None)
+    return f"EPSG:{code}" if code else city.local_crs.to_wkt()
+
+
+def source_options(opts: dict, settings: Settings | None = None):
+    """The reading options of ``twin load`` (encoding, mapping file, DGN levels)."""
+    from twin.ingest.dgn_source import DgnOptions
+    from twin.ingest.sources import SourceOptions
+
+    dgn = DgnOptions(**{k: opts[k] for k in ("boundary_level", "label_level")
+                        if opts.get(k) is not None})
+    return SourceOptions(crs=opts.get("crs"), source_layer=opts.get("source_layer"),
+                         encoding=opts.get("encoding"), mapping=opts.get("mapping_file"),
+                         dgn=dgn, local_crs=local_crs(settings) if settings else None)
+
+
+def _vector_lines(engine, registry, layer, path, extent, opts, progress) -> list[str]:
+    from twin.ingest.area_check import DEFAULT_TOLERANCE
+    from twin.ingest.vector import load_vector
+
+    summary = load_vector(engine, registry, layer, path, extent=extent, mode=opts["mode"],
+                          strict=opts["strict"], mapping=opts["mapping"],
+                          id_column=opts["id_column"], progress=progress,
+                          options=opts["options"],
+                          area_tolerance=opts["area_tolerance"] or DEFAULT_TOLERANCE)
     lines = [summary.line()]
     lines += [f"  repaired {item}" for item in summary.repaired[:20]]
     lines += [f"  rejected {item}" for item in summary.rejected[:20]]
     lines += [f"  note: {note}" for note in summary.notes]
     if summary.ignored_columns:
         lines.append(f"  ignored columns: {', '.join(summary.ignored_columns)}")
+    if summary.mapping:
+        lines.append(f"  load run {summary.run_id} with mapping {summary.mapping['source']} "
+                     f"(--mapping-from-run {summary.run_id} loads a file the same way)")
     return lines
 
 

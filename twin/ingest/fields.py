@@ -19,25 +19,38 @@ CITY_TZ = timezone(timedelta(hours=7), "ICT")  # naive times are read as Hanoi t
 NAMESPACE = uuid.UUID("6f1c1d5e-7b7a-4c59-9d36-1b2f3c2a9e10")
 
 
-def match_columns(layer: Layer, columns: list[str], overrides: dict[str, str]) -> dict[str, str]:
-    """layer field -> source column, by explicit override, name, then alias (any case)."""
+def field_columns(layer: Layer, columns: list[str], overrides: dict[str, str],
+                  how: dict[str, str] | None = None) -> dict[str, str]:
+    """layer field -> source column, by explicit override, name, then alias (any case);
+    ``how`` (when given) is filled with field -> "--map", "name" or "alias"."""
     lower = {c.lower(): c for c in columns}
     unknown = [f for f in overrides.values() if f not in layer.fields]
     if unknown:
         raise LoadError(f"--map names fields that {layer.name} does not have: {unknown}")
     mapping = {dst: src for src, dst in overrides.items()}
+    how = {} if how is None else how
+    how.update(dict.fromkeys(mapping, "--map"))
     for name, spec in layer.fields.items():
         if name in mapping:
             continue
         for candidate in (name, *spec.aliases):
             if candidate.lower() in lower:
                 mapping[name] = lower[candidate.lower()]
+                how[name] = "name" if candidate == name else "alias"
                 break
+    return mapping
+
+
+def match_columns(layer: Layer, columns: list[str], overrides: dict[str, str]) -> dict[str, str]:
+    """layer field -> source column, by explicit override, name, then alias (any case);
+    every required field must be found."""
+    mapping = field_columns(layer, columns, overrides)
     missing = [n for n, s in layer.fields.items() if s.required and n not in mapping]
     if missing:
         raise LoadError(f"required field(s) {', '.join(missing)} of layer {layer.name} not in "
                         f"the source (columns: {', '.join(columns)}); map them with --map "
-                        "SOURCE=FIELD or add an alias in the layer file")
+                        "SOURCE=FIELD or a --mapping file (twin load --check writes one), "
+                        "or add an alias in the layer file")
     return mapping
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.transformer import TransformerGroup
 
 from twin.ingest.errors import LoadError
 
 DIMENSION = {"Point": 0, "MultiPoint": 0, "LineString": 1, "MultiLineString": 1,
              "Polygon": 2, "MultiPolygon": 2}
 CRS84 = CRS.from_user_input("OGC:CRS84")
+VN2000 = "VN-2000"
+VN2000_TO_WGS84 = "VN-2000 to WGS 84 (2)"    # EPSG:6960
+_TRANSFORMERS = threading.local()
 
 
 @dataclass
@@ -23,12 +28,37 @@ class GeometryResult:
     rejected: list[str] = field(default_factory=list)
 
 
+def _datum(crs: CRS) -> str:
+    return crs.geodetic_crs.name if crs.geodetic_crs is not None else ""
+
+
+def transformer(source: CRS, target: CRS) -> Transformer:
+    """PROJ's transformation, except that VN-2000 and WGS 84 are related by the EPSG
+    parameters of EPSG:6960 ("VN-2000 to WGS 84 (2)", 1 m), whatever PROJ would pick.
+    Kept per thread (a transformer is not shared between threads)."""
+    cache = _TRANSFORMERS.__dict__.setdefault("cache", {})
+    key = (source.to_wkt(), target.to_wkt())
+    if key not in cache:
+        if len(cache) >= 32:
+            cache.clear()
+        cache[key] = _make_transformer(source, target)
+    return cache[key]
+
+
+def _make_transformer(source: CRS, target: CRS) -> Transformer:
+    if VN2000 in (_datum(source), _datum(target)):
+        for candidate in TransformerGroup(source, target, always_xy=True).transformers:
+            if VN2000_TO_WGS84 in candidate.description:
+                return candidate
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
 def to_crs(geoms: np.ndarray, source: CRS, target: CRS) -> np.ndarray:
     if source.equals(target):
         return geoms
-    transformer = Transformer.from_crs(source, target, always_xy=True)
+    transformer_ = transformer(source, target)
     return shapely.transform(geoms, lambda xy: np.column_stack(
-        transformer.transform(xy[:, 0], xy[:, 1], errcheck=False)))
+        transformer_.transform(xy[:, 0], xy[:, 1], errcheck=False)))
 
 
 def _parts_of_dimension(geom, dim: int):

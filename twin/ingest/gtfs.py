@@ -13,9 +13,10 @@ import numpy as np
 import shapely
 from sqlalchemy import Engine
 
+from twin.ingest.analyze import vacuum_analyze
 from twin.ingest.errors import LoadError, check_utf8
 from twin.ingest.readers import SourceData
-from twin.ingest.vector import LoadSummary, Mode, prepare, write_in
+from twin.ingest.vector import LoadSummary, Mode, prepare, touched_tables, write_in
 from twin.registry import Registry
 
 REQUIRED_FILES = ("stops.txt", "routes.txt", "trips.txt", "stop_times.txt")
@@ -136,4 +137,6 @@ def load_gtfs(engine: Engine, registry: Registry, path: Path, *, extent, mode: M
         if linked != len(links):
             raise LoadError(f"{path}: {len(links) - linked} stop_times refer to unknown stops")
         done.append(LoadSummary("bus_route_stops", str(path), mode, loaded=linked))
+    vacuum_analyze(engine, [*touched_tables(stops.layer), *touched_tables(routes.layer),
+                            "bus_route_stops"])
     return done

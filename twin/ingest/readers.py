@@ -20,6 +20,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from twin.ingest.errors import LoadError, check_utf8
+from twin.ingest.legacy import decode_columns, forced_encoding
 
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape")
 LON_COLUMNS = ("lon", "lng", "long", "longitude", "x", "kinh_do")
@@ -35,6 +36,10 @@ class SourceData:
     geometries: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     crs: CRS | None = None
     row_labels: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)      # carried into the load's report
+    rejected: list[str] = field(default_factory=list)   # features the reader left out
+    encoding: str | None = None                          # legacy text decoded from it
+    renamed: dict[str, str] = field(default_factory=dict)  # field -> source column (mapping)
 
     def __len__(self) -> int:
         return len(self.geometries)
@@ -49,25 +54,59 @@ def parse_crs(value: str, what: str = "--crs") -> CRS:
 
 
 def read_source(path: Path, source_layer: str | None = None,
-                default_layer: str | None = None) -> SourceData:
-    """Read any supported vector file."""
+                default_layer: str | None = None, encoding: str | None = None) -> SourceData:
+    """Read any supported vector file. Shapefile attributes in a legacy Vietnamese
+    encoding (TCVN3, VNI, Windows-1258) are detected and decoded; ``encoding`` forces one
+    (Shapefile and CSV)."""
     path = Path(path)
     if not path.exists():
         raise LoadError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise LoadError(f"{path}: the file is empty")
     suffix = path.suffix.lower()
+    forced = forced_encoding(encoding)
+    if forced and suffix not in (".csv", ".txt", ".zip", ".shp"):
+        raise LoadError(f"--encoding applies to Shapefiles, DGN sheets and CSV files; "
+                        f"{suffix} text is UTF-8 by definition")
     if suffix in (".csv", ".txt"):
-        return read_csv(path)
+        return read_csv(path, forced)
     if suffix in (".geojson", ".json"):
         check_utf8(path, path.read_bytes())
         return read_gdal(path, str(path), None)
     if suffix == ".zip":
-        return read_gdal(path, _zipped_shapefile(path), source_layer)
-    if suffix in (".gpkg", ".shp", ".fgb", ".gml", ".kml"):
+        member = _zipped_shapefile(path)
+        return _legacy_text(read_gdal(path, member, source_layer, raw_text=True), forced,
+                            _declared(path, member))
+    if suffix == ".shp":
+        return _legacy_text(read_gdal(path, str(path), source_layer, raw_text=True), forced,
+                            _declared(path))
+    if suffix in (".gpkg", ".fgb", ".gml", ".kml"):
         return read_gdal(path, str(path), source_layer or _pick_layer(path, default_layer))
     raise LoadError(f"{path}: unsupported file type {suffix!r} (GeoJSON, GeoPackage, "
                     "zipped Shapefile, CSV or a GTFS zip)")
+
+
+def _declared(path: Path, member: str | None = None) -> str | None:
+    """The code page a Shapefile's .cpg declares (``member``: the .shp inside a zip)."""
+    try:
+        if member is None:
+            cpg = path.with_suffix(".cpg")
+            return cpg.read_text("ascii", "replace").strip() if cpg.exists() else None
+        wanted = member.rsplit("/", 1)[-1][: -len(".shp")].lower() + ".cpg"
+        with zipfile.ZipFile(path) as archive:
+            name = next((n for n in archive.namelist()
+                         if n.rsplit("/", 1)[-1].lower() == wanted), None)
+            return archive.read(name).decode("ascii", "replace").strip() if name else None
+    except (OSError, zipfile.BadZipFile):
+        return None
+
+
+def _legacy_text(data: SourceData, forced: str | None, declared: str | None) -> SourceData:
+    data.columns, data.encoding = decode_columns(data.columns, data.row_labels, data.label,
+                                                 forced=forced, declared=declared)
+    if data.encoding not in (None, "utf-8"):
+        data.notes.append(f"text read as {data.encoding.upper()} and converted to Unicode")
+    return data
 
 
 def _zipped_shapefile(path: Path) -> str:
@@ -99,10 +138,12 @@ def _gdal_message(exc: Exception) -> str:
     return text.replace("\n", " ")[:300]
 
 
-def read_gdal(path: Path, source: str, layer: str | None) -> SourceData:
+def read_gdal(path: Path, source: str, layer: str | None, raw_text: bool = False) -> SourceData:
+    """Read through GDAL; ``raw_text``: text as its bytes (through latin-1), undecoded."""
     try:
-        meta, fids, wkb, values = pyogrio.raw.read(source, layer=layer, return_fids=True,
-                                                   datetime_as_string=True)
+        meta, fids, wkb, values = pyogrio.raw.read(
+            source, layer=layer, return_fids=True, datetime_as_string=True,
+            encoding="latin1" if raw_text else None)
     except (DataSourceError, DataLayerError, RuntimeError) as exc:
         raise LoadError(f"{path}: cannot read (truncated or not a valid file?): "
                         f"{_gdal_message(exc)}") from None
@@ -121,10 +162,13 @@ def read_gdal(path: Path, source: str, layer: str | None) -> SourceData:
                       crs=crs, row_labels=[f"feature {lab}" for lab in labels])
 
 
-def read_csv(path: Path) -> SourceData:
+def read_csv(path: Path, encoding: str | None = None) -> SourceData:
     data = path.read_bytes()
-    check_utf8(path, data)
-    text = data.decode("utf-8-sig")
+    if encoding:
+        text = _decode_forced(path, data, encoding)
+    else:
+        check_utf8(path, data)
+        text = data.decode("utf-8-sig")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]
@@ -143,6 +187,17 @@ def read_csv(path: Path) -> SourceData:
     columns = {h: [r[i] for r in rows] for i, h in enumerate(header) if i not in used}
     return SourceData(label=str(path), columns=columns, geometries=geoms, crs=None,
                       row_labels=[f"row {i + 2}" for i in range(len(rows))])
+
+
+def _decode_forced(path: Path, data: bytes, encoding: str) -> str:
+    from twin.ingest.vnencodings import decode
+
+    try:
+        return decode(data.removeprefix(b"\xef\xbb\xbf"), encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise LoadError(f"{path}: byte 0x{data[exc.start]:02x} at line {line} is not "
+                        f"{encoding} (--encoding)") from None
 
 
 def _csv_geometries(path, header, lower, rows) -> tuple[np.ndarray, set[int]]:

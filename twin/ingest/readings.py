@@ -24,6 +24,7 @@ import psycopg
 from sqlalchemy import Engine
 
 from twin.ingest import derived
+from twin.ingest.analyze import vacuum_analyze
 from twin.ingest.errors import LoadError
 from twin.ingest.policy import BULK, Window
 
@@ -150,6 +151,7 @@ def load_readings(engine: Engine, path: Path, progress: Callable[[int], None] | 
         _check(cur, path, window)
         summary.rows, summary.inserted, summary.partitions_created = _merge(cur, cols)
         summary.duplicates = summary.rows - summary.inserted
+    vacuum_analyze(engine, ["sensor_readings", *derived.DERIVED_TABLES])
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -16,9 +16,12 @@ import shapely
 from sqlalchemy import Engine
 
 from twin.ingest import geometry as geo
+from twin.ingest.analyze import vacuum_analyze
+from twin.ingest.area_check import DEFAULT_TOLERANCE, area_mismatches
 from twin.ingest.errors import LoadError
 from twin.ingest.fields import ID_COLUMNS, coerce_rows, external_ids, match_columns
-from twin.ingest.readers import SourceData, parse_crs, read_source
+from twin.ingest.readers import SourceData, parse_crs
+from twin.ingest.sources import SourceOptions, open_source
 from twin.registry import Layer, Registry
 
 Mode = Literal["append", "upsert", "replace"]
@@ -36,6 +39,8 @@ class LoadSummary:
     rejected: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    mapping: dict | None = None     # the mapping file's text, to load the same way again
+    run_id: int | None = None       # its row in load_runs
 
     def line(self) -> str:
         text = (f"{self.layer}: {self.loaded} loaded, {len(self.repaired)} repaired, "
@@ -59,21 +64,25 @@ class Prepared:
 
 def prepare(layer: Layer, data: SourceData, *, crs: str | None, extent, strict: bool,
             mapping: dict[str, str] | None = None, id_column: str | None = None,
-            mode: str = "append") -> Prepared:
+            mode: str = "append", area_tolerance: float = DEFAULT_TOLERANCE) -> Prepared:
     """Validate and convert a source to the layer's schema; raise LoadError on any problem."""
-    summary = LoadSummary(layer.name, data.label, mode)
+    summary = LoadSummary(layer.name, data.label, mode, notes=list(data.notes))
     if len(data) == 0:
-        raise LoadError(f"{data.label}: holds no features")
+        raise LoadError(f"{data.label}: holds no features", data.rejected)
+    if strict and data.rejected:
+        raise LoadError(f"{data.label}: features that cannot be read (--strict)",
+                        data.rejected)
     source_crs = _source_crs(data, crs, summary)
     target = parse_crs(layer.storage_crs)
     geoms = geo.to_crs(data.geometries, source_crs, target)
     geo.check_types(geoms, layer.geometry, data.row_labels)
     fixed = geo.repair(geoms, layer.geometry, data.row_labels, strict)
-    summary.repaired, summary.rejected = fixed.repaired, fixed.rejected
+    summary.repaired, summary.rejected = fixed.repaired, data.rejected + fixed.rejected
     rows = np.flatnonzero(fixed.keep)
     kept = fixed.geometries[rows]
-    geo.check_extent(geo.to_crs(kept, target, geo.CRS84), extent,
-                     [data.row_labels[i] for i in rows])
+    kept84 = geo.to_crs(kept, target, geo.CRS84)
+    geo.check_extent(kept84, extent, [data.row_labels[i] for i in rows])
+    summary.notes += area_mismatches(data, rows, kept84, area_tolerance)
     cols = match_columns(layer, list(data.columns), mapping or {})
     ignored = set(data.columns) - set(cols.values()) - {id_column}
     summary.ignored_columns = sorted(c for c in ignored if c.lower() not in ID_COLUMNS)
@@ -196,31 +205,53 @@ def write_in(cur: psycopg.Cursor, prepared: Prepared, registry: Registry, mode: 
     cur.execute("DROP TABLE _twin_stage")
     cur.execute(
         "INSERT INTO load_runs (layer, source, mode, loaded, repaired, rejected, "
-        "report, started_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        "report, started_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
         (layer.name, summary.source, mode, summary.loaded, len(summary.repaired),
          len(summary.rejected), json.dumps(summary.as_dict(), default=str), started))
+    summary.run_id = cur.fetchone()[0]
     return summary
+
+
+def touched_tables(layer: Layer) -> list[str]:
+    """The tables a load into ``layer`` writes (its history table too)."""
+    from twin.db.history import history_table
+
+    return [layer.table, *([history_table(layer)] if layer.history else [])]
 
 
 def write(engine: Engine, prepared: Prepared, registry: Registry, mode: Mode,
           progress: Progress | None = None) -> LoadSummary:
-    """Write prepared rows in one transaction."""
+    """Write prepared rows in one transaction, then VACUUM (ANALYZE) what it wrote."""
     with engine.begin() as conn, conn.connection.driver_connection.cursor() as cur:
-        return write_in(cur, prepared, registry, mode, progress)
+        summary = write_in(cur, prepared, registry, mode, progress)
+    vacuum_analyze(engine, touched_tables(prepared.layer))
+    return summary
 
 
 def load_vector(engine: Engine, registry: Registry, layer_name: str, path: Path, *,
                 extent, crs: str | None = None, mode: Mode = "append", strict: bool = False,
                 source_layer: str | None = None, mapping: dict[str, str] | None = None,
-                id_column: str | None = None, progress: Progress | None = None) -> LoadSummary:
-    """Read, validate and load one file into one layer."""
+                id_column: str | None = None, progress: Progress | None = None,
+                options: SourceOptions | None = None,
+                area_tolerance: float = DEFAULT_TOLERANCE) -> LoadSummary:
+    """Read, validate and load one file into one layer; ``mapping`` is ``--map``'s
+    SOURCE=FIELD pairs, ``options`` the rest of how to read it (encoding, a mapping
+    file, DGN levels). The layer's tables are vacuumed and analysed after the commit."""
     layer = registry.get(layer_name)
     if layer.is_view:
         raise LoadError(f"{layer.name} is derived from other tables (a view): load its "
                         "sources instead")
     if mode not in ("append", "upsert", "replace"):
         raise LoadError(f"unknown mode {mode!r}: append, upsert or replace")
-    data = read_source(Path(path), source_layer, default_layer=layer.name)
-    prepared = prepare(layer, data, crs=crs, extent=extent, strict=strict, mapping=mapping,
-                       id_column=id_column, mode=mode)
+    options = replace(options or SourceOptions(), crs=crs or (options and options.crs),
+                      source_layer=source_layer or (options and options.source_layer))
+    data = open_source(Path(path), layer, options)
+    file_mapping = options.mapping
+    prepared = prepare(layer, data, crs=options.effective_crs(), extent=extent,
+                       strict=strict, mapping=mapping, mode=mode,
+                       id_column=id_column or (file_mapping.id_column if file_mapping
+                                               else None),
+                       area_tolerance=area_tolerance)
+    if file_mapping is not None:
+        prepared.summary.mapping = file_mapping.as_report()
     return write(engine, prepared, registry, mode, progress)
