@@ -20,7 +20,7 @@ from psycopg import sql
 from twin.registry import FieldSpec, FieldType
 from twin.server.errors import InvalidParameter
 from twin.server.features import cql
-from twin.server.features.crs import CRS84, parse_crs
+from twin.server.params.crs import CRS84, parse_crs
 
 PARCELS = "/collections/land_parcels/items"
 ROADS = "/collections/road_segments/items"

@@ -33,8 +33,8 @@ from twin.registry import FieldSpec, FieldType
 from twin.server.edit.validate import Change, Checker
 from twin.server.errors import InvalidParameter
 from twin.server.features import cql
-from twin.server.features.crs import CRS84
-from twin.server.features.params import parse_bbox
+from twin.server.params.crs import CRS84
+from twin.server.params.values import parse_bbox
 from twin.server.tiles.params import tile_address
 
 pytestmark = pytest.mark.fuzz

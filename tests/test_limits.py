@@ -136,7 +136,8 @@ def test_filter_nested_at_the_limit_is_served(http):
 def test_routes_enforce_the_limits_listed_in_one_place():
     """Until the routes import their numbers from twin.server.limits, they must agree."""
     from twin.server.edit.validate import Limits as EditLimits
-    from twin.server.features import cql, params
+    from twin.server.features import cql
+    from twin.server.params import values as params
     from twin.server.readings.routes import Limits as ReadingsLimits
 
     edit, readings = EditLimits(), ReadingsLimits()

@@ -11,9 +11,10 @@ from rasterio.transform import from_bounds
 from rasterio.warp import transform_bounds
 from starlette.datastructures import QueryParams
 
-from twin.server.coverages.params import CRS84, parse_crs_param, positive_int
+from twin.server.coverages.params import CRS84, positive_int
 from twin.server.errors import InvalidParameter
-from twin.server.features.params import parse_bbox
+from twin.server.params.crs import raster_crs
+from twin.server.params.values import parse_bbox
 
 WORLD = 20037508.342789244  # half the WebMercatorQuad extent, metres
 TILE = 256
@@ -37,9 +38,8 @@ def map_grid(params: QueryParams, crs84_bbox: tuple, max_side: int) -> MapGrid:
     """The grid of a map: ``crs`` (default CRS84), ``bbox`` in ``bbox-crs`` (default
     CRS84; default the collection's extent), ``width``/``height`` (default 1024 on the
     longer side, the other from the bbox's aspect)."""
-    crs = parse_crs_param(params["crs"], "crs") if "crs" in params else CRS84
-    bbox_crs = parse_crs_param(params["bbox-crs"], "bbox-crs") if "bbox-crs" in params \
-        else CRS84
+    crs = raster_crs(params["crs"], "crs") if "crs" in params else CRS84
+    bbox_crs = raster_crs(params["bbox-crs"], "bbox-crs") if "bbox-crs" in params else CRS84
     bbox = parse_bbox(params["bbox"]) if "bbox" in params else tuple(crs84_bbox)
     if bbox_crs != crs:
         try:

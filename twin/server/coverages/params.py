@@ -7,6 +7,9 @@
   time); a coverage or map is one step, a position query takes an interval.
 - ``scale-size=x(W),y(H)`` (axis names E/N/x/y/Lon/Lat), ``width``/``height``,
   ``scale-factor``: the output grid size.
+
+What every API reads alike (``bbox``'s numbers, ``datetime``, CRSs, ``f``, unknown
+names) is the request-parameter library's (:mod:`twin.server.params`).
 """
 
 from __future__ import annotations
@@ -16,17 +19,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from pyproj import CRS as ProjCRS
-from pyproj.exceptions import CRSError
-from rasterio.crs import CRS
 from rasterio.enums import Resampling
-from rasterio.errors import CRSError as RasterioCRSError
 from starlette.datastructures import QueryParams
 
 from twin.server.errors import InvalidParameter
-from twin.server.features.params import TimeFilter, parse_bbox, parse_datetime
+from twin.server.params.crs import RASTER_CRS84 as CRS84
+from twin.server.params.crs import raster_crs
+from twin.server.params.values import TimeFilter, parse_bbox, parse_datetime
 
-CRS84 = "OGC:CRS84"
 X_AXES = {"x", "e", "easting", "lon", "long", "longitude"}
 Y_AXES = {"y", "n", "northing", "lat", "latitude"}
 GEOGRAPHIC_AXES = {"lon", "long", "longitude", "lat", "latitude"}
@@ -43,21 +43,6 @@ class Area:
     bounds: tuple[float, float, float, float] | None = None
     crs: str = CRS84
 
-
-def parse_crs_param(raw: str, name: str) -> str:
-    """A CRS given as a URI, ``EPSG:n`` or CRS84 alias, as text rasterio understands."""
-    text = raw.strip()
-    if text.upper() in ("CRS84", "OGC:CRS84") or text.endswith("/OGC/1.3/CRS84"):
-        return CRS84
-    match = re.match(r"^https?://www\.opengis\.net/def/crs/EPSG/0/(\d+)$", text)
-    code = f"EPSG:{match.group(1)}" if match else text
-    try:
-        ProjCRS.from_user_input(code)
-        CRS.from_user_input(code)
-    except (CRSError, RasterioCRSError, ValueError):
-        raise InvalidParameter(f"{name}: {raw!r} is not a CRS this server knows "
-                               f"(a URI, EPSG:n or CRS84)") from None
-    return code
 
 
 def _number(text: str, where: str) -> float:
@@ -107,13 +92,13 @@ def parse_area(params: QueryParams, storage_crs: str,
     if "bbox" in params and subset:
         raise InvalidParameter("bbox and subset: give one of them")
     if "bbox" in params:
-        crs = parse_crs_param(params["bbox-crs"], "bbox-crs") if "bbox-crs" in params else CRS84
+        crs = raster_crs(params["bbox-crs"], "bbox-crs") if "bbox-crs" in params else CRS84
         return Area(parse_bbox(params["bbox"]), crs)
     if not subset:
         return Area(None, storage_crs)
     geographic = any(v[2] for v in subset.values())
     default = CRS84 if geographic else storage_crs
-    crs = parse_crs_param(params["subset-crs"], "subset-crs") if "subset-crs" in params \
+    crs = raster_crs(params["subset-crs"], "subset-crs") if "subset-crs" in params \
         else default
     if crs == CRS84:
         full = {"x": crs84_bbox[0::2], "y": crs84_bbox[1::2]}
@@ -201,25 +186,3 @@ def parse_point(raw: str | None) -> tuple[float, float]:
         raise InvalidParameter(f"coords: POINT({lon} {lat}) is not a longitude/latitude")
     return lon, lat
 
-
-def negotiate(params: QueryParams, accept: str, formats: dict[str, str],
-              accepted: tuple[tuple[str, str], ...], default: str) -> str:
-    """``f`` (case-insensitive, with aliases in ``formats``), else Accept, else default."""
-    if "f" in params:
-        fmt = formats.get(params["f"].strip().lower())
-        if fmt is None:
-            raise InvalidParameter(f"f: {params['f']!r} is not one of "
-                                   f"{', '.join(sorted(set(formats.values())))}")
-        return fmt
-    for media, fmt in accepted:
-        if media in accept:
-            return fmt
-    return default
-
-
-def check_names(params: QueryParams, allowed: set[str]) -> None:
-    """A misspelt parameter is refused rather than silently ignored."""
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise InvalidParameter(f"{', '.join(unknown)}: not a parameter here; this endpoint "
-                               f"takes {', '.join(sorted(allowed))}")

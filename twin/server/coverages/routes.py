@@ -31,9 +31,7 @@ from twin.rasters.series import Series, Step
 from twin.server.coverages import documents, maps
 from twin.server.coverages.config import GEOTIFF, catalogue_of, follow, options_of
 from twin.server.coverages.params import (
-    check_names,
     instant_of,
-    negotiate,
     parse_area,
     parse_point,
     parse_resampling,
@@ -42,17 +40,16 @@ from twin.server.coverages.params import (
 )
 from twin.server.errors import APIError, InvalidParameter, NotFound
 from twin.server.http import cached
+from twin.server.params import negotiate as nf
+from twin.server.params.values import check_names
 from twin.server.tiles.params import tile_address
 
 COVJSON = "application/prs.coverage+json"
-COVERAGE_FORMATS = {"geotiff": "geotiff", "tif": "geotiff", "tiff": "geotiff",
-                    "image/tiff": "geotiff", GEOTIFF: "geotiff", "coveragejson": "covjson",
-                    "covjson": "covjson", "json": "covjson", COVJSON: "covjson",
-                    "application/vnd.cov+json": "covjson"}
-COVERAGE_ACCEPT = (("image/tiff", "geotiff"), ("application/prs.coverage+json", "covjson"),
-                   ("application/vnd.cov+json", "covjson"), ("application/json", "covjson"))
-POSITION_FORMATS = {"coveragejson": "covjson", "covjson": "covjson", "json": "covjson",
-                    "csv": "csv"}
+# CoverageJSON is these routes' JSON (f=json, Accept: application/json).
+COVERAGE_JSON = nf.COVJSON.also("json", media=("application/json",))
+COVERAGE_FORMATS = (nf.GEOTIFF, COVERAGE_JSON)
+POSITION_FORMATS = (COVERAGE_JSON, nf.CSV)
+LEGEND_FORMATS = (nf.PNG, nf.JSON)
 COVERAGE_PARAMS = {"f", "bbox", "bbox-crs", "subset", "subset-crs", "datetime", "scale-size",
                    "scale-factor", "width", "height", "resampling", "properties"}
 MAP_PARAMS = {"f", "bbox", "bbox-crs", "crs", "width", "height", "datetime", "transparent"}
@@ -139,8 +136,7 @@ class CoverageRoutes:
         params = request.query_params
         check_names(params, COVERAGE_PARAMS)
         series = await self.catalogue.get(request.path_params["collection_id"])
-        fmt = negotiate(params, request.headers.get("accept", ""), COVERAGE_FORMATS,
-                        COVERAGE_ACCEPT, "geotiff")
+        fmt = nf.negotiate(params, request.headers.get("accept"), COVERAGE_FORMATS).key
         if params.get("properties", series.variable) != series.variable:
             raise InvalidParameter(f"properties: this coverage has one field, "
                                    f"{series.variable!r}")
@@ -180,6 +176,7 @@ class CoverageRoutes:
 
     async def domainset(self, request: Request) -> Response:
         check_names(request.query_params, {"f"})
+        nf.negotiate(request.query_params, request.headers.get("accept"), (nf.JSON,))
         series = await self.catalogue.get(request.path_params["collection_id"])
         latest = series.latest
         bounds = await in_thread(_native_bounds, latest)
@@ -187,6 +184,7 @@ class CoverageRoutes:
 
     async def rangetype(self, request: Request) -> Response:
         check_names(request.query_params, {"f"})
+        nf.negotiate(request.query_params, request.headers.get("accept"), (nf.JSON,))
         series = await self.catalogue.get(request.path_params["collection_id"])
         return JSONResponse(documents.rangetype(series))
 
@@ -200,8 +198,7 @@ class CoverageRoutes:
         params = request.query_params
         check_names(params, MAP_PARAMS)
         series = await self.catalogue.get(request.path_params["collection_id"])
-        if params.get("f", "png").lower() not in ("png", "image/png"):
-            raise InvalidParameter(f"f: {params['f']!r} is not png")
+        nf.negotiate(params, request.headers.get("accept"), (nf.PNG,))
         step = pick_step(series, request)
         grid = maps.map_grid(params, series.bbox, self.options.max_map_side)
         body = await in_thread(self.render, series, step, grid)
@@ -217,6 +214,7 @@ class CoverageRoutes:
 
     async def tile(self, request: Request) -> Response:
         check_names(request.query_params, {"f", "datetime"})
+        nf.negotiate(request.query_params, request.headers.get("accept"), (nf.PNG,))
         series = await self.catalogue.get(request.path_params["collection_id"])
         if request.path_params["tms"] != maps.TMS:
             raise NotFound(f"tile matrix set {request.path_params['tms']!r}: only "
@@ -230,11 +228,13 @@ class CoverageRoutes:
         return cached(request, body, "image/png", step_headers(step))
 
     async def tilesets(self, request: Request) -> Response:
+        nf.negotiate(request.query_params, request.headers.get("accept"), (nf.JSON,))
         series = await self.catalogue.get(request.path_params["collection_id"])
         return JSONResponse(maps.tilesets_doc(self.state.base_url.rstrip("/"), series.id,
                                               series.title, series.bbox))
 
     async def tileset(self, request: Request) -> Response:
+        nf.negotiate(request.query_params, request.headers.get("accept"), (nf.JSON,))
         series = await self.catalogue.get(request.path_params["collection_id"])
         if request.path_params["tms"] != maps.TMS:
             raise NotFound(f"tile matrix set {request.path_params['tms']!r}: only "
@@ -245,12 +245,10 @@ class CoverageRoutes:
     async def legend(self, request: Request) -> Response:
         check_names(request.query_params, {"f"})
         series = await self.catalogue.get(request.path_params["collection_id"])
-        fmt = request.query_params.get("f", "png").lower()
+        fmt = nf.negotiate(request.query_params, request.headers.get("accept"), LEGEND_FORMATS)
         classes = self.classes(series)
-        if fmt == "json":
+        if fmt is nf.JSON:
             return JSONResponse(render.legend_json(series.title, series.unit, classes))
-        if fmt != "png":
-            raise InvalidParameter(f"f: {fmt!r} is not png or json")
         body = await run_in_threadpool(render.legend_png, series.title, classes)
         return cached(request, body, "image/png")
 
@@ -260,8 +258,7 @@ class CoverageRoutes:
         params = request.query_params
         check_names(params, POSITION_PARAMS)
         series = await self.catalogue.get(request.path_params["collection_id"])
-        fmt = negotiate(params, request.headers.get("accept", ""), POSITION_FORMATS,
-                        (("text/csv", "csv"),), "covjson")
+        fmt = nf.negotiate(params, request.headers.get("accept"), POSITION_FORMATS).key
         lon, lat = position_point(params, series)
         wanted = {p.strip() for p in params.get("parameter-name", series.variable).split(",")}
         if wanted != {series.variable}:

@@ -53,7 +53,7 @@ from twin.server.errors import (
     NotFound,
 )
 from twin.server.features import sql as fsql
-from twin.server.features.crs import OutputCRS, parse_crs
+from twin.server.params.crs import OutputCRS, parse_crs
 from twin.server.state import ServerState
 
 log = logging.getLogger("twin.server.edit")

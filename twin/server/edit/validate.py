@@ -25,8 +25,8 @@ from twin.ingest.fields import coerce
 from twin.ingest.geometry import CRS84, check_extent, conform_type, to_crs
 from twin.registry import FieldSpec, FieldType, Layer
 from twin.server.errors import InvalidParameter, RequestTooLarge, UnsupportedMediaType
-from twin.server.features.crs import OutputCRS, parse_crs
 from twin.server.limits import LIMITS
+from twin.server.params.crs import OutputCRS, parse_crs
 
 Mode = Literal["create", "replace", "update"]
 JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")

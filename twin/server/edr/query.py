@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from twin.server.edr.catalogue import Catalogue
 from twin.server.errors import InvalidParameter
-from twin.server.features.params import TimeFilter, parse_datetime
+from twin.server.params.values import TimeFilter, bbox_values, parse_datetime
 
 UNITS_M = {"m": 1.0, "km": 1000.0}
 MAX_RADIUS_M = 100_000.0
@@ -127,10 +127,4 @@ def cube_bbox(bbox: list[float] | None) -> tuple[float, float, float, float]:
     """pygeoapi's parsed bbox (4 or 6 numbers; heights are ignored: stations have none)."""
     if not bbox:
         raise InvalidParameter("bbox: a cube query needs bbox=minlon,minlat,maxlon,maxlat")
-    values = (bbox[0], bbox[1], bbox[2], bbox[3]) if len(bbox) == 4 else \
-        (bbox[0], bbox[1], bbox[3], bbox[4])
-    if not all(math.isfinite(v) for v in values):
-        raise InvalidParameter("bbox: values must be finite numbers")
-    if values[0] > values[2] or values[1] > values[3]:
-        raise InvalidParameter("bbox: the lower corner must come before the upper corner")
-    return values
+    return bbox_values(bbox)

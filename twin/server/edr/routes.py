@@ -31,6 +31,8 @@ from twin.server.edr import catalogue, config, query
 from twin.server.edr.formatters import Encoded
 from twin.server.edr.stream import Stream
 from twin.server.errors import InvalidParameter, problem
+from twin.server.params import negotiate as nf
+from twin.server.params.values import check_names as check_params
 
 COMMON = {"f", "lang", "datetime", "parameter-name", "crs"}
 ACCEPTED = {
@@ -43,26 +45,18 @@ ACCEPTED = {
     "items": {"f", "lang", "bbox"},
     "item": {"f", "lang"},
 }
-FORMATS = {"json": "json", "covjson": "json", "coveragejson": "json", "geojson": "geojson",
-           "csv": "csv", "html": "html"}
-ACCEPT = (("text/html", "html"), ("application/geo+json", "geojson"), ("text/csv", "csv"),
-          ("application/vnd.cov+json", "json"), ("application/prs.coverage+json", "json"),
-          ("application/json", "json"))
+# CoverageJSON is EDR's JSON (f=json, Accept: application/json); pygeoapi's formatter of
+# it is named "json" (twin.server.edr.formatters).
+COVERAGE_JSON = nf.COVJSON.also("json", media=("application/json",))
+QUERY_FORMATS = (COVERAGE_JSON, nf.GEOJSON, nf.CSV, nf.HTML)
+LOCATIONS_FORMATS = (nf.GEOJSON, nf.HTML)
+ITEMS_FORMATS = (nf.GEOJSON, COVERAGE_JSON)
 
 
-def negotiate(request: Request, allowed: tuple[str, ...]) -> str:
-    """``f`` (case-insensitive, with aliases) or else the first known Accept type."""
-    raw = request.query_params.get("f")
-    if raw is not None:
-        fmt = FORMATS.get(raw.strip().lower())
-        if fmt not in allowed:
-            raise InvalidParameter(f"f: {raw!r} is not one of {', '.join(allowed)}")
-        return fmt
-    accept = request.headers.get("accept", "")
-    for media, fmt in ACCEPT:
-        if media in accept and fmt in allowed:
-            return fmt
-    return allowed[0]
+def negotiate(request: Request, offers: tuple[nf.Format, ...]) -> str:
+    """The pygeoapi formatter (``f``) of the format negotiated among ``offers``."""
+    fmt = nf.negotiate(request.query_params, request.headers.get("accept"), offers)
+    return "json" if fmt is COVERAGE_JSON else fmt.key
 
 
 def streamed(headers: dict, status: int, body: Stream) -> StreamingResponse:
@@ -77,10 +71,7 @@ def streamed(headers: dict, status: int, body: Stream) -> StreamingResponse:
 
 
 def check_names(request: Request, kind: str) -> None:
-    unknown = sorted(set(request.query_params) - ACCEPTED[kind])
-    if unknown:
-        raise InvalidParameter(f"{', '.join(unknown)}: not a parameter of the {kind} query; "
-                               f"it takes {', '.join(sorted(ACCEPTED[kind]))}")
+    check_params(request.query_params, ACCEPTED[kind], f"the {kind} query")
 
 
 class EDRRoutes:
@@ -107,9 +98,7 @@ class EDRRoutes:
                     location_id: str | None = None) -> Response:
         check_names(request, kind)
         self.check_values(request)
-        allowed = ("geojson", "html") if kind == "locations" else \
-            ("json", "geojson", "csv", "html")
-        fmt = negotiate(request, allowed)
+        fmt = negotiate(request, LOCATIONS_FORMATS if kind == "locations" else QUERY_FORMATS)
         params = QueryParams([(k, v) for k, v in request.query_params.multi_items()
                               if k != "f"] + [("f", fmt)])
         req = await self.bridge.api_request(request, fmt, params)
@@ -144,7 +133,7 @@ class EDRRoutes:
 
         item_id = request.path_params.get("item_id")
         check_names(request, "item" if item_id else "items")
-        negotiate(request, ("geojson", "json"))
+        negotiate(request, ITEMS_FORMATS)
         try:
             bbox = validate_bbox(request.query_params.get("bbox"))
         except ValueError as exc:

@@ -48,8 +48,9 @@ from twin.server.features.cql_types import (
     geometry_literal,
     kind_of,
 )
-from twin.server.features.crs import OutputCRS
 from twin.server.limits import LIMITS
+from twin.server.params.binds import Params
+from twin.server.params.crs import OutputCRS
 
 MAX_FILTER_LENGTH = LIMITS.filter_chars
 MAX_DEPTH = LIMITS.filter_depth
@@ -62,15 +63,6 @@ SPATIAL = {
 }
 COMPARE = {ast.Equal: "=", ast.NotEqual: "<>", ast.LessThan: "<", ast.LessEqual: "<=",
            ast.GreaterThan: ">", ast.GreaterEqual: ">="}
-
-
-class Params(dict):
-    """Bound values collected while SQL is composed, by name (so a fragment may be reused)."""
-
-    def add(self, value) -> sql.Placeholder:
-        name = f"p{len(self)}"
-        self[name] = value
-        return sql.Placeholder(name)
 
 
 # CQL2's names of what this server refuses, for the message.
@@ -388,7 +380,14 @@ def _parse_error(exc: Exception) -> str:
 
 def to_sql(text: str, lang: str, fields: dict[str, FieldSpec], storage_srid: int,
            filter_crs: OutputCRS, params: Params) -> sql.Composable:
-    tree = parse(text, lang)
+    """The SQL condition of a CQL2 filter as given (text or JSON)."""
+    return tree_sql(parse(text, lang), fields, storage_srid, filter_crs, params)
+
+
+def tree_sql(tree, fields: dict[str, FieldSpec], storage_srid: int, filter_crs: OutputCRS,
+             params: Params) -> sql.Composable:
+    """The SQL condition of a parsed filter (pygeofilter's AST: :func:`parse`'s, or the
+    one pygeoapi parsed for its HTML pages), every operand typed first."""
     if _depth(tree) > MAX_DEPTH:
         raise InvalidParameter(f"filter: nested deeper than {MAX_DEPTH} levels")
     return ToSQL(fields, storage_srid, filter_crs, params).evaluate(tree)

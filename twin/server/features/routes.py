@@ -21,12 +21,16 @@ from twin.server.errors import InvalidParameter, NotFound
 from twin.server.features import formats
 from twin.server.features import sql as fsql
 from twin.server.features.conformance import CONFORMANCE
-from twin.server.features.crs import parse_crs
-from twin.server.features.params import ItemsQuery, encode_cursor, negotiate, parse_items
+from twin.server.features.params import ITEM_FORMATS, ItemsQuery, encode_cursor, parse_items
 from twin.server.http import cached
+from twin.server.params.binds import Params
+from twin.server.params.crs import parse_crs
+from twin.server.params.negotiate import HTML, JSON, negotiate
 from twin.server.state import HtmlPages, ServerState
 
 GEOJSON = "application/geo+json"
+ITEM_PAGE = (ITEM_FORMATS[0], HTML)  # one item: GeoJSON (also f=json, jsonld) or HTML
+QUERYABLES = (JSON.also("jsonld", media=("application/schema+json",)), HTML)
 DOWNLOAD_LIMIT = 1_000_000
 JSON_SCHEMA_TYPES = {FieldType.string: "string", FieldType.integer: "integer",
                      FieldType.number: "number", FieldType.boolean: "boolean",
@@ -107,7 +111,7 @@ class Features:
         if q.fmt in ("fgb", "gpkg", "csv"):
             return await self.download(request, layer, q, fields)
         names = q.properties if q.properties is not None else output_names(layer, who)
-        params = fsql.Params()
+        params = Params()
         where = fsql.where_clause(layer, q, fields, params)
         page = self.state.db.fetchrow(fsql.page_sql(layer, q, names, where, params), params)
         cap = self.state.settings.count_limit
@@ -115,7 +119,7 @@ class Features:
         if cap:  # the count runs beside the page, on its own connection, within a budget
             started = time.perf_counter()
             # The WHERE is built once: its values are named, so the count may reuse them.
-            counting = asyncio.ensure_future(self.count(layer, q, where, fsql.Params(params), cap))
+            counting = asyncio.ensure_future(self.count(layer, q, where, Params(params), cap))
             counting.add_done_callback(_quietly)
             features, returned, last_id = await page
             budget = self.state.settings.count_budget_ms / 1000
@@ -129,7 +133,7 @@ class Features:
         return cached(request, body, GEOJSON, {"Content-Crs": f"<{q.crs.uri}>"},
                       private=who.authenticated)
 
-    async def count(self, layer: Layer, q: ItemsQuery, where, params: fsql.Params,
+    async def count(self, layer: Layer, q: ItemsQuery, where, params: Params,
                     cap: int) -> int | None:
         """numberMatched: exact when the planner expects at most ``cap`` matches (the
         count then stops at cap + 1 anyway), omitted when it expects more, so a page
@@ -157,7 +161,7 @@ class Features:
         names = q.properties if q.properties is not None else output_names(layer, who)
         if "limit" not in request.query_params:
             q.limit = DOWNLOAD_LIMIT
-        params = fsql.Params()
+        params = Params()
         where = fsql.where_clause(layer, q, fields, params)
         wkt = q.fmt == "csv"
         rows = await self.state.db.fetchall(
@@ -181,10 +185,8 @@ class Features:
         unknown = set(request.query_params) - {"f", "crs", "lang"}
         if unknown:
             raise InvalidParameter(f"unknown parameter(s) {', '.join(sorted(unknown))}")
-        fmt = negotiate(request.query_params, request.headers.get("accept"),
-                        {"json": "geojson", "geojson": "geojson", "jsonld": "geojson",
-                         "html": "html"})
-        if fmt == "html":
+        fmt = negotiate(request.query_params, request.headers.get("accept"), ITEM_PAGE)
+        if fmt is HTML:
             return await self.html.html_item(request)
         out = parse_crs(request.query_params.get("crs"), layer.srid)
         fid = request.path_params["item_id"]
@@ -211,9 +213,8 @@ class Features:
 
     async def queryables(self, request: Request) -> Response:
         layer = self.layer(request)
-        fmt = negotiate(request.query_params, request.headers.get("accept"),
-                        {"json": "geojson", "jsonld": "geojson", "html": "html"})
-        if fmt == "html":
+        fmt = negotiate(request.query_params, request.headers.get("accept"), QUERYABLES)
+        if fmt is HTML:
             return await self.html.html_queryables(request)
         props = {"geometry": {"$ref": f"https://geojson.org/schema/{layer.geometry}.json",
                               "x-ogc-role": "primary-geometry"}}
@@ -230,9 +231,8 @@ class Features:
         return cached(request, body, "application/schema+json", private=who.authenticated)
 
     async def conformance(self, request: Request) -> Response:
-        fmt = negotiate(request.query_params, request.headers.get("accept"),
-                        {"json": "geojson", "html": "html"})
-        if fmt == "html":
+        fmt = negotiate(request.query_params, request.headers.get("accept"), (JSON, HTML))
+        if fmt is HTML:
             return await self.html.html_conformance(request, CONFORMANCE)
         return JSONResponse({"conformsTo": CONFORMANCE})
 

@@ -9,10 +9,11 @@ from psycopg import sql
 from twin.db.history import versions_sql
 from twin.registry import FieldSpec, FieldType, Layer
 from twin.server.features import cql
-from twin.server.features.crs import OutputCRS, geometry_sql
-from twin.server.features.params import ItemsQuery, TimeFilter
+from twin.server.features.params import ItemsQuery
+from twin.server.params.binds import Params
+from twin.server.params.crs import OutputCRS, geometry_sql
+from twin.server.params.values import TimeFilter
 
-Params = cql.Params
 T = sql.SQL("t.")
 
 
@@ -33,6 +34,8 @@ def where_clause(layer: Layer, q: ItemsQuery, fields: dict[str, FieldSpec],
     if q.filter_text is not None:
         parts.append(cql.to_sql(q.filter_text, q.filter_lang, fields, layer.srid, q.filter_crs,
                                 params))
+    elif q.filter_tree is not None:  # parsed already (pygeoapi's HTML pages)
+        parts.append(cql.tree_sql(q.filter_tree, fields, layer.srid, q.filter_crs, params))
     return sql.SQL(" AND ").join(parts) if parts else sql.SQL("TRUE")
 
 

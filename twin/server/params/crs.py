@@ -1,8 +1,10 @@
-"""CRS identifiers of OGC API - Features Part 2 and the SQL that serves them.
+"""``crs``, ``bbox-crs``, ``filter-crs`` and ``subset-crs``: CRS identifiers of OGC API -
+Features Part 2 and the SQL that serves them, and the CRSs rasters are read in.
 
-Coordinates are transformed in PostGIS (integer SRIDs only: a text CRS costs
-~20 ms a row on PostGIS 3.3). Axis order follows the CRS definition, as Part 2
-requires: EPSG:4326 is latitude first, CRS84 longitude first.
+Coordinates of features are transformed in PostGIS (integer SRIDs only: a text CRS
+costs ~20 ms a row on PostGIS 3.3). Axis order follows the CRS definition, as Part 2
+requires: EPSG:4326 is latitude first, CRS84 longitude first. Rasters are read and
+warped by rasterio, which takes any CRS PROJ knows (:func:`raster_crs`).
 """
 
 from __future__ import annotations
@@ -82,3 +84,27 @@ def geometry_sql(storage_srid: int, out: OutputCRS, column: str = "t.geom") -> s
     """SQL expression for a stored geometry in the output CRS and axis order."""
     expr = column if out.srid == storage_srid else f"ST_Transform({column}, {out.srid})"
     return f"ST_FlipCoordinates({expr})" if out.lat_first else expr
+
+
+RASTER_CRS84 = "OGC:CRS84"
+
+
+def raster_crs(raw: str, param: str) -> str:
+    """A CRS given as a URI, ``EPSG:n``, a CRS84 alias or anything PROJ reads, as the
+    text rasterio takes (``EPSG:n``, ``OGC:CRS84``, ...); 400 for one it does not know."""
+    from rasterio.crs import CRS as RasterCRS
+    from rasterio.errors import CRSError as RasterCRSError
+
+    text = raw.strip()
+    if text in _CRS84 or text.upper() in ("CRS84", "OGC:CRS84") or \
+            text.endswith("/OGC/1.3/CRS84"):
+        return RASTER_CRS84
+    match = _EPSG_URI.match(text)
+    code = f"EPSG:{match.group(1)}" if match else text
+    try:
+        CRS.from_user_input(code)
+        RasterCRS.from_user_input(code)
+    except (CRSError, RasterCRSError, ValueError):
+        raise InvalidParameter(f"{param}: {raw!r} is not a CRS this server knows "
+                               f"(a URI, EPSG:n or CRS84)") from None
+    return code

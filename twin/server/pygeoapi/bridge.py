@@ -38,8 +38,8 @@ from starlette.staticfiles import StaticFiles
 
 from twin.server import blocks
 from twin.server.errors import APIError, InvalidParameter, problem
-from twin.server.features.crs import parse_crs
 from twin.server.features.extents import layer_extent
+from twin.server.params.crs import parse_crs
 from twin.server.pygeoapi.config import (
     DEFAULT_SERVER_FILE,
     OGC_REL,

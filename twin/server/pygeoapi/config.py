@@ -26,10 +26,10 @@ from twin.registry import Layer, Registry
 from twin.server import blocks
 from twin.server.auth.policy import can_read
 from twin.server.auth.principal import ANONYMOUS
-from twin.server.features.crs import CRS84_URI, crs_uri, supported_uris
 from twin.server.features.extents import load_extents_with
-from twin.server.features.params import DEFAULT_LIMIT, MAX_LIMIT
-from twin.server.features.params import FORMATS as ITEM_FORMATS
+from twin.server.features.params import ITEM_FORMATS
+from twin.server.params.crs import CRS84_URI, crs_uri, supported_uris
+from twin.server.params.values import DEFAULT_LIMIT, MAX_LIMIT
 from twin.server.state import ServerState
 
 log = logging.getLogger("twin.server")
@@ -312,7 +312,7 @@ def items_parameters(params: list[dict], layer: Layer) -> list[dict]:
             continue
         if p.get("name") == "f":
             p = deepcopy(p)
-            p["schema"]["enum"] = sorted(ITEM_FORMATS)
+            p["schema"]["enum"] = sorted(name for fmt in ITEM_FORMATS for name in fmt.names)
         out.append(p)
     return out + [_query_param("filter", "A CQL2 filter on the queryables "
                                "(see /collections/{collectionId}/queryables).",

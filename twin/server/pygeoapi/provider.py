@@ -38,8 +38,10 @@ from twin.server.db import translate
 from twin.server.errors import APIError, InvalidParameter, Unavailable
 from twin.server.features import cql
 from twin.server.features import sql as fsql
-from twin.server.features.crs import OutputCRS, crs_uri, parse_crs
-from twin.server.features.params import ItemsQuery, literal, parse_datetime
+from twin.server.features.params import ItemsQuery, literal
+from twin.server.params.binds import Params
+from twin.server.params.crs import OutputCRS, crs_uri, parse_crs
+from twin.server.params.values import bbox_values, layer_datetime
 
 log = logging.getLogger("twin.server")
 
@@ -170,9 +172,9 @@ class TwinProvider(BaseProvider):
                                   sortby or [], select_properties or [], skip_geometry, q,
                                   crs_transform_spec)
             names = iq.properties if iq.properties is not None else self.names
-            params = fsql.Params()
+            params = Params()
             where = self._where(iq, filterq, params)
-            matched = self._count(iq, where, fsql.Params(params))
+            matched = self._count(iq, where, Params(params))
             out = {"type": "FeatureCollection", "features": [], "numberReturned": 0}
             if matched is not None:
                 out["numberMatched"] = matched
@@ -204,14 +206,10 @@ class TwinProvider(BaseProvider):
         if bbox:
             # pygeoapi has already transformed the bbox to the storage CRS, in that CRS's
             # axis order (latitude first for EPSG:4326).
-            values = list(bbox) if len(bbox) == 4 else [bbox[0], bbox[1], bbox[3], bbox[4]]
-            iq.bbox = tuple(float(v) for v in values)
+            iq.bbox = bbox_values([float(v) for v in bbox], ordered=False)
             iq.bbox_crs = self.storage_crs_out
         if datetime_:
-            if not (self.layer.time_field or self.layer.history):
-                raise InvalidParameter(f"datetime: collection {self.layer.name} has no time "
-                                       "dimension")
-            iq.time = parse_datetime(datetime_)
+            iq.time = layer_datetime(self.layer, datetime_)
         for name, value in properties:
             iq.equals[name] = literal(self._spec(name, "property filter"), value, name)
         iq.sortby = [(self._sortable(s["property"]), s.get("order") == "-") for s in sortby]
@@ -242,7 +240,7 @@ class TwinProvider(BaseProvider):
             raise InvalidParameter(f"sortby: {name!r} is not a sortable property")
         return name
 
-    def _where(self, iq: ItemsQuery, filterq, params: fsql.Params) -> sql.Composable:
+    def _where(self, iq: ItemsQuery, filterq, params: Params) -> sql.Composable:
         where = fsql.where_clause(self.layer, iq, self.public, params)
         if filterq is None:
             return where
@@ -259,7 +257,7 @@ class TwinProvider(BaseProvider):
             raise InvalidParameter("filter: must be a condition (true or false)")
         return sql.SQL("({}) AND ({})").format(where, cond)
 
-    def _count(self, iq: ItemsQuery, where, params: fsql.Params) -> int | None:
+    def _count(self, iq: ItemsQuery, where, params: Params) -> int | None:
         """Exact up to the server's count_limit (the count stops there), else None."""
         cap = self.source.count_limit
         if not cap:

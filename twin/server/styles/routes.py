@@ -25,8 +25,9 @@ from twin.qgis.rasters import CATALOGUE_SQL, raster_layers, vsicurl
 from twin.registry import Layer
 from twin.server.auth.policy import can_read
 from twin.server.auth.principal import ANONYMOUS, principal_of
-from twin.server.errors import InvalidParameter, NotFound
+from twin.server.errors import NotFound
 from twin.server.http import cached
+from twin.server.params.negotiate import JSON, Format, negotiate
 from twin.server.state import ServerState
 from twin.styles.legend import legend
 from twin.styles.maplibre import style_document
@@ -45,11 +46,16 @@ class Encoding:
     media: str
     title: str
 
+    @property
+    def format(self) -> Format:
+        return Format(self.key, (self.media.split(";")[0],))
+
 
 ENCODINGS = (Encoding("mapbox", MAPBOX_TYPE, "MapLibre / Mapbox GL style"),
              Encoding("qml", QML_TYPE, "QGIS layer style (QML)"),
              Encoding("sld", SLD_TYPE, "OGC SLD 1.1 / Symbology Encoding 1.1"))
 BY_KEY = {e.key: e for e in ENCODINGS}
+STYLESHEETS = tuple(e.format for e in ENCODINGS)  # the default first: MapLibre
 
 
 def _json(doc: dict) -> bytes:
@@ -77,16 +83,8 @@ class StyleService:
 
     @staticmethod
     def _encoding(request: Request) -> Encoding:
-        f = request.query_params.get("f")
-        if f is not None:
-            if f not in BY_KEY:
-                raise InvalidParameter(f"f: {f!r} is not one of {', '.join(BY_KEY)}")
-            return BY_KEY[f]
-        accept = request.headers.get("accept", "")
-        for enc in ENCODINGS:
-            if enc.media.split(";")[0] in accept:
-                return enc
-        return BY_KEY["mapbox"]
+        fmt = negotiate(request.query_params, request.headers.get("accept"), STYLESHEETS)
+        return BY_KEY[fmt.key]
 
     def _style_entry(self, layer: Layer) -> dict:
         base = self.state.url(f"collections/{layer.name}/styles/{DEFAULT_STYLE}")
@@ -99,9 +97,7 @@ class StyleService:
 
     async def styles(self, request: Request) -> Response:
         layer = self._layer(request)
-        f = request.query_params.get("f")
-        if f not in (None, "json"):
-            raise InvalidParameter(f"f: {f!r} is not json")
+        negotiate(request.query_params, request.headers.get("accept"), (JSON,))
         here = self.state.url(f"collections/{layer.name}/styles")
         doc = {"styles": [self._style_entry(layer)], "default": DEFAULT_STYLE,
                "links": [{"rel": "self", "type": JSON_TYPE, "href": here},
@@ -123,8 +119,7 @@ class StyleService:
 
     async def city(self, request: Request) -> Response:
         """Every collection the caller may read and that has tiles (the public ones)."""
-        if request.query_params.get("f") not in (None, "mapbox"):
-            raise InvalidParameter("f: the city style is only available as f=mapbox")
+        negotiate(request.query_params, request.headers.get("accept"), STYLESHEETS[:1])
         who = principal_of(request)
         doc = style_document(self.state.registry, self.state.base_url,
                              include=lambda lyr: can_read(lyr, who) and can_read(lyr, ANONYMOUS))

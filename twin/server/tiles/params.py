@@ -1,6 +1,6 @@
-"""Path parameters of a tile, validated into plain values (or a 400). ``datetime`` is
-parsed by the Features API's parser (``twin.server.features.params.parse_datetime``), so
-both APIs read it the same way."""
+"""Path parameters of a tile, validated into plain values (or a 400). Query parameters
+(``datetime``, ``f``) are read by the request-parameter library
+(:mod:`twin.server.params`), as on every other route."""
 
 from __future__ import annotations
 

@@ -28,9 +28,10 @@ from starlette.routing import BaseRoute, Route
 from twin.registry import Layer
 from twin.server.auth.policy import can_read
 from twin.server.auth.principal import ANONYMOUS
-from twin.server.errors import InvalidParameter, NotFound
-from twin.server.features.params import TimeFilter, parse_datetime
+from twin.server.errors import NotFound
 from twin.server.http import etag_for, matches
+from twin.server.params.negotiate import JSON, MVT, Format, negotiate
+from twin.server.params.values import TimeFilter, layer_datetime
 from twin.server.state import ServerState
 from twin.server.tiles import metadata as docs
 from twin.server.tiles.params import tile_address
@@ -65,10 +66,9 @@ class TileService:
             raise NotFound(f"tile matrix set {tms!r} is not supported; use {TMS_ID}")
 
     @staticmethod
-    def _format(request: Request, *allowed: str) -> None:
-        f = request.query_params.get("f")
-        if f is not None and f not in allowed:
-            raise InvalidParameter(f"f: {f!r} is not one of {', '.join(allowed)}")
+    def _format(request: Request, fmt: Format) -> None:
+        """``f`` (or Accept) as on every route; a tile or a document has one format."""
+        negotiate(request.query_params, request.headers.get("accept"), (fmt,))
 
     @staticmethod
     def _time(request: Request, layer: Layer) -> tuple[TimeFilter | None, str]:
@@ -76,9 +76,7 @@ class TileService:
         raw = request.query_params.get("datetime")
         if raw is None:
             return None, ""
-        if not (layer.time_field or layer.history):  # history: the versions valid then
-            raise InvalidParameter(f"datetime: collection {layer.name} has no time dimension")
-        return parse_datetime(raw), urlencode({"datetime": raw}, safe="/:")
+        return layer_datetime(layer, raw), urlencode({"datetime": raw}, safe="/:")
 
     def _bbox(self, layer: Layer) -> list[float]:
         extent = self.state.extents.get(layer.name)
@@ -87,31 +85,31 @@ class TileService:
     # --- metadata -------------------------------------------------------------------
 
     async def tile_matrix_sets(self, request: Request) -> Response:
-        self._format(request, "json")
+        self._format(request, JSON)
         return JSONResponse(docs.tile_matrix_sets_doc(self.state.base_url))
 
     async def tile_matrix_set(self, request: Request) -> Response:
         self._tms(request)
-        self._format(request, "json")
+        self._format(request, JSON)
         return JSONResponse(WEB_MERCATOR_QUAD)
 
     async def tilesets(self, request: Request) -> Response:
         layer = self._layer(request).layer
-        self._format(request, "json")
+        self._format(request, JSON)
         urls = docs.Urls(self.state.base_url, layer.name, self._time(request, layer)[1])
         return JSONResponse(docs.tilesets_doc(layer, urls))
 
     async def tileset(self, request: Request) -> Response:
         layer = self._layer(request).layer
         self._tms(request)
-        self._format(request, "json")
+        self._format(request, JSON)
         urls = docs.Urls(self.state.base_url, layer.name, self._time(request, layer)[1])
         return JSONResponse(docs.tileset_doc(layer, self._bbox(layer), urls))
 
     async def tilejson(self, request: Request) -> Response:
         layer = self._layer(request).layer
         self._tms(request)
-        self._format(request, "json")
+        self._format(request, JSON)
         urls = docs.Urls(self.state.base_url, layer.name, self._time(request, layer)[1])
         return JSONResponse(docs.tilejson_doc(layer, self._bbox(layer), urls))
 
@@ -120,7 +118,7 @@ class TileService:
     async def tile(self, request: Request) -> Response:
         tiles = self._layer(request)
         self._tms(request)
-        self._format(request, "mvt")
+        self._format(request, MVT)
         p = request.path_params
         z, x, y = tile_address(p["tileMatrix"], p["tileRow"], p["tileCol"])
         when, _ = self._time(request, tiles.layer)

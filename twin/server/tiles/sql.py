@@ -25,7 +25,7 @@ from pyproj import CRS
 
 from twin.db.history import versions_sql
 from twin.registry import FieldSpec, FieldType, Layer, RegistryError
-from twin.server.features.params import TimeFilter
+from twin.server.params.values import TimeFilter
 from twin.server.tiles.tms import ORIGIN, TILE_SIZE
 
 MVT_EXTENT = 4096          # tile coordinate units per side

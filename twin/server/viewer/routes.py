@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from twin.server.errors import InvalidParameter, NotFound
+from twin.server.params.negotiate import JSON, negotiate
 from twin.server.state import ServerState
 from twin.server.viewer.config import viewer_config
 
@@ -60,8 +61,7 @@ def routes(state: ServerState) -> list[BaseRoute]:
                             headers={"Cache-Control": CACHE_CONTROL})
 
     async def config(request: Request) -> Response:
-        if request.query_params.get("f", "json") != "json":
-            raise InvalidParameter("f: the viewer configuration is only available as json")
+        negotiate(request.query_params, request.headers.get("accept"), (JSON,))
         return JSONResponse(viewer_config(state, _base_url(state, request)),
                             headers={"Cache-Control": CACHE_CONTROL})
 
