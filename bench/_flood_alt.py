@@ -25,8 +25,8 @@ def richdem_fill(z, epsilon):
 
 
 def pysheds_fill(z):
-    from pysheds.sview import Raster, ViewFinder
     from pysheds.grid import Grid
+    from pysheds.sview import Raster, ViewFinder
     view = ViewFinder(shape=z.shape, nodata=np.float32(-9999.0))
     raster = Raster(z.copy(), viewfinder=view)
     grid = Grid(viewfinder=view)
@@ -44,7 +44,8 @@ def skimage_fill(z):
     return time.perf_counter() - start, out.astype(z.dtype)
 
 
-TOOLS = {"richdem": lambda z: richdem_fill(z, False), "richdem-epsilon": lambda z: richdem_fill(z, True),
+TOOLS = {"richdem": lambda z: richdem_fill(z, False),
+         "richdem-epsilon": lambda z: richdem_fill(z, True),
          "pysheds": pysheds_fill, "skimage": skimage_fill}
 
 

@@ -32,7 +32,10 @@ def scratch_database(name: str, keep: bool = False):
         target = url.set(database=name, drivername="postgresql+psycopg").render_as_string(False)
         with psycopg.connect(target.replace("+psycopg", ""), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        drop = lambda: None if keep else _drop(admin, name)  # noqa: E731
+
+        def drop() -> None:
+            if not keep:
+                _drop(admin, name)
     else:
         from twin.db.cluster import EmbeddedCluster
 
@@ -42,7 +45,10 @@ def scratch_database(name: str, keep: bool = False):
         if not keep:
             cluster.drop_database(name) if _exists(cluster, name) else None
         target = cluster.ensure_database(name)
-        drop = lambda: None if keep else cluster.drop_database(name)  # noqa: E731
+
+        def drop() -> None:
+            if not keep:
+                cluster.drop_database(name)
     try:
         yield target
     finally:
@@ -72,8 +78,11 @@ def timed(fn, repeat: int = 1) -> float:
 
 
 def table(rows: list[list], header: list[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda r: "  ".join(str(v).rjust(w) for v, w in zip(r, widths))  # noqa: E731
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+
+    def line(r: list) -> str:
+        return "  ".join(str(v).rjust(w) for v, w in zip(r, widths, strict=False))
+
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 

@@ -30,12 +30,12 @@ from rasterio.windows import Window
 
 from bench.common import ensure_out, scratch_database, table
 from bench.servers import Fleet, twin_server
+from twin.config import REPO_ROOT
 from twin.db.engine import make_engine
 from twin.db.schema import upgrade
 from twin.rasters import read
 from twin.rasters.catalogue import store_cube
 from twin.registry import load_registry
-from twin.config import REPO_ROOT
 from twin.server.coverages.maps import tile_grid
 
 DB_NAME = "twin_bench_coverages"

@@ -14,11 +14,12 @@ value-limit estimate cost on top. The body twin serves is checked to be the floo
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
@@ -33,7 +34,7 @@ from twin.server.edr.series import Selection, readings_sql
 
 DB_NAME = "twin_bench_edr"
 BASE = "/collections/sensor_readings"
-DAY0 = datetime(2026, 10, 5, tzinfo=timezone.utc)
+DAY0 = datetime(2026, 10, 5, tzinfo=UTC)
 CITY = "POLYGON((105.70 20.90,106.00 20.90,106.00 21.15,105.70 21.15,105.70 20.90))"
 
 
@@ -56,9 +57,12 @@ def cases(conn, cat: catalogue.Catalogue) -> list[Case]:
         "SELECT code FROM sensor_stations WHERE geom && "
         "ST_MakeEnvelope(105.80, 21.00, 105.88, 21.06, 4326) ORDER BY code")]
     day, hour = Window(DAY0, DAY0 + timedelta(days=1)), Window(DAY0, DAY0 + timedelta(hours=1))
-    month = Window(datetime(2026, 9, 30, 17, tzinfo=timezone.utc),
-                   datetime(2026, 10, 30, 17, tzinfo=timezone.utc))
-    span = lambda w: f"{w.start:%Y-%m-%dT%H:%MZ}/{w.end:%Y-%m-%dT%H:%MZ}"  # noqa: E731
+    month = Window(datetime(2026, 9, 30, 17, tzinfo=UTC),
+                   datetime(2026, 10, 30, 17, tzinfo=UTC))
+
+    def span(w: Window) -> str:
+        return f"{w.start:%Y-%m-%dT%H:%MZ}/{w.end:%Y-%m-%dT%H:%MZ}"
+
     three = ["pm25", "pm10", "no2"]
     return [
         Case("position: 1 station, 24 h, pm25", "position",
@@ -138,14 +142,14 @@ def run(url: str, base: str, repeat: int) -> list[list]:
                          headers={"Accept-Encoding": "identity"}) as client:
         cat = catalogue.probe(conn, (0, 0, 0, 0))
         for case in cases(conn, cat):
-            get = lambda: client.get(f"{BASE}/{case.path}", params=case.params)  # noqa: E731
+            get = functools.partial(client.get, f"{BASE}/{case.path}", params=case.params)
             response = get()
             response.raise_for_status()
             floor = floor_body(conn, cat, case)
             same = response.content == floor
             values = count_values(response.content, case.fmt)
             twin_ms = median_ms(get, repeat)
-            floor_ms = median_ms(lambda: floor_body(conn, cat, case), repeat)
+            floor_ms = median_ms(functools.partial(floor_body, conn, cat, case), repeat)
             rows.append([case.title, f"{values:,}", f"{len(response.content) / 1024:,.0f}",
                          f"{twin_ms:.1f}", f"{floor_ms:.1f}", f"{twin_ms / floor_ms:.2f}",
                          "yes" if same else "NO"])

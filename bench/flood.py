@@ -72,7 +72,7 @@ def surface_fn():
         X, Y = np.meshgrid(xs.astype(np.float32), ys.astype(np.float32))
         num = np.zeros(X.shape, np.float32)
         den = np.zeros(X.shape, np.float32)
-        for x, y, v in zip(gx, gy, lv):
+        for x, y, v in zip(gx, gy, lv, strict=False):
             w = 1.0 / np.maximum((X - x) ** 2 + (Y - y) ** 2, 1e-6)
             num += w * v
             den += w
@@ -87,7 +87,7 @@ def gauge_levels(line: shapely.LineString, steps: int) -> list[list[tuple[float,
     pts = shapely.get_coordinates(shapely.line_interpolate_point(line, s))
     hours = np.arange(steps)
     stage = 9.0 + 3.5 * np.exp(-(((hours - 0.6 * steps) / (0.25 * steps)) ** 2))
-    return [[(x, y, float(h - 1e-4 * d)) for (x, y), d in zip(pts, s)] for h in stage]
+    return [[(x, y, float(h - 1e-4 * d)) for (x, y), d in zip(pts, s, strict=False)] for h in stage]
 
 
 def storm(steps: int, total_mm: float = 250.0) -> list[float]:
@@ -187,8 +187,9 @@ def main() -> None:
 
     label, g_exact, exact_depths = time_gauges(z, transform, river, line, args.steps, 1)
     _, g_times, g_depths = time_gauges(z, transform, river, line, args.steps, SURFACE_STEP)
-    moved = max(float(np.abs(a - b).max()) for a, b in zip(exact_depths, g_depths))
-    flips = max(int(((a > 0) != (b > 0)).sum()) for a, b in zip(exact_depths, g_depths))
+    pairs = list(zip(exact_depths, g_depths, strict=False))
+    moved = max(float(np.abs(a - b).max()) for a, b in pairs)
+    flips = max(int(((a > 0) != (b > 0)).sum()) for a, b in pairs)
     model, build, r_times, r_results = time_rain(z, transform, args.steps)
     gpeak = int(np.argmax([d.sum() for d in g_depths]))
     rpeak = int(np.argmax([r[2] for r in r_results]))
@@ -231,7 +232,8 @@ def main() -> None:
     print("\n" + json.dumps(verdict))
     (out / "flood.json").write_text(json.dumps({
         "size": z.shape, "cell_m": [transform.a, -transform.e], "fill": fill,
-        "gauge_seconds": g_times, "gauge_seconds_exact_surface": g_exact, "rain_build_seconds": build, "rain_seconds": r_times,
+        "gauge_seconds": g_times, "gauge_seconds_exact_surface": g_exact,
+        "rain_build_seconds": build, "rain_seconds": r_times,
         "vectorise_seconds": {"gauge": g_vec, "rain": r_vec}, **verdict}, indent=1))
 
 

@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ensure_out, libpq, scratch_database, table, timed  # noqa: E402
-from twin.config import load_settings  # noqa: E402
-from twin.db.engine import make_engine  # noqa: E402
-from twin.db.schema import upgrade  # noqa: E402
-from twin.ingest.readings import load_readings  # noqa: E402
-from twin.ingest.vector import load_vector  # noqa: E402
-from twin.registry import load_registry  # noqa: E402
+from bench.common import ensure_out, libpq, scratch_database, table, timed
+from twin.config import load_settings
+from twin.db.engine import make_engine
+from twin.db.schema import upgrade
+from twin.ingest.readings import load_readings
+from twin.ingest.vector import load_vector
+from twin.registry import load_registry
 
 COLS = "station_code text, observed_at timestamptz, property text, value float8, unit text, " \
        "quality text"
@@ -57,12 +57,12 @@ def indexed_copy(dsn: str, resolved: Path) -> None:
 
 
 def resolve_ids(dsn: str, target: Path) -> None:
-    with psycopg.connect(dsn) as conn, conn.cursor() as cur, open(target, "wb") as out:
-        with cur.copy("COPY (SELECT s.id, f.observed_at, f.property, f.value, f.unit, "
-                      "coalesce(nullif(f.quality, ''), 'good') FROM floor_copy f JOIN "
-                      "sensor_stations s ON s.external_id = f.station_code) TO STDOUT") as copy:
-            for block in copy:
-                out.write(block)
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur, open(target, "wb") as out, \
+            cur.copy("COPY (SELECT s.id, f.observed_at, f.property, f.value, f.unit, "
+                     "coalesce(nullif(f.quality, ''), 'good') FROM floor_copy f JOIN "
+                     "sensor_stations s ON s.external_id = f.station_code) TO STDOUT") as copy:
+        for block in copy:
+            out.write(block)
 
 
 def main() -> None:
@@ -81,7 +81,8 @@ def main() -> None:
         load_vector(engine, registry, "sensor_stations", folder / "stations.csv",
                     extent=settings.plausible_extent)
         path = folder / "readings.csv"
-        rows = sum(1 for _ in open(path, "rb")) - 1
+        with open(path, "rb") as fh:
+            rows = sum(1 for _ in fh) - 1
         dsn = libpq(url)
         floor = timed(lambda: raw_copy(dsn, path), repeat=3)
 

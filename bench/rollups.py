@@ -29,15 +29,15 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ensure_out, libpq, scratch_database, table  # noqa: E402
-from bench.ingest_readings import raw_copy  # noqa: E402
-from twin.config import load_settings  # noqa: E402
-from twin.db.engine import make_engine  # noqa: E402
-from twin.db.schema import upgrade  # noqa: E402
-from twin.ingest import derived  # noqa: E402
-from twin.ingest.readings import load_readings  # noqa: E402
-from twin.ingest.vector import load_vector  # noqa: E402
-from twin.registry import load_registry  # noqa: E402
+from bench.common import ensure_out, libpq, scratch_database, table
+from bench.ingest_readings import raw_copy
+from twin.config import load_settings
+from twin.db.engine import make_engine
+from twin.db.schema import upgrade
+from twin.ingest import derived
+from twin.ingest.readings import load_readings
+from twin.ingest.vector import load_vector
+from twin.registry import load_registry
 
 SUMMARIES: list = []
 

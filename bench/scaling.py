@@ -72,7 +72,7 @@ def sql_call(conn: psycopg.Connection, query: str, params: tuple = ()):
 def bar_chart(title: str, xs: list[str], ys: list[float], unit: str, width: int = 50) -> str:
     top = max(ys) or 1.0
     lines = [title]
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=False):
         lines.append(f"{x:>10} | {'#' * max(1, round(width * y / top)):<{width}} {y:.1f} {unit}")
     return "\n".join(lines)
 

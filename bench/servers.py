@@ -13,6 +13,7 @@ it started, and only those, when its ``with`` block exits for any reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -97,10 +98,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 continue
         # uvicorn's worker processes share the group; make sure none outlives the parent.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def _tail(self) -> str:
         if not self.log_path or not self.log_path.exists():
@@ -193,7 +192,8 @@ def pygeoapi_config(url: str, port: int, tables: dict[str, str], with_tiles: boo
             providers.append({
                 "type": "tile", "name": "MVT-postgresql", "data": data, "id_field": "id",
                 "table": table, "geom_field": "geom",
-                "options": {"zoom": {"min": 0, "max": 22}},   # "schemes" (a list) breaks its cached get_engine
+                # "schemes" (a list) breaks its cached get_engine
+                "options": {"zoom": {"min": 0, "max": 22}},
                 "format": {"name": "pbf", "mimetype": "application/vnd.mapbox-vector-tile"},
             })
         resources[table] = {

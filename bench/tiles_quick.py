@@ -1,8 +1,9 @@
 """Vector tile latency against its SQL floor, side by side in one run.
 
 For a z14 and a z12 roads tile and a z14 parcels tile (at the densest spot of each layer
-unless --lonlat is given) it times, at one client, the median of --runs rounds after a warm-up round (each round
-runs the four in turn, so load from elsewhere on the machine hits them alike):
+unless --lonlat is given) it times, at one client, the median of --runs rounds after a
+warm-up round (each round runs the four in turn, so load from elsewhere on the machine hits
+them alike):
 
 - ``bare SQL``: plain ST_AsMVT over every public column, no generalisation, values
   inlined, no prepared statement (what tipg's floor measures);

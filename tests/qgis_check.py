@@ -12,8 +12,8 @@ type from the first features), hence without a renderer. The project must hold e
 each ``isValid()`` — which for OGC API – Features layers means QGIS fetched the landing
 page, the API document and the collection from the running server — and each OAPIF
 layer must return a feature. With ``--styles FOLDER geometries.json`` it instead loads
-every exported QML and SLD file into a layer of QGIS. Prints one JSON report line per layer, then ``OK`` or the
-failures, and exits 1 on any failure.
+every exported QML and SLD file into a layer of QGIS. Prints one JSON report line per
+layer, then ``OK`` or the failures, and exits 1 on any failure.
 """
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ def test_collections_list_every_layer_with_extents_and_crs(http, registry, setti
         assert x0 <= bx0 <= bx1 <= x1 and y0 <= by0 <= by1 <= y1, layer.name
         assert {CRS84, EPSG.format(3405), EPSG.format(5897), EPSG.format(4326)} <= set(c["crs"])
         assert c["storageCrs"] == EPSG.format(layer.srid)
-        if layer.time_field or layer.history:  # history: [first version, open]
+        if layer.time_field or layer.history or layer.validity:  # history: [first, open]
             (begin, end), = c["extent"]["temporal"]["interval"]
             assert begin is None or end is None or begin <= end
             assert not layer.history or end is None
@@ -331,7 +331,8 @@ def test_openapi_document_is_valid_and_covers_every_collection(http, registry):
             assert set(paths[path]) == {"get"}, path
         writes = ({"post", "options"}, {"put", "patch", "delete", "options"}) \
             if layer.access.edit and not layer.is_view else (set(), set())
-        for path, extra in zip((f"{base}/items", f"{base}/items/{{featureId}}"), writes):
+        items = (f"{base}/items", f"{base}/items/{{featureId}}")
+        for path, extra in zip(items, writes, strict=True):
             assert set(paths[path]) == {"get"} | extra, path
         names = {p.get("name") for p in paths[f"{base}/items"]["get"]["parameters"]}
         assert {"filter", "filter-lang"} <= names

@@ -29,7 +29,7 @@ def demo(tmp_path_factory) -> dict:
 
 def read_layer(path, layer: str) -> tuple[np.ndarray, dict, str]:
     meta, _, wkb, values = raw.read(path, layer=layer)
-    return shapely.from_wkb(wkb), dict(zip(meta["fields"], values)), meta["crs"]
+    return shapely.from_wkb(wkb), dict(zip(meta["fields"], values, strict=False)), meta["crs"]
 
 
 def test_writes_the_input_files(demo):

@@ -56,7 +56,7 @@ def test_following_next_returns_every_feature_once(http, city_engine):
 
 def test_offset_paging_matches_cursor_paging(http):
     first = http.get("/collections/road_segments/items", params={"limit": 50}).json()
-    nxt = [link["href"] for link in first["links"] if link["rel"] == "next"][0]
+    nxt = next(link["href"] for link in first["links"] if link["rel"] == "next")
     by_cursor = http.get(nxt).json()
     by_offset = http.get("/collections/road_segments/items",
                          params={"limit": 50, "offset": 50}).json()
@@ -77,7 +77,7 @@ def test_crs_round_trip_matches_pyproj(http, srid):
                     params={"limit": 3, "crs": EPSG.format(srid)})
     assert proj.headers["content-crs"] == f"<{EPSG.format(srid)}>"
     to = Transformer.from_crs("OGC:CRS84", f"EPSG:{srid}", always_xy=True)
-    for a, b in zip(base["features"], proj.json()["features"]):
+    for a, b in zip(base["features"], proj.json()["features"], strict=False):
         assert a["id"] == b["id"]
         x, y = to.transform(*a["geometry"]["coordinates"])
         assert b["geometry"]["coordinates"] == pytest.approx([x, y], abs=0.002)

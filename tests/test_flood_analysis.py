@@ -3,6 +3,8 @@ ponding with volume accounting, vectorisation, exposure, DEM reading and cubes."
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -160,12 +162,15 @@ def test_flood_from_levels_uses_the_surface_function_and_sources():
 def test_coarse_surface_is_bilinear_between_exact_samples():
     from twin.analysis.flood.connect import surface
     xs, ys = np.arange(53) * 10.0, np.arange(41) * -10.0
-    plane = lambda gx, gy, lv, x, y: 2.0 + 0.01 * x[None, :] - 0.02 * y[:, None]
+
+    def plane(gx, gy, lv, x, y):
+        return 2.0 + 0.01 * x[None, :] - 0.02 * y[:, None]
+
     g = np.zeros((1, 3))
     exact = surface(plane, g, xs, ys, 1)
     np.testing.assert_allclose(surface(plane, g, xs, ys, 7), exact, atol=1e-5)
     coarse = surface(idw, np.array([[100.0, -100.0, 5.0], [400.0, -300.0, 7.0]]), xs, ys, 6)
-    assert coarse.shape == exact.shape and 5.0 <= coarse.min() and coarse.max() <= 7.0
+    assert coarse.shape == exact.shape and coarse.min() >= 5.0 and coarse.max() <= 7.0
 
 
 # --- pluvial: fill, spill, merge -------------------------------------------------------
@@ -224,7 +229,7 @@ def test_rainfall_model_conserves_water(seed):
     for s in steps:
         assert s.rain_m3 == pytest.approx(s.drained_m3 + s.ponded_m3 + s.outflow_m3, rel=1e-12)
         assert s.depth.astype(float).sum() * CELL * CELL == pytest.approx(s.ponded_m3, rel=1e-5)
-    assert all(b.ponded_m3 >= a.ponded_m3 - 1e-6 for a, b in zip(steps, steps[1:]))
+    assert all(b.ponded_m3 >= a.ponded_m3 - 1e-6 for a, b in itertools.pairwise(steps))
 
 
 # --- vectorise -------------------------------------------------------------------------
@@ -267,7 +272,10 @@ def test_exposure_counts_and_kilometres_by_hand():
             shapely.LineString([(x0, band_top - 20), (x0 + 200, band_top - 20)]),  # in: 200 m
             shapely.LineString([(x0, y0 - 150), (x0 + 100, y0 - 150)])],           # dry
     })
-    pt = lambda dx, dy: shapely.Point(x0 + dx, y0 - dy)
+
+    def pt(dx, dy):
+        return shapely.Point(x0 + dx, y0 - dy)
+
     stops = pd.DataFrame({"id": ["s1", "s2"], "geometry": [pt(5, 75), pt(5, 5)]})
     signs = pd.DataFrame({"id": ["g1"], "geometry": [pt(105, 95)]})
     stations = pd.DataFrame({"id": ["w1"], "geometry": [pt(105, 120)]})

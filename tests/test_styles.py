@@ -73,7 +73,8 @@ def test_style_model_validates():
 def test_style_naming_a_missing_or_private_field_is_refused(registry):
     roads = registry.get("road_segments")
     bad = roads.model_copy(update={"style": Style(by="colour_of_the_sky")})
-    with pytest.raises(RegistryError, match="road_segments.yaml: style.by 'colour_of_the_sky'"):
+    with pytest.raises(RegistryError,
+                       match=re.escape("road_segments.yaml: style.by 'colour_of_the_sky'")):
         resolve(bad)
     parcels = registry.get("land_parcels")
     private = parcels.model_copy(update={"style": Style(label={"field": "owner_name"})})

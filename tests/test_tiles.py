@@ -275,7 +275,7 @@ def test_projected_storage_crs_gives_the_same_tile(city_url, registry, city_engi
 
     roads = registry.get("road_segments")
     utm = roads.model_copy(update={"storage_crs": "EPSG:32648", "table": "tiles_utm_roads"})
-    cols = ", ".join(["id", "external_id"] + list(roads.fields))
+    cols = ", ".join(["id", "external_id", *roads.fields])
     _, lon, lat = residential
     with psycopg.connect(libpq_url(city_url), autocommit=True) as conn:
         conn.execute(f"CREATE TEMP TABLE tiles_utm_roads AS SELECT {cols}, "

@@ -40,7 +40,7 @@ class Breakpoints:
     @classmethod
     def joined(cls, conc: tuple[float, ...], index: tuple[float, ...], **kw) -> Breakpoints:
         """Rows from a column whose segments join (VN_AQI's BP_i / I_i layout)."""
-        rows = tuple(zip(conc[:-1], conc[1:], index[:-1], index[1:]))
+        rows = tuple(zip(conc[:-1], conc[1:], index[:-1], index[1:], strict=False))
         return cls(rows=rows, **kw)
 
     def native(self, ugm3: np.ndarray) -> np.ndarray:
@@ -73,7 +73,8 @@ _US_STEPS = ((0, 50), (51, 100), (101, 150), (151, 200), (201, 300), (301, 500))
 
 def _us(conc: tuple[tuple[float, float], ...], first_step: int = 0, **kw) -> Breakpoints:
     steps = _US_STEPS[first_step:first_step + len(conc)]
-    return Breakpoints(rows=tuple((c[0], c[1], i[0], i[1]) for c, i in zip(conc, steps)), **kw)
+    rows = tuple((c[0], c[1], i[0], i[1]) for c, i in zip(conc, steps, strict=False))
+    return Breakpoints(rows=rows, **kw)
 
 
 US_BREAKPOINTS: Mapping[str, Breakpoints] = {

@@ -199,7 +199,7 @@ def version_columns(layer: Layer) -> list[str]:
     names = ["id", "external_id", *layer.fields]
     if layer.measure_column:
         names.append(layer.measure_column)
-    return names + ["geom"]
+    return [*names, "geom"]
 
 
 def versions_sql(layer: Layer, start: sql.Composable | None, end: sql.Composable | None,

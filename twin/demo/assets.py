@@ -78,7 +78,7 @@ def traffic_signs(roads: Roads, rng: np.random.Generator) -> PointLayer:
     side = np.where(oneway | (rng.random(N_SIGNS) < 0.5), 1.0, -1.0)
     offset = side * (roads.attrs["width_m"][seg] / 2 + rng.uniform(1.5, 3.5, N_SIGNS))
     xy, az = roadside(roads.geoms[seg], rng.uniform(0.25, 0.75, N_SIGNS), offset)
-    codes, w_major, w_minor = zip(*SIGNS)
+    codes, w_major, w_minor = zip(*SIGNS, strict=False)
     major = klass[seg] <= SECONDARY
     code = np.where(major, _choice(codes, np.divide(w_major, sum(w_major)), N_SIGNS, rng),
                     _choice(codes, np.divide(w_minor, sum(w_minor)), N_SIGNS, rng))
@@ -211,7 +211,8 @@ def parking_sites(roads: Roads, admin: Admin, rng: np.random.Generator) -> Point
                          rng.integers(150, 800, n))
     attrs = {
         "code": _codes("PK", np.maximum(admin.district_index(xy[:, 0], xy[:, 1]), 0)),
-        "name": np.array([f"{label[k]} {s}" for k, s in zip(kind, street)], dtype=object),
+        "name": np.array([f"{label[k]} {s}" for k, s in zip(kind, street, strict=False)],
+                         dtype=object),
         "kind": kind, "capacity": capacity.astype(np.int32), "iparking": iparking,
         "operator": np.where(iparking, PARKING_COMPANY,
                              _choice(["Công ty CP Đầu tư và Dịch vụ Đô thị Hà Nội",

@@ -46,14 +46,15 @@ def sheets_and_numbers(centroids: np.ndarray, extent_vn: shapely.Polygon
 
 def person_names(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Vietnamese full names and whether each person is male."""
-    fam, w = zip(*FAMILY_NAMES)
+    fam, w = zip(*FAMILY_NAMES, strict=False)
     family = np.asarray(fam, dtype=object)[rng.choice(len(fam), n, p=np.asarray(w) / sum(w))]
     male = rng.random(n) < 0.55
     def pick(options: tuple[str, ...]) -> np.ndarray:
         return np.asarray(options, dtype=object)[rng.integers(0, len(options), n)]
     middle = np.where(male, pick(MALE_MIDDLE), pick(FEMALE_MIDDLE))
     given = np.where(male, pick(MALE_GIVEN), pick(FEMALE_GIVEN))
-    return np.array([f"{f} {m} {g}" for f, m, g in zip(family, middle, given)], dtype=object), male
+    full = [f"{f} {m} {g}" for f, m, g in zip(family, middle, given, strict=False)]
+    return np.array(full, dtype=object), male
 
 
 def citizen_ids(rng: np.random.Generator, male: np.ndarray) -> np.ndarray:
@@ -61,8 +62,8 @@ def citizen_ids(rng: np.random.Generator, male: np.ndarray) -> np.ndarray:
     year = rng.integers(1940, 2004, len(male))
     digit = np.where(year >= 2000, 2, 0) + np.where(male, 0, 1)
     serial = rng.integers(0, 1_000_000, len(male))
-    return np.array([f"001{d}{y % 100:02d}{s:06d}" for d, y, s in zip(digit, year, serial)],
-                    dtype=object)
+    return np.array([f"001{d}{y % 100:02d}{s:06d}"
+                     for d, y, s in zip(digit, year, serial, strict=False)], dtype=object)
 
 
 def _holders(use: np.ndarray, ward: np.ndarray, district: np.ndarray, admin: Admin,
@@ -86,7 +87,8 @@ def _addresses(parcels: Parcels, street_names: np.ndarray, district: np.ndarray,
     number = rng.integers(1, 320, len(street))
     alley = rng.integers(1, 60, len(street))
     out = []
-    for s, num, al, front, d in zip(street, number, alley, parcels.frontage, district):
+    for s, num, al, front, d in zip(street, number, alley, parcels.frontage, district,
+                                    strict=False):
         place = f"{num} {s}" if front or str(s).startswith(("Ngõ", "Ngách")) \
             else f"{num} Ngõ {al} {s}"
         out.append(f"{place}, {DISTRICTS[d].name}")
@@ -112,6 +114,6 @@ def parcel_table(parcels: Parcels, street_names: np.ndarray, geo: Geography, adm
         "registered_on": random_dates(rng, len(sheet), date(1994, 1, 1), REFERENCE_DATE, 1.4),
     }
     order = np.lexsort((number, sheet))
-    ids = np.array([f"parcel-{s:04d}-{n:04d}" for s, n in zip(sheet[order], number[order])],
-                   dtype=object)
+    ids = np.array([f"parcel-{s:04d}-{n:04d}"
+                    for s, n in zip(sheet[order], number[order], strict=False)], dtype=object)
     return geoms[order], {k: v[order] for k, v in cols.items()}, ids

@@ -90,7 +90,7 @@ def _crossings(g: RoadGraph, line: shapely.LineString, spec: CurveSpec, snapped:
 
 def _split_curve_coords(g: RoadGraph, old: np.ndarray, first: np.ndarray, p: np.ndarray
                         ) -> None:
-    for e, f, q in zip(old, first, p):
+    for e, f, q in zip(old, first, p, strict=False):
         if e not in g.coords:
             continue
         c = g.coords[int(e)]
@@ -131,7 +131,7 @@ def _merge_close(g: RoadGraph, nodes: np.ndarray, ts: np.ndarray
     """Order nodes along the curve; drop repeats and merge nodes less than 1 m apart."""
     order = np.argsort(ts, kind="stable")
     out_n, out_t = [int(nodes[order[0]])], [float(ts[order[0]])]
-    for n, t in zip(nodes[order[1:]], ts[order[1:]]):
+    for n, t in zip(nodes[order[1:]], ts[order[1:]], strict=False):
         if n == out_n[-1]:
             continue
         if np.linalg.norm(g.xy[n] - g.xy[out_n[-1]]) < 1.0:
@@ -155,7 +155,7 @@ def _chain(g: RoadGraph, spec: CurveSpec, curve_id: int, nodes: np.ndarray, ts: 
                         name=np.asarray(spec.names, dtype=object)[legs], curve=curve_id)
     lo = np.searchsorted(spec.along, ts[:-1] + 0.5, side="right")
     hi = np.searchsorted(spec.along, ts[1:] - 0.5, side="left")
-    for e, n0, n1, i0, i1 in zip(added, nodes[:-1], nodes[1:], lo, hi):
+    for e, n0, n1, i0, i1 in zip(added, nodes[:-1], nodes[1:], lo, hi, strict=False):
         g.coords[int(e)] = np.vstack([g.xy[n0], spec.coords[i0:i1], g.xy[n1]])
 
 

@@ -39,7 +39,7 @@ def _shape(route: Route, direction: int, roads: Roads) -> np.ndarray:
     if direction:
         segs, fwd = segs[::-1], ~fwd[::-1]
     parts = []
-    for k, (s, f) in enumerate(zip(segs, fwd)):
+    for k, (s, f) in enumerate(zip(segs, fwd, strict=False)):
         c = shapely.get_coordinates(roads.geoms[s])
         c = c if f else c[::-1]
         parts.append(c if k == 0 else c[1:])
@@ -51,7 +51,8 @@ def _stop_rows(stops: Stops, rng: np.random.Generator) -> list[list]:
     wheel = rng.choice([0, 1, 2], len(lon), p=[0.1, 0.3, 0.6])
     shelter = (rng.random(len(lon)) < 0.45).astype(int)
     return [[f"S{k + 1:05d}", f"BS{k + 1:05d}", name, f"{la:.6f}", f"{lo:.6f}", w, sh]
-            for k, (name, lo, la, w, sh) in enumerate(zip(stops.names, lon, lat, wheel, shelter))]
+            for k, (name, lo, la, w, sh)
+            in enumerate(zip(stops.names, lon, lat, wheel, shelter, strict=False))]
 
 
 def _trip_rows(routes: list[Route], roads: Roads) -> tuple[list, list, list, list]:
@@ -64,7 +65,7 @@ def _trip_rows(routes: list[Route], roads: Roads) -> tuple[list, list, list, lis
             dist = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(coords, axis=0), axis=1))])
             lon, lat = utm_to_lonlat(coords[:, 0], coords[:, 1])
             shapes += [[trip, f"{la:.6f}", f"{lo:.6f}", k + 1, f"{d:.1f}"]
-                       for k, (lo, la, d) in enumerate(zip(lon, lat, dist))]
+                       for k, (lo, la, d) in enumerate(zip(lon, lat, dist, strict=False))]
             headsign = r.name.split(" - ")[1 - direction]
             trips.append([rid, "DAILY", trip, headsign, direction, trip])
             start = 5.5 * 3600 + (n % 30) * 60

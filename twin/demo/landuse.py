@@ -29,7 +29,7 @@ def block_use(zone: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = np.empty(len(zone), dtype=object)
     for z, name in enumerate(ZONES):
         m = zone == z
-        codes, p = zip(*BLOCK_USE[name].items())
+        codes, p = zip(*BLOCK_USE[name].items(), strict=False)
         p = np.asarray(p) / np.sum(p)
         out[m] = np.asarray(codes, dtype=object)[rng.choice(len(codes), m.sum(), p=p)]
     return out

@@ -85,7 +85,7 @@ def _warp(u: np.ndarray, centre: np.ndarray, rng: np.random.Generator) -> np.nda
     centres = utm_points([d.centre for d in DISTRICTS])
     theta = np.radians(rng.uniform(-ROTATION_DEG, ROTATION_DEG, len(centres)))
     shift, total = np.zeros_like(p), np.full(len(p), 1e-12)
-    for c, t in zip(centres, theta):
+    for c, t in zip(centres, theta, strict=False):
         dx, dy = p[:, 0] - c[0], p[:, 1] - c[1]
         w = np.exp(-(dx * dx + dy * dy) / (2 * ROTATION_SIGMA ** 2))
         shift[:, 0] += w * (dx * (np.cos(t) - 1) - dy * np.sin(t))

@@ -125,7 +125,7 @@ class Parcels:
 def _split_blocks(blocks: Blocks, nx: np.ndarray, ny: np.ndarray, rng: np.random.Generator):
     rings, block, street = [], [], []
     frontage = []
-    for x, y in sorted(set(zip(nx.tolist(), ny.tolist()))):
+    for x, y in sorted(set(zip(nx.tolist(), ny.tolist(), strict=False))):
         m = np.flatnonzero((nx == x) & (ny == y))
         rings.append(subdivide(blocks.inner[m], x, y, rng))
         a, b = (v.ravel() for v in np.meshgrid(np.arange(x), np.arange(y), indexing="ij"))

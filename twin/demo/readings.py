@@ -202,7 +202,7 @@ def _lines(code: str, prop: str, values: np.ndarray, stamps: list[str], outage: 
             "missing": f",{UNITS[prop]},missing\n"}
     return [f"{head}{ts}{unit}{tail['missing']}" if m else
             f"{head}{ts}{unit}{t}{tail['suspect'] if s else tail['good']}"
-            for ts, t, m, s in zip(stamps, texts, missing, suspect)]
+            for ts, t, m, s in zip(stamps, texts, missing, suspect, strict=False)]
 
 
 def write_readings(path: Path, stations: list[Station], days: int, rng: np.random.Generator
@@ -222,6 +222,6 @@ def write_readings(path: Path, stations: list[Station], days: int, rng: np.rando
             own = stamps[::2] if st.kind == "air" else stamps
             outage = _flags(len(own), rng)
             per_prop = [_lines(st.code, p, series[p], own, outage, rng) for p in st.properties]
-            fh.writelines("".join(group) for group in zip(*per_prop))
+            fh.writelines("".join(group) for group in zip(*per_prop, strict=False))
             rows += len(own) * len(per_prop)
     return path, rows

@@ -97,7 +97,7 @@ def _street_names(klass: np.ndarray, district: np.ndarray, rng: np.random.Genera
         parent = styled[rng.integers(0, len(pool), len(minor))]
         num = rng.integers(1, 400, len(minor))
         sub = rng.integers(1, 80, len(minor))
-        for m, p, nu, su in zip(minor, parent, num, sub):
+        for m, p, nu, su in zip(minor, parent, num, sub, strict=False):
             out[m] = f"Ngõ {nu} {p}" if klass[m] == RESIDENTIAL else f"Ngách {nu}/{su} {p}"
     return out
 
@@ -233,7 +233,8 @@ def build_graph(geo: Geography, admin: Admin, rng: np.random.Generator, scale: f
 
 def _curve_streets(g: RoadGraph, edges: np.ndarray, rng: np.random.Generator) -> dict:
     """Attributes of highway edges, drawn once per (curve, class, name)."""
-    keys = [f"{c}|{k}|{n}" for c, k, n in zip(g.curve[edges], g.klass[edges], g.name[edges])]
+    keys = [f"{c}|{k}|{n}"
+            for c, k, n in zip(g.curve[edges], g.klass[edges], g.name[edges], strict=False)]
     uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
     attrs = _street_attrs(g.klass[edges][first].astype(int), np.zeros(len(uniq), bool), rng)
     return {k: v[inv] for k, v in attrs.items()}

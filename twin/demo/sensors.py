@@ -73,7 +73,7 @@ def _ward_name(admin: Admin, xy: np.ndarray) -> str:
 def _district_stations(geo, admin, terrain, rng, per_district: dict, kind: str
                        ) -> list[Station]:
     out = []
-    for d, area in zip(DISTRICTS, admin.districts):
+    for d, area in zip(DISTRICTS, admin.districts, strict=False):
         pts = _land_points(geo, area.geom, per_district[d.abbrev], 900.0, rng)
         for k, p in enumerate(pts, start=1):
             ward = _ward_name(admin, p[None])
@@ -140,7 +140,7 @@ def write_stations(path: Path, stations: list[Station]) -> Path:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["code", "name", "kind", "agency", "properties", "lon", "lat",
                          "elevation_m", "installed_on"])
-        for s, lo, la in zip(stations, lon, lat):
+        for s, lo, la in zip(stations, lon, lat, strict=False):
             writer.writerow([s.code, s.name, s.kind, s.agency, ";".join(s.properties),
                              f"{lo:.6f}", f"{la:.6f}", f"{s.elevation:.2f}", str(s.installed_on)])
     return path

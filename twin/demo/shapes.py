@@ -112,7 +112,8 @@ class ValueNoise:
 def fractal_noise(rng: np.random.Generator, bounds, wavelengths: tuple[float, ...],
                   amplitudes: tuple[float, ...]):
     """Sum of value-noise octaves; returns a callable f(x, y)."""
-    octaves = [(ValueNoise(rng, bounds, w), a) for w, a in zip(wavelengths, amplitudes)]
+    octaves = [(ValueNoise(rng, bounds, w), a)
+               for w, a in zip(wavelengths, amplitudes, strict=False)]
 
     def f(x, y):
         return sum(a * n(x, y) for n, a in octaves)

@@ -223,7 +223,7 @@ def assign_stops(routes: list[Route], roads: Roads, hub_xy: np.ndarray,
             pos = np.concatenate([[0], np.cumsum(length[segs])])
             total, last = pos[-1], 0.0
             seq = [(index.setdefault(("hub", hubs[0]), len(index)), 0.0)]
-            for s, f, start in zip(segs, fwd, pos[:-1]):
+            for s, f, start in zip(segs, fwd, pos[:-1], strict=False):
                 mid = start + length[s] / 2
                 if eligible[s] and mid - last >= MIN_STOP_GAP and total - mid >= MIN_STOP_GAP:
                     seq.append((index.setdefault(("seg", int(s), bool(f)), len(index)), mid))

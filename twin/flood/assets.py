@@ -55,7 +55,7 @@ def _query(table: str, label: str, cls: str | None) -> str:
 def _frame(conn: Connection, table: str, label: str, cls: str | None, bbox,
            grid: DemGrid) -> pd.DataFrame:
     rows = conn.execute(text(_query(table, label, cls)),
-                        dict(zip("wsen", bbox))).all()
+                        dict(zip("wsen", bbox, strict=False))).all()
     lonlat = shapely.from_wkb([bytes(r[-1]) for r in rows]) if rows else np.array([], object)
     frame = pd.DataFrame({"id": [r[0] for r in rows], "external_id": [r[1] for r in rows],
                           "label": [r[2] for r in rows], "lonlat": list(lonlat)})

@@ -57,7 +57,7 @@ def channel_cells(dem: np.ndarray, transform: Affine, x: np.ndarray, y: np.ndarr
     r = max(int(np.ceil(search_m / res)), 1)
     rows, cols = (np.asarray(v) for v in rowcol(transform, x, y))
     out_r, out_c = np.full(len(x), -1), np.full(len(x), -1)
-    for k, (i, j) in enumerate(zip(rows, cols)):
+    for k, (i, j) in enumerate(zip(rows, cols, strict=False)):
         i0, i1 = max(i - r, 0), min(i + r + 1, dem.shape[0])
         j0, j1 = max(j - r, 0), min(j + r + 1, dem.shape[1])
         if i0 >= i1 or j0 >= j1:
@@ -107,7 +107,8 @@ class RiverModel:
         rows, cols = channel_cells(dem, transform, gauges.x, gauges.y, self.p.search_m)
         keep = rows >= 0
         self.kept = keep          # gauges off the DEM are dropped; levels come per input gauge
-        self.gauges = Gauges(gauges.ids[keep], [c for c, k in zip(gauges.codes, keep) if k],
+        codes = [c for c, k in zip(gauges.codes, keep, strict=False) if k]
+        self.gauges = Gauges(gauges.ids[keep], codes,
                              gauges.x[keep], gauges.y[keep], gauges.reference[keep])
         self.rows, self.cols = rows[keep], cols[keep]
         self.water = np.zeros(dem.shape, bool) if water is None else water

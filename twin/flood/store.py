@@ -79,7 +79,7 @@ def extent_rows(run: FloodRun, srid: int) -> tuple[list[dict], list[dict]]:
         areas.append({"valid_time": when.isoformat(), **area_by_class(extents)})
         geoms = project([e.geometry for e in extents], to_store)
         stamp = when.strftime("%Y%m%dT%H%MZ")
-        for i, (e, g) in enumerate(zip(extents, geoms)):
+        for i, (e, g) in enumerate(zip(extents, geoms, strict=False)):
             mp = _polygons(g)
             if mp is None:
                 continue

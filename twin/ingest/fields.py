@@ -140,7 +140,7 @@ def coerce_rows(layer: Layer, columns: dict[str, list], mapping: dict[str, str],
     out, problems = [], []
     for i in rows:
         values = []
-        for spec, src in zip(specs, sources):
+        for spec, src in zip(specs, sources, strict=False):
             try:
                 values.append(coerce(spec, src[i] if src is not None else None))
             except ValueError as exc:
@@ -161,7 +161,7 @@ def external_ids(layer: Layer, columns: dict[str, list], id_column: str | None,
         raise LoadError(f"--id-column {id_column!r} is not a column of the source")
     if name is not None:
         ids = [columns[name][i] for i in rows]
-        blank = [str(k) for k, v in zip(rows, ids) if _blank(v)]
+        blank = [str(k) for k, v in zip(rows, ids, strict=False) if _blank(v)]
         if blank:
             raise LoadError(f"id column {name!r} is empty in {len(blank)} row(s)", blank)
         return [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()

@@ -64,7 +64,8 @@ def stops_source(path: Path, stops: list[dict]) -> SourceData:
         raise LoadError(f"{path}: bad stops", bad)
     cols = {k: [s.get(k, "") for s in stops] for k in stops[0]}
     if "stop_code" in cols:  # GTFS stop_code is optional: fall back to stop_id
-        cols["stop_code"] = [c or i for c, i in zip(cols["stop_code"], cols["stop_id"])]
+        cols["stop_code"] = [c or i for c, i in
+                             zip(cols["stop_code"], cols["stop_id"], strict=False)]
     if "wheelchair_boarding" in cols:  # 1 = accessible, 2 = not, 0/empty = unknown
         cols["wheelchair_boarding"] = [{"1": "1", "2": "0"}.get(v, "") for v in
                                        cols["wheelchair_boarding"]]
@@ -84,7 +85,8 @@ def routes_source(path: Path, feed: dict) -> SourceData:
     routes = [r for r in feed["routes.txt"] if r["route_id"] in by_route]
     if len(routes) < len(feed["routes.txt"]):
         raise LoadError(f"{path}: routes without shapes in shapes.txt",
-                        [r["route_id"] for r in feed["routes.txt"] if r["route_id"] not in by_route])
+                        [r["route_id"] for r in feed["routes.txt"]
+                         if r["route_id"] not in by_route])
     geoms = []
     for r in routes:
         lines = [shapely.linestrings([(x, y) for _, x, y in sorted(shapes[s])])

@@ -86,7 +86,8 @@ def statistics(data: np.ndarray) -> dict:
 def load_raster(engine: Engine, path: Path, raster_dir: Path, *, kind: str = "dem",
                 crs: str | None = None, target_crs: str = METRIC_DEFAULT,
                 scenario: str | None = None, variable: str | None = None,
-                valid_time: datetime | None = None, external_id: str | None = None) -> RasterSummary:
+                valid_time: datetime | None = None,
+                external_id: str | None = None) -> RasterSummary:
     """Convert a GeoTIFF to a COG in a metric CRS and catalogue it (file and row together)."""
     if kind not in KINDS:
         raise LoadError(f"unknown raster kind {kind!r}: one of {', '.join(KINDS)}")

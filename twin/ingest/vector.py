@@ -22,6 +22,7 @@ from twin.ingest.errors import LoadError
 from twin.ingest.fields import ID_COLUMNS, coerce_rows, external_ids, match_columns
 from twin.ingest.readers import SourceData, parse_crs
 from twin.ingest.sources import SourceOptions, open_source
+from twin.ingest.validity import check_validity
 from twin.registry import Layer, Registry
 
 Mode = Literal["append", "upsert", "replace"]
@@ -60,6 +61,7 @@ class Prepared:
     values: list[list]
     wkb: list[bytes]
     summary: LoadSummary
+    labels: list[str] = field(default_factory=list)   # each row's place in the source
 
 
 def prepare(layer: Layer, data: SourceData, *, crs: str | None, extent, strict: bool,
@@ -95,7 +97,7 @@ def prepare(layer: Layer, data: SourceData, *, crs: str | None, extent, strict: 
     dupes = [f"id {k!r} appears {n} times" for k, n in Counter(ids).items() if n > 1]
     if dupes:
         raise LoadError("duplicate feature ids in the source", dupes)
-    return Prepared(layer, ids, values, wkb, summary)
+    return Prepared(layer, ids, values, wkb, summary, [data.row_labels[i] for i in rows])
 
 
 def _ids_are_id_field(layer: Layer, ids: list[str], values: list[list], labels: list[str]
@@ -137,7 +139,7 @@ def copy_rows(cur: psycopg.Cursor, prepared: Prepared, names: list[str],
               progress: Progress | None = None) -> None:
     with cur.copy(f"COPY _twin_stage ({', '.join(names)}) FROM STDIN") as copy:
         for n, (ident, values, wkb) in enumerate(zip(prepared.ids, prepared.values,
-                                                     prepared.wkb)):
+                                                     prepared.wkb, strict=False)):
             copy.write_row([ident, *values, wkb.hex()])
             if progress and n % 5000 == 4999:
                 progress(5000)
@@ -185,6 +187,8 @@ def write_in(cur: psycopg.Cursor, prepared: Prepared, registry: Registry, mode: 
     """Write prepared rows inside the caller's transaction and log the run."""
     layer, summary = prepared.layer, prepared.summary
     started = datetime.now(UTC)
+    check_validity(cur, layer, prepared.ids, prepared.values, prepared.labels or
+                   [f"id {i!r}" for i in prepared.ids], summary.source)
     names = staging_table(cur, layer)
     copy_rows(cur, prepared, names, progress)
     try:

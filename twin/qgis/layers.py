@@ -9,10 +9,9 @@ in the hundreds of thousands) and ``pageSize`` keeps pages large.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from twin.qgis.xml import spatialrefsys, sub
@@ -172,4 +171,4 @@ def raster_temporal(start: datetime, end: datetime) -> ET.Element:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

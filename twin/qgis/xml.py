@@ -51,7 +51,7 @@ def extent_children(parent: ET.Element, tag: str,
                     bbox: tuple[float, float, float, float]) -> ET.Element:
     """An extent as child elements (``<mapcanvas><extent>``)."""
     node = sub(parent, tag)
-    for name, value in zip(("xmin", "ymin", "xmax", "ymax"), bbox):
+    for name, value in zip(("xmin", "ymin", "xmax", "ymax"), bbox, strict=False):
         sub(node, name, repr(value))
     return node
 

@@ -12,6 +12,7 @@ Nodata is transparent.
 from __future__ import annotations
 
 import io
+import itertools
 import math
 
 import numpy as np
@@ -35,7 +36,7 @@ def aqi_concentration_classes(variable: str, unit: str = "µg/m³") -> list[Colo
         return pm25_classes()
     edges = (0, *AQI_BREAKPOINTS[variable], math.inf)
     out = []
-    for (lower, upper), aqi in zip(zip(edges, edges[1:]), vn_aqi_classes()):
+    for (lower, upper), aqi in zip(itertools.pairwise(edges), vn_aqi_classes(), strict=False):
         label = f"> {lower:g} {unit}" if math.isinf(upper) else f"{lower:g}–{upper:g} {unit}"
         out.append(ColourClass(lower, upper, aqi.colour, label))
     return out

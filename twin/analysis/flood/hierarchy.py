@@ -66,7 +66,7 @@ def build(dem: np.ndarray, cell_area: float, nodata: float | None = None) -> Hie
     labels = unpadded(_basins(zp, padded(valid, False), offsets(dem.shape[1] + 2, itype)),
                       dem.shape)
     n_leaves = int(labels.max()) + 1
-    a, b, h, ca, cb = _saddles(labels, z)
+    a, b, h, _ca, _cb = _saddles(labels, z)
     order = np.argsort(h, kind="stable")
     cells = np.flatnonzero(valid.ravel())
     cells = cells[np.argsort(z.ravel()[cells])]

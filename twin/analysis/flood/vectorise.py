@@ -80,7 +80,7 @@ def vectorise(depth: np.ndarray, transform: Affine, min_depth_m: float = MIN_DEP
         polys = shapely.make_valid(shapely.coverage_simplify(polys, tolerance_cells * size))
     cell_area = abs(transform.a * transform.e - transform.b * transform.d)
     return [Extent(CLASSES[region_class[k] - 1][0], geom, float(cells[k] * cell_area),
-                   float(deepest[k]), int(cells[k])) for geom, k in zip(polys, keys)]
+                   float(deepest[k]), int(cells[k])) for geom, k in zip(polys, keys, strict=False)]
 
 
 def area_by_class(extents: list[Extent]) -> dict[str, float]:

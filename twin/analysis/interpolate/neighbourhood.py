@@ -185,7 +185,8 @@ class _Found:
     def labels(self, inverse: np.ndarray, ny: int, nx: int) -> np.ndarray:
         out = np.empty((ny, nx), dtype=np.int32)
         blocks = self._all_blocks()
-        for (a, b, c, d), lab in zip(blocks.tolist(), inverse[: len(blocks)].tolist()):
+        labs = inverse[: len(blocks)].tolist()
+        for (a, b, c, d), lab in zip(blocks.tolist(), labs, strict=False):
             out[a : b + 1, c : d + 1] = lab
         rows, cols = self._all_cells()
         out[rows, cols] = inverse[len(blocks) :]
