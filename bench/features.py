@@ -382,8 +382,8 @@ class Bench:
         from starlette.datastructures import QueryParams
 
         from twin.server.features import sql as fsql
+        from twin.server.features.fields import output_names, queryable_fields
         from twin.server.features.params import parse_items
-        from twin.server.features.routes import output_names, queryable_fields
 
         layer = self.registry.get(case.layer)
         fields = queryable_fields(layer)

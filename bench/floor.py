@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from twin.registry import Layer
-from twin.server.features.routes import output_names
+from twin.server.features.fields import output_names
 from twin.server.tiles.metadata import tile_index
 from twin.server.tiles.sql import MVT_BUFFER, MVT_EXTENT, TILE_MARGIN, LayerTiles
 

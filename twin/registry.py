@@ -39,6 +39,15 @@ class FieldType(str, Enum):
 
 
 
+JSON_SCHEMA: dict[FieldType, dict[str, Any]] = {
+    FieldType.string: {"type": "string"}, FieldType.integer: {"type": "integer"},
+    FieldType.number: {"type": "number"}, FieldType.boolean: {"type": "boolean"},
+    FieldType.date: {"type": "string", "format": "date"},
+    FieldType.datetime: {"type": "string", "format": "date-time"},
+    FieldType.string_list: {"type": "array"},
+}
+
+
 class FieldSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -70,6 +79,26 @@ class FieldSpec(BaseModel):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("min is greater than max")
         return self
+
+    def json_schema(self, lists_as_text: bool = False) -> dict[str, Any]:
+        """This field as a JSON Schema property (queryables, pygeoapi's schema, tile
+        attributes). ``lists_as_text``: a string list as the JSON text it is encoded
+        as where a value cannot be an array (vector tiles)."""
+        out: dict[str, Any] = {"title": self.name, **JSON_SCHEMA[self.type]}
+        if self.type == FieldType.string_list:
+            out.update({"type": "string", "contentMediaType": "application/json"}
+                       if lists_as_text else {"items": {"type": "string"}})
+        if self.description:
+            out["description"] = self.description
+        if self.enum is not None:
+            out["enum"] = list(self.enum)
+        if self.min is not None:
+            out["minimum"] = self.min
+        if self.max is not None:
+            out["maximum"] = self.max
+        if self.pattern:
+            out["pattern"] = self.pattern
+        return out
 
 
 class Access(BaseModel):

@@ -20,10 +20,11 @@ import threading
 from datetime import UTC
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from twin.rasters.series import Series
 from twin.server.coverages.catalogue import LiveCatalogue
+from twin.server.pygeoapi.config import server_options
 from twin.server.state import ServerState
 
 PROVIDER = "twin.server.coverages.provider.SeriesProvider"
@@ -56,15 +57,6 @@ def catalogue_of(source: str) -> LiveCatalogue:
     """The live catalogue :func:`resources` made for the bridge's ``source``."""
     return _CATALOGUES[source]
 
-
-def options_of(state: ServerState) -> CoverageOptions:
-    from twin.server.pygeoapi.config import ConfigError, load_server_file
-
-    path = state.settings.server_config
-    try:
-        return CoverageOptions(**(load_server_file(path).get("coverages") or {}))
-    except (ValidationError, TypeError) as exc:
-        raise ConfigError(f"{path}: invalid coverages section: {exc}") from None
 
 
 def links(state: ServerState, cid: str, timed: bool) -> list[dict]:
@@ -119,7 +111,8 @@ def resource(state: ServerState, series: Series, source: str) -> dict[str, Any]:
 def resources(state: ServerState, source: str) -> dict[str, dict]:
     """One pygeoapi resource per coverage series in the catalogue now."""
     reserved = {layer.name for layer in state.registry}
-    catalogue = LiveCatalogue(state.db, reserved, options_of(state).refresh_s, source)
+    options = server_options(state, "coverages", CoverageOptions)
+    catalogue = LiveCatalogue(state.db, reserved, options.refresh_s, source)
     catalogue.load_sync()
     with _LOCK:
         _CATALOGUES[source] = catalogue

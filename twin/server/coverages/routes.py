@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Route
 from twin.rasters import read, render
 from twin.rasters.series import Series, Step
 from twin.server.coverages import documents, maps
-from twin.server.coverages.config import GEOTIFF, catalogue_of, follow, options_of
+from twin.server.coverages.config import GEOTIFF, CoverageOptions, catalogue_of, follow
 from twin.server.coverages.params import (
     instant_of,
     parse_area,
@@ -42,6 +42,7 @@ from twin.server.errors import APIError, InvalidParameter, NotFound
 from twin.server.http import cached
 from twin.server.params import negotiate as nf
 from twin.server.params.values import check_names
+from twin.server.pygeoapi.config import server_options
 from twin.server.tiles.params import tile_address
 
 COVJSON = "application/prs.coverage+json"
@@ -116,7 +117,7 @@ class CoverageRoutes:
         self.bridge = bridge
         self.state = bridge.state
         self.catalogue = catalogue_of(bridge.source)
-        self.options = options_of(bridge.state)
+        self.options = server_options(bridge.state, "coverages", CoverageOptions)
         follow((bridge.config, bridge.api.tpl_config), bridge.state, self.catalogue)
         bridge.state.raster_url = lambda ident: self.state.url(f"rasters/{ident}.tif")
 

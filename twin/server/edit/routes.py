@@ -44,7 +44,6 @@ from twin.server.edit.validate import (
     features_of,
     read_json,
 )
-from twin.server.edit.versions import check_if_match, version_etag
 from twin.server.errors import (
     AuthenticationRequired,
     Conflict,
@@ -53,6 +52,8 @@ from twin.server.errors import (
     NotFound,
 )
 from twin.server.features import sql as fsql
+from twin.server.features.fields import output_names
+from twin.server.http import check_if_match, version_etag
 from twin.server.params.crs import OutputCRS, parse_crs
 from twin.server.state import ServerState
 
@@ -275,7 +276,6 @@ class Transaction:
 
     async def feature(self, fid: str, out: OutputCRS) -> tuple[str, str]:
         """The feature as GET returns it to this caller, and its version ETag."""
-        from twin.server.features.routes import output_names
 
         row = await self.one(fsql.item_sql(self.layer, output_names(self.layer, self.who), out),
                              {"fid": fid})

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import psycopg
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from twin.server.edr.catalogue import Catalogue, probe
 from twin.server.edr.formatters import FORMATTERS
+from twin.server.pygeoapi.config import server_options
 from twin.server.state import ServerState
 
 log = logging.getLogger("twin.server")
@@ -64,15 +65,6 @@ def get(key: str) -> EDRSource:
     return _SOURCES[key]
 
 
-def options_of(state: ServerState) -> EDROptions:
-    from twin.server.pygeoapi.config import ConfigError, load_server_file
-
-    path = state.settings.server_config
-    try:
-        return EDROptions(**(load_server_file(path).get("edr") or {}))
-    except (ValidationError, TypeError) as exc:
-        raise ConfigError(f"{path}: invalid edr section: {exc}") from None
-
 
 def read_catalogue(state: ServerState, timeout: int = 5) -> Catalogue:
     """The catalogue from the database; without one, every parameter but AQI and the
@@ -114,7 +106,7 @@ def resource(catalogue: Catalogue, source: str, base_url: str) -> dict[str, Any]
 
 
 def resources(state: ServerState, source: str) -> dict[str, dict]:
-    options = options_of(state)
+    options = server_options(state, "edr", EDROptions)
     catalogue = read_catalogue(state)
     register(source, EDRSource(catalogue, options))
     return {COLLECTION: resource(catalogue, source, state.url(f"collections/{COLLECTION}"))}

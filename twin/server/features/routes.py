@@ -13,16 +13,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from twin.registry import FieldSpec, FieldType, Layer
-from twin.server.auth.policy import can_read, visible_fields
-from twin.server.auth.principal import ANONYMOUS, Principal, principal_of
-from twin.server.edit.versions import none_match, version_etag
+from twin.registry import Layer
+from twin.server.auth.policy import can_read
+from twin.server.auth.principal import principal_of
 from twin.server.errors import InvalidParameter, NotFound
 from twin.server.features import formats
 from twin.server.features import sql as fsql
 from twin.server.features.conformance import CONFORMANCE
+from twin.server.features.fields import output_names, queryable_fields
 from twin.server.features.params import ITEM_FORMATS, ItemsQuery, encode_cursor, parse_items
-from twin.server.http import cached
+from twin.server.http import cached, matches, version_etag
 from twin.server.params.binds import Params
 from twin.server.params.crs import parse_crs
 from twin.server.params.negotiate import HTML, JSON, negotiate
@@ -32,27 +32,6 @@ GEOJSON = "application/geo+json"
 ITEM_PAGE = (ITEM_FORMATS[0], HTML)  # one item: GeoJSON (also f=json, jsonld) or HTML
 QUERYABLES = (JSON.also("jsonld", media=("application/schema+json",)), HTML)
 DOWNLOAD_LIMIT = 1_000_000
-JSON_SCHEMA_TYPES = {FieldType.string: "string", FieldType.integer: "integer",
-                     FieldType.number: "number", FieldType.boolean: "boolean",
-                     FieldType.date: "string", FieldType.datetime: "string",
-                     FieldType.string_list: "array"}
-
-
-def queryable_fields(layer: Layer, who: Principal = ANONYMOUS) -> dict[str, FieldSpec]:
-    """Fields ``who`` may see, filter and sort on (a private field only for the roles it
-    is visible to: filtering on it would leak it), and the computed measure."""
-    fields = {f.name: f for f in visible_fields(layer, who)}
-    if layer.measure_column:
-        unit = "metres" if layer.measure == "length" else "square metres"
-        fields[layer.measure_column] = FieldSpec(
-            name=layer.measure_column, type=FieldType.number,
-            description=f"{layer.measure.capitalize()} in {unit}, computed by PostGIS")
-    return fields
-
-
-def output_names(layer: Layer, who: Principal = ANONYMOUS) -> list[str]:
-    names = [f.name for f in visible_fields(layer, who)]
-    return names + ([layer.measure_column] if layer.measure_column else [])
 
 
 class Features:
@@ -204,8 +183,8 @@ class Features:
                           private=who.authenticated)
         # A strong ETag naming the row version: If-Match on PUT/PATCH/DELETE checks it.
         version = response.headers["ETag"] = version_etag(row[2], row[1])
-        if response.status_code == 200 and none_match(request.headers.get("if-none-match"),
-                                                      version):
+        if response.status_code == 200 and matches(request.headers.get("if-none-match"),
+                                                   version):
             return Response(status_code=304, headers={
                 k: v for k, v in response.headers.items()
                 if k not in ("content-length", "content-type")})
@@ -220,7 +199,7 @@ class Features:
                               "x-ogc-role": "primary-geometry"}}
         who = principal_of(request)
         for spec in queryable_fields(layer, who).values():
-            props[spec.name] = _schema(spec)
+            props[spec.name] = spec.json_schema()
         if layer.time_field:
             props[layer.time_field]["x-ogc-role"] = "primary-instant"
         doc = {"$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -241,27 +220,6 @@ def _quietly(task: asyncio.Future) -> None:
     """A count left behind (over budget) ends on its own; its outcome is not needed."""
     if not task.cancelled():
         task.exception()
-
-
-def _schema(spec: FieldSpec) -> dict:
-    out = {"type": JSON_SCHEMA_TYPES[spec.type], "title": spec.name}
-    if spec.description:
-        out["description"] = spec.description
-    if spec.type == FieldType.date:
-        out["format"] = "date"
-    if spec.type == FieldType.datetime:
-        out["format"] = "date-time"
-    if spec.type == FieldType.string_list:
-        out["items"] = {"type": "string"}
-    if spec.enum is not None:
-        out["enum"] = list(spec.enum)
-    if spec.min is not None:
-        out["minimum"] = spec.min
-    if spec.max is not None:
-        out["maximum"] = spec.max
-    if spec.pattern:
-        out["pattern"] = spec.pattern
-    return out
 
 
 def routes(state: ServerState) -> list[Route]:

@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 from jsonschema.exceptions import ValidationError
+from pydantic import BaseModel
+from pydantic import ValidationError as ModelError
 
 from twin.config import REPO_ROOT
 from twin.registry import Layer, Registry
@@ -64,6 +66,18 @@ def load_server_file(path: Path = DEFAULT_SERVER_FILE) -> dict[str, Any]:
     if not isinstance(raw, dict) or not isinstance(raw.get("metadata"), dict):
         raise ConfigError(f"{path}: must be a YAML mapping with a 'metadata' section")
     return raw
+
+
+def server_options[Options: BaseModel](state: ServerState, section: str,
+                                       model: type[Options]) -> Options:
+    """The optional ``section`` of config/server.yaml (``coverages:``, ``edr:``) as
+    ``model``, its defaults where the file says nothing; a ConfigError names the file,
+    the section and what is wrong."""
+    path = state.settings.server_config
+    try:
+        return model(**(load_server_file(path).get(section) or {}))
+    except (ModelError, TypeError) as exc:
+        raise ConfigError(f"{path}: invalid {section} section: {exc}") from None
 
 
 def _limits(server: dict, path: Path) -> dict[str, Any]:

@@ -33,23 +33,17 @@ from pygeoapi.provider.base import (
     ProviderQueryError,
 )
 
-from twin.registry import FieldSpec, FieldType, Layer, Registry
+from twin.registry import FieldSpec, Layer, Registry
 from twin.server.db import translate
 from twin.server.errors import APIError, InvalidParameter, Unavailable
-from twin.server.features import cql
 from twin.server.features import sql as fsql
+from twin.server.features.fields import measure_field
 from twin.server.features.params import ItemsQuery, literal
 from twin.server.params.binds import Params
 from twin.server.params.crs import OutputCRS, crs_uri, parse_crs
 from twin.server.params.values import bbox_values, layer_datetime
 
 log = logging.getLogger("twin.server")
-
-PYGEOAPI_TYPES = {FieldType.string: "string", FieldType.integer: "integer",
-                  FieldType.number: "number", FieldType.boolean: "boolean",
-                  FieldType.date: "string", FieldType.datetime: "string",
-                  FieldType.string_list: "array"}
-FORMATS = {FieldType.date: "date", FieldType.datetime: "date-time"}
 
 
 # --- sources: what a provider instance needs, registered once per process ----------
@@ -119,18 +113,6 @@ def provider_errors() -> Iterator[None]:
 
 # --- the provider ------------------------------------------------------------------
 
-def field_schema(spec: FieldSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": PYGEOAPI_TYPES[spec.type], "title": spec.name}
-    if spec.type in FORMATS:
-        out["format"] = FORMATS[spec.type]
-    if spec.type == FieldType.string_list:
-        out["items"] = {"type": "string"}
-    if spec.description:
-        out["description"] = spec.description
-    if spec.enum is not None:
-        out["enum"] = list(spec.enum)
-    return out
-
 
 class TwinProvider(BaseProvider):
     """Features of one twin layer; ``data`` is ``{"layer": name, "source": key}``."""
@@ -151,13 +133,10 @@ class TwinProvider(BaseProvider):
 
     def get_fields(self) -> dict[str, dict]:
         """Public fields only (plus the computed length/area), as JSON Schema."""
-        fields = {name: field_schema(spec) for name, spec in self.public.items()}
-        if self.layer.measure_column:
-            unit = "metres" if self.layer.measure == "length" else "square metres"
-            fields[self.layer.measure_column] = {
-                "type": "number", "title": self.layer.measure_column,
-                "description": f"{self.layer.measure.capitalize()} in {unit}, computed by "
-                               "PostGIS", "readOnly": True}
+        fields = {name: spec.json_schema() for name, spec in self.public.items()}
+        measure = measure_field(self.layer)
+        if measure is not None:
+            fields[measure.name] = {**measure.json_schema(), "readOnly": True}
         return fields
 
     # pygeoapi passes all of these on every items request (BaseProvider declares none).
@@ -241,21 +220,11 @@ class TwinProvider(BaseProvider):
         return name
 
     def _where(self, iq: ItemsQuery, filterq, params: Params) -> sql.Composable:
-        where = fsql.where_clause(self.layer, iq, self.public, params)
-        if filterq is None:
-            return where
-        # pygeoapi parsed the filter (CQL2 text, or JSON from the body) and moved its
-        # geometries to the storage CRS, in that CRS's axis order.
-        if cql._depth(filterq) > cql.MAX_DEPTH:
-            raise InvalidParameter(f"filter: nested deeper than {cql.MAX_DEPTH} levels")
-        try:
-            cond = cql.ToSQL(self.public, self.layer.srid, self.storage_crs_out,
-                             params).evaluate(filterq)
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:
-            raise InvalidParameter(f"filter: cannot be applied: {exc}") from None
-        if not isinstance(cond, sql.Composable):
-            raise InvalidParameter("filter: must be a condition (true or false)")
-        return sql.SQL("({}) AND ({})").format(where, cond)
+        """The WHERE of twin's items route, built by the same code (fsql.where_clause and
+        its CQL2 evaluator): pygeoapi has parsed the filter (CQL2 text, or JSON from the
+        body) and moved its geometries to the storage CRS, in that CRS's axis order."""
+        iq.filter_tree, iq.filter_crs = filterq, self.storage_crs_out
+        return fsql.where_clause(self.layer, iq, self.public, params)
 
     def _count(self, iq: ItemsQuery, where, params: Params) -> int | None:
         """Exact up to the server's count_limit (the count stops there), else None."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from twin.registry import FieldSpec, FieldType, Layer
+from twin.registry import Layer
 from twin.server.tiles.tms import CRS84_URI, CRS_URI, TMS_ID, TMS_URI
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -15,14 +15,6 @@ MAX_LAT = 85.0511287798066
 
 GEOMETRY_DIMENSION = {"Point": 0, "MultiPoint": 0, "LineString": 1, "MultiLineString": 1,
                       "Polygon": 2, "MultiPolygon": 2}
-
-_SCHEMA_TYPES = {
-    FieldType.string: {"type": "string"}, FieldType.integer: {"type": "integer"},
-    FieldType.number: {"type": "number"}, FieldType.boolean: {"type": "boolean"},
-    FieldType.date: {"type": "string", "format": "date"},
-    FieldType.datetime: {"type": "string", "format": "date-time"},
-    FieldType.string_list: {"type": "string", "contentMediaType": JSON},
-}
 
 
 class Urls:
@@ -64,24 +56,12 @@ def center_zoom(layer: Layer) -> int:
     return min(max(13, layer.tiles.minzoom), layer.tiles.maxzoom)
 
 
-def _property_schema(spec: FieldSpec) -> dict:
-    out = {"title": spec.name, **_SCHEMA_TYPES[spec.type]}
-    if spec.description:
-        out["description"] = spec.description
-    if spec.enum is not None:
-        out["enum"] = list(spec.enum)
-    if spec.min is not None:
-        out["minimum"] = spec.min
-    if spec.max is not None:
-        out["maximum"] = spec.max
-    return out
-
-
 def properties_schema(layer: Layer) -> dict:
-    """JSON Schema of a tile feature's attributes: external_id and the public fields."""
+    """JSON Schema of a tile feature's attributes: external_id and the public fields (a
+    string list is the JSON text of the list in a tile)."""
     props = {"external_id": {"title": "external_id", "type": "string",
                              "description": "Stable external identifier"}}
-    props.update({f.name: _property_schema(f) for f in layer.public_fields()})
+    props.update({f.name: f.json_schema(lists_as_text=True) for f in layer.public_fields()})
     required = ["external_id"] + [f.name for f in layer.public_fields() if f.required]
     return {"type": "object", "required": required, "properties": props}
 
