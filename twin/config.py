@@ -74,6 +74,9 @@ class Settings(BaseSettings):
         "Who may read /metrics (and /health's worker pid): 'local' = requests over this "
         "host's loopback that no proxy forwarded, 'public' = anyone, 'role:<name>' = "
         "callers with that role; admin always may"))
+    cors_origins: str = Field("*", description=(
+        "Origins whose web pages may call the API (CORS): '*' = any, without credentials "
+        "(cookies); or comma-separated origins, e.g. https://ops.city.vn,http://localhost:8080"))
 
     @field_validator("data_dir", "layers_dir", "server_config")
     @classmethod

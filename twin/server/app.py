@@ -30,6 +30,7 @@ from twin.server.errors import (
 )
 from twin.server.limits import BodyLimit
 from twin.server.metrics.middleware import MetricsMiddleware
+from twin.server.middleware.cors import cors_middleware
 from twin.server.middleware.guard import GuardMiddleware
 from twin.server.middleware.security import SecurityHeadersMiddleware
 from twin.server.pygeoapi import bridge
@@ -66,6 +67,8 @@ def create_app(settings: Settings, database_url: str,
         # Metrics outermost: the time it records includes every other layer.
         middleware=[Middleware(MetricsMiddleware, state=state),
                     Middleware(SecurityHeadersMiddleware, state=state),  # errors included
+                    # preflights answered before authentication and every route
+                    cors_middleware(settings.cors_origins, settings.api_key_header),
                     Middleware(BodyLimit),
                     Middleware(GZipMiddleware, minimum_size=1000, compresslevel=4),
                     Middleware(GuardMiddleware),
