@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ensure_out, libpq, scratch_database, table  # noqa: E402
 from tests.mqtt_broker import Mosquitto, free_port, wait_for_port  # noqa: E402
-from twin.config import HANOI_PLAUSIBLE_EXTENT, load_settings  # noqa: E402
+from twin.config import load_settings  # noqa: E402
 from twin.db.engine import make_engine  # noqa: E402
 from twin.db.schema import upgrade  # noqa: E402
 from twin.demo.replay import read_moments, replay  # noqa: E402
@@ -67,7 +67,7 @@ def prepare(folder: Path, url: str, n: int) -> tuple[list, Path]:
     engine = make_engine(url)
     upgrade(engine, load_registry(settings.layers_dir))
     load_vector(engine, load_registry(settings.layers_dir), "sensor_stations",
-                folder / "stations.csv", extent=HANOI_PLAUSIBLE_EXTENT)
+                folder / "stations.csv", extent=load_settings().plausible_extent)
     engine.dispose()
     moments = read_moments(folder / "readings.csv", n)
     path = folder / "stream.csv"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import text
 
+from tests.city import TZ
+
 HOURLY = """
 SELECT station_id, date_trunc('hour', observed_at) AS hour, property, avg(value) AS value
 FROM sensor_readings
@@ -32,7 +34,7 @@ def ensure_daily_aqi(engine) -> int:
         for sid, part in frame.groupby("station_id"):
             hourly = part.pivot(index="hour", columns="property", values="value")
             hourly.index = pd.DatetimeIndex(hourly.index).tz_convert("UTC")
-            daily = station_aqi(hourly, "vn", "day")
+            daily = station_aqi(hourly, "vn", "day", tz=TZ)   # the city's days
             rows += [{"sid": int(sid), "t": t.to_pydatetime(), "aqi": int(r.aqi),
                       "pol": r.pollutant, "cat": r.category, "col": r.colour,
                       "lvl": int(r.level)} for t, r in daily.iterrows()]

@@ -308,7 +308,7 @@ def test_daily_aggregation_over_local_days():
     index = pd.date_range(start, periods=33, freq="h")
     local_day = (index >= "2026-10-01 17:00Z") & (index < "2026-10-02 17:00Z")
     df = pd.DataFrame({"pm25": np.where(local_day, 10.0, 300.0)}, index=index)
-    got = station_aqi(df, "us", "day")
+    got = station_aqi(df, "us", "day", tz=HANOI)   # the city's days, not UTC's
     # The partial local days on either side (5 and 4 hours) fail the 18-of-24 rule.
     assert list(got.index) == [pd.Timestamp("2026-10-02 00:00", tz=HANOI)]
     assert got.index[0] == pd.Timestamp("2026-10-01 17:00", tz="UTC")

@@ -144,7 +144,7 @@ def assert_aqi_matches_calculator(engine) -> None:
             continue
         for scale in ("vn", "us"):
             for period in ("hour", "day"):
-                result = station_aqi(frame[cols].dropna(how="all"), scale, period)
+                result = station_aqi(frame[cols].dropna(how="all"), scale, period, tz=LOCAL)
                 result.index = result.index.tz_convert("UTC")
                 expected.append(result.assign(station_id=sid, scale=scale, period=period))
     want = pd.concat(expected).rename_axis("observed_at").reset_index().set_index(
@@ -160,7 +160,7 @@ def assert_aqi_matches_calculator(engine) -> None:
 
 
 def test_bulk_load_matches_recomputation(city, tmp_path):
-    load_readings(city, write(tmp_path / "r.csv", readings()))
+    load_readings(city, write(tmp_path / "r.csv", readings()), tz=LOCAL)
     assert_rollups_exact(city)
     assert_latest_exact(city)
     assert_aqi_matches_calculator(city)
@@ -177,24 +177,24 @@ def test_late_out_of_order_and_duplicates(city, tmp_path):
     rng = np.random.default_rng(7)
     order = rng.permutation(len(rows))
     first, late = [rows[i] for i in order[:-300]], [rows[i] for i in order[-300:]]
-    load_readings(city, write(tmp_path / "a.csv", first))
+    load_readings(city, write(tmp_path / "a.csv", first), tz=LOCAL)
     with city.connect() as conn:
         latest_before = conn.execute(text("SELECT max(observed_at) FROM station_latest")).scalar()
     late.reverse()                                   # out of order, and mostly older
-    summary = load_readings(city, write(tmp_path / "b.csv", late + late[:50]))
+    summary = load_readings(city, write(tmp_path / "b.csv", late + late[:50]), tz=LOCAL)
     assert summary.inserted == 300
     with city.connect() as conn:
         pending = conn.execute(text("SELECT count(*) FROM reading_rollups_pending")).scalar()
     assert pending > 0                               # a small batch defers its months
     _assert_hours_and_days_exact(city)
     with city.begin() as conn:
-        derived.refresh_pending(conn.connection.driver_connection.cursor())
+        derived.refresh_pending(conn.connection.driver_connection.cursor(), tz=LOCAL)
     assert_rollups_exact(city)
     assert_latest_exact(city)
     assert_aqi_matches_calculator(city)
     # the same file again, and the same keys with other values: nothing changes
     changed = [[*r[:3], 999.0, *r[4:]] for r in late[:40]]
-    again = load_readings(city, write(tmp_path / "c.csv", late + changed))
+    again = load_readings(city, write(tmp_path / "c.csv", late + changed), tz=LOCAL)
     assert again.inserted == 0
     assert_rollups_exact(city)
     with city.connect() as conn:
@@ -210,10 +210,10 @@ def _assert_hours_and_days_exact(engine) -> None:
 
 
 def test_older_late_reading_keeps_the_newest(city, tmp_path):
-    load_readings(city, write(tmp_path / "a.csv", readings(days=1)))
+    load_readings(city, write(tmp_path / "a.csv", readings(days=1)), tz=LOCAL)
     late = [["AQ-T-01", (START + timedelta(minutes=3)).isoformat(), "pm25", 1.0, "µg/m³",
              "good"]]
-    load_readings(city, write(tmp_path / "b.csv", late))
+    load_readings(city, write(tmp_path / "b.csv", late), tz=LOCAL)
     with city.connect() as conn:
         when, value = conn.execute(text(
             "SELECT l.observed_at, l.value FROM station_latest l JOIN sensor_stations s "
@@ -224,7 +224,7 @@ def test_older_late_reading_keeps_the_newest(city, tmp_path):
 
 def test_months_now_and_rebuild_agree(city, tmp_path):
     """refresh(months="now") on rows inserted by hand, then rebuild: both exact."""
-    load_readings(city, write(tmp_path / "a.csv", readings(days=2)))
+    load_readings(city, write(tmp_path / "a.csv", readings(days=2)), tz=LOCAL)
     later = readings(start=START + timedelta(days=2), days=1, seed=3)
     with city.begin() as conn:
         cur = conn.connection.driver_connection.cursor()
@@ -236,13 +236,13 @@ def test_months_now_and_rebuild_agree(city, tmp_path):
                     [list(map(str, col)) for col in zip(*later)])
         cur.execute("INSERT INTO sensor_readings (station_id, property, observed_at, value, "
                     "unit, quality) SELECT * FROM new_rows")
-        summary = derived.refresh(cur, "new_rows", months="now")
+        summary = derived.refresh(cur, "new_rows", tz=LOCAL, months="now")
     assert summary.months > 0 and summary.months_pending == 0
     assert_rollups_exact(city)
     assert_aqi_matches_calculator(city)
     before = stored_rollups(city)
     with city.begin() as conn:
-        derived.rebuild(conn.connection.driver_connection.cursor())
+        derived.rebuild(conn.connection.driver_connection.cursor(), tz=LOCAL)
     pd.testing.assert_frame_equal(stored_rollups(city), before)
     assert_latest_exact(city)
     assert_aqi_matches_calculator(city)
@@ -255,12 +255,12 @@ def _snapshot(engine) -> list:
 
 
 def test_failed_load_leaves_nothing(city, tmp_path):
-    load_readings(city, write(tmp_path / "a.csv", readings(days=1)))
+    load_readings(city, write(tmp_path / "a.csv", readings(days=1)), tz=LOCAL)
     before = _snapshot(city)
     bad = readings(start=START + timedelta(days=1), days=1, seed=5)
     bad[-1][5] = "dubious"                           # refused by the quality check
     with pytest.raises(LoadError):
-        load_readings(city, write(tmp_path / "b.csv", bad))
+        load_readings(city, write(tmp_path / "b.csv", bad), tz=LOCAL)
     assert _snapshot(city) == before
     with pytest.raises(psycopg.errors.RaiseException):  # fails after the refresh ran
         with city.begin() as conn:
@@ -278,7 +278,7 @@ def _merge_file(cur, path: Path) -> None:
     cur.execute("CREATE TEMP TABLE _twin_readings (" + ", ".join(
         f"{c} {t}" for c, t in cols) + ") ON COMMIT DROP")
     _copy_file(cur, path, cols, None)
-    _merge(cur, cols)
+    _merge(cur, cols, LOCAL)
 
 
 def test_whole_series_fresh_or_not(city, tmp_path, monkeypatch):
@@ -288,7 +288,7 @@ def test_whole_series_fresh_or_not(city, tmp_path, monkeypatch):
     cut = START + timedelta(hours=12)
     rows = readings(seed=4)
     load_readings(city, write(tmp_path / "a.csv",
-                              [r for r in rows if datetime.fromisoformat(r[1]) < cut]))
+                              [r for r in rows if datetime.fromisoformat(r[1]) < cut]), tz=LOCAL)
     read = {}
     for name in ("_read_fresh", "_read_known"):
         def spy(*args, _real=getattr(derived_rollups, name), _name=name):
@@ -296,7 +296,7 @@ def test_whole_series_fresh_or_not(city, tmp_path, monkeypatch):
             return read[_name]
         monkeypatch.setattr(derived_rollups, name, spy)
     load_readings(city, write(tmp_path / "b.csv",
-                              [r for r in rows if datetime.fromisoformat(r[1]) >= cut]))
+                              [r for r in rows if datetime.fromisoformat(r[1]) >= cut]), tz=LOCAL)
     assert read["_read_fresh"] and read["_read_known"]   # October new, September grown
     assert_rollups_exact(city)
     assert_latest_exact(city)
@@ -312,6 +312,6 @@ def test_late_evening_readings_change_the_next_days_aqi(city, tmp_path):
             and r[2] == "co" and evening[0] <= datetime.fromisoformat(r[1]) <= evening[1]]
     held = {tuple(r[:3]) for r in late}
     load_readings(city, write(tmp_path / "a.csv",
-                              [r for r in rows if tuple(r[:3]) not in held]))
-    load_readings(city, write(tmp_path / "b.csv", late))
+                              [r for r in rows if tuple(r[:3]) not in held]), tz=LOCAL)
+    load_readings(city, write(tmp_path / "b.csv", late), tz=LOCAL)
     assert_aqi_matches_calculator(city)

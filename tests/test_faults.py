@@ -40,8 +40,8 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
+from tests.city import EXTENT
 from tests.files import write_csv
-from twin.config import HANOI_PLAUSIBLE_EXTENT as EXTENT
 from twin.db.cluster import ClusterError, EmbeddedCluster, find_bin_dir
 from twin.db.engine import make_engine
 from twin.db.schema import upgrade

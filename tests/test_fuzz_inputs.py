@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from psycopg import sql
 from sqlalchemy import text
 
-from twin.config import HANOI_PLAUSIBLE_EXTENT as EXTENT
+from tests.city import EXTENT
 from twin.ingest.errors import LoadError
 from twin.ingest.readings import load_readings
 from twin.ingest.vector import load_vector

@@ -10,8 +10,8 @@ import pytest
 import rasterio
 from sqlalchemy import text
 
+from tests.city import EXTENT
 from tests.files import write_csv, write_tiff
-from twin.config import HANOI_PLAUSIBLE_EXTENT as EXTENT
 from twin.ingest.errors import LoadError
 from twin.ingest.gtfs import load_gtfs
 from twin.ingest.raster import load_raster

@@ -7,6 +7,7 @@ import shapely
 from pyproj import Geod, Transformer
 from sqlalchemy import text
 
+from tests.city import EXTENT
 from tests.files import (
     HOAN_KIEM,
     feature,
@@ -16,7 +17,6 @@ from tests.files import (
     write_geojson,
     zip_shapefile,
 )
-from twin.config import HANOI_PLAUSIBLE_EXTENT as EXTENT
 from twin.ingest.errors import LoadError
 from twin.ingest.vector import load_vector
 

@@ -21,9 +21,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from tests.city import EXTENT
 from tests.files import write_csv
 from tests.mqtt_broker import MOSQUITTO, Mosquitto, free_port
-from twin.config import HANOI_PLAUSIBLE_EXTENT as EXTENT
 from twin.demo.replay import Publisher
 from twin.ingest.mqtt import Broker, MqttOptions, Refused, Subscriber, topic_target
 from twin.ingest.vector import load_vector

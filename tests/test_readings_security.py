@@ -21,10 +21,10 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
+from tests.city import EXTENT
 from tests.files import write_csv
 from tests.mqtt_broker import MOSQUITTO, Mosquitto
 from tests.test_mqtt import Running, publish, wait_until
-from twin.config import HANOI_PLAUSIBLE_EXTENT as EXTENT
 from twin.ingest.errors import LoadError
 from twin.ingest.observations import parse_items, utcnow
 from twin.ingest.policy import agency_slug

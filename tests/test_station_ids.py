@@ -12,9 +12,9 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
+from tests.city import EXTENT
 from tests.conftest import TEST_DB, fresh_database
 from tests.files import write_csv
-from twin.config import HANOI_PLAUSIBLE_EXTENT as EXTENT
 from twin.db.engine import make_engine
 from twin.db.schema import upgrade
 from twin.ingest.errors import LoadError

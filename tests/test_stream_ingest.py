@@ -13,8 +13,8 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
+from tests.city import EXTENT, TZ
 from tests.files import write_csv
-from twin.config import HANOI_PLAUSIBLE_EXTENT as EXTENT
 from twin.ingest.errors import LoadError
 from twin.ingest.observations import (
     Parsed,
@@ -24,6 +24,7 @@ from twin.ingest.observations import (
     parse_payload,
     readings_of,
 )
+from twin.ingest.policy import Window
 from twin.ingest.stream import ensure_partitions, write_batch
 from twin.ingest.vector import load_vector
 from twin.server.auth.keys import create_key
@@ -117,9 +118,11 @@ def test_copy_text_keeps_units_values_and_times_exact(stations, conn):
 
 
 def test_naive_times_are_hanoi_local_time(stations, conn):
+    """A time without an offset is the city's local time: the zone of the window the
+    server builds from the city profile (UTC+7 here)."""
     clear(stations)
-    write(conn, [{"station": AIR, "property": "pm25", "time": "2026-10-05T15:00:00",
-                  "value": 1.0}])
+    items = [{"station": AIR, "property": "pm25", "time": "2026-10-05T15:00:00", "value": 1.0}]
+    write_batch(conn, parse_items(items, NOW, window=Window(tz=TZ)), "http", tz=TZ)
     assert stored(stations)[0][0] == T0
 
 

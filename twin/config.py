@@ -8,21 +8,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from twin.city import CityProfile, Extent, load_city
 from twin.db.cluster.location import reachable_pgdata
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-# Hanoi municipality (OSM relation 1903516), CRS84, with a margin of ~0.2 degrees.
-HANOI_PLAUSIBLE_EXTENT = (105.09, 20.36, 106.22, 21.59)
 
 
 class Settings(BaseSettings):
     """Everything twin reads from the environment."""
 
     model_config = SettingsConfigDict(env_prefix="TWIN_", env_file=".env", extra="ignore")
+    _city: CityProfile = PrivateAttr()
 
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of an existing PostGIS; unset = embedded cluster"
@@ -35,7 +34,10 @@ class Settings(BaseSettings):
     layers_dir: Path = REPO_ROOT / "layers"
     server_config: Path = Field(REPO_ROOT / "config" / "server.yaml",
                                 description="Server metadata for the OGC API landing page")
-    plausible_extent: tuple[float, float, float, float] = HANOI_PLAUSIBLE_EXTENT
+    city_profile: Path = Field(REPO_ROOT / "config" / "city.yaml", description=(
+        "The city served: name, extents, time zone, CRSs, gauges (see twin.city)"))
+    plausible_extent: tuple[float, float, float, float] | None = Field(None, description=(
+        "CRS84 box outside which data is refused; unset = the city profile's"))
     host: str = "127.0.0.1"
     port: int = Field(5000, ge=1, le=65535)
     workers: int = Field(2, ge=1, le=64)
@@ -78,16 +80,18 @@ class Settings(BaseSettings):
         "Origins whose web pages may call the API (CORS): '*' = any, without credentials "
         "(cookies); or comma-separated origins, e.g. https://ops.city.vn,http://localhost:8080"))
 
-    @field_validator("data_dir", "layers_dir", "server_config")
+    @field_validator("data_dir", "layers_dir", "server_config", "city_profile")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
     @model_validator(mode="after")
     def _extent_ordered(self) -> Settings:
-        x0, y0, x1, y1 = self.plausible_extent
+        self._city = load_city(self.city_profile)  # read once, with the settings
+        x0, y0, x1, y1 = self.plausible_extent or self._city.extent.plausible
         if not (x0 < x1 and y0 < y1):
             raise ValueError("plausible_extent must be (minx, miny, maxx, maxy)")
+        self.plausible_extent = Extent((x0, y0, x1, y1), self._city.name)
         return self
 
     @model_validator(mode="after")
@@ -100,6 +104,12 @@ class Settings(BaseSettings):
             if value and not value.startswith(("https://", "http://")):
                 raise ValueError(f"{name} must be an http(s) URL")
         return self
+
+    @property
+    def city(self) -> CityProfile:
+        """The city profile read from :attr:`city_profile` (to serve another city, make
+        new settings: a copy keeps the profile it was made with)."""
+        return self._city
 
     @property
     def base_url(self) -> str:

@@ -26,10 +26,9 @@ from twin.analysis.aqi_breakpoints import (
     sub_index,
 )
 from twin.analysis.aqi_classes import CLASSES, US_CLASSES, VN_CLASSES, AqiClass, category, levels
-from twin.analysis.aqi_series import LOCAL_TZ, POLLUTANTS, nowcast, regular_hours
+from twin.analysis.aqi_series import POLLUTANTS, nowcast, regular_hours
 
 __all__ = [
-    "LOCAL_TZ",
     "POLLUTANTS",
     "TABLES",
     "US_BREAKPOINTS",
@@ -64,12 +63,14 @@ def round_half_up(x) -> np.ndarray:
 
 
 def station_aqi(hourly: pd.DataFrame, scale: Literal["vn", "us"],
-                period: Literal["hour", "day"]) -> pd.DataFrame:
+                period: Literal["hour", "day"], tz: str | None = None) -> pd.DataFrame:
     """AQI of one station for each hour or local day where it is computable.
 
     ``hourly``: tz-aware DatetimeIndex of hour starts (gaps allowed), columns any of
-    POLLUTANTS, hourly means in µg/m³, NaN = missing. Returns one row per hour
-    (input's zone) or per local day (midnight Asia/Ho_Chi_Minh) with ``aqi`` (int),
+    POLLUTANTS, hourly means in µg/m³, NaN = missing. ``tz``: the IANA zone whose
+    days are meant (the city's; it must keep no daylight saving), default the input
+    index's own zone. Returns one row per hour (input's zone) or per local day (its
+    midnight in ``tz``) with ``aqi`` (int),
     ``pollutant`` (the one driving it), ``category`` (the scale's class name),
     ``colour`` ("#rrggbb"), ``level`` (1..6) and ``sub_<pollutant>`` (rounded
     sub-indices, NaN where unavailable). VN rows need a PM2.5 or PM10 sub-index,
@@ -79,8 +80,10 @@ def station_aqi(hourly: pd.DataFrame, scale: Literal["vn", "us"],
         raise ValueError(f"unknown scale/period {scale!r}/{period!r}; "
                          "use scale 'vn' or 'us' and period 'hour' or 'day'")
     hours = regular_hours(hourly)
+    if period == "day" and tz is not None:
+        hours = hours.tz_convert(tz)   # local days are the index zone's days
     if hours.empty or hours.columns.empty:
-        return _empty(hourly.index.tz if period == "hour" else LOCAL_TZ)
+        return _empty(hours.index.tz)
     subs = _CALCULATORS[(scale, period)](hours)
     return _assemble(subs.reindex(columns=list(POLLUTANTS)), scale)
 

@@ -1,5 +1,10 @@
 """Averaging of hourly concentrations for the AQI: NowCast, rolling means, local days.
 
+Local days are the days of the zone the hourly series is stamped in: the caller
+converts it to the city's zone first (``station_aqi(..., tz=...)`` does). The zone
+must keep no daylight saving (a city profile's zone is checked for that), so that
+every day has 24 hours.
+
 Everything works on a regular hourly axis (gaps are NaN rows), so that "the 12
 latest hours" is a fixed window of array positions and each step is one numpy or
 pandas window operation rather than a loop over hours.
@@ -13,9 +18,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 POLLUTANTS = ("pm25", "pm10", "no2", "o3", "co", "so2")
 """Property codes the AQI uses; all hourly means in µg/m³."""
-
-LOCAL_TZ = "Asia/Ho_Chi_Minh"
-"""Days are Hà Nội's local days (UTC+7, no daylight saving)."""
 
 HOUR = pd.Timedelta(hours=1)
 
@@ -89,12 +91,12 @@ def rolling_mean(series: pd.Series, hours: int, min_hours: int) -> pd.Series:
 def local_days(series: pd.Series, how: str, min_count: int = MIN_HOURS_PER_DAY) -> pd.Series:
     """``how`` ("mean" or "max") of each local day with at least ``min_count`` values.
 
-    The result is indexed by local midnight (Asia/Ho_Chi_Minh), whatever the
-    input's zone: 00:00 +07:00 is 17:00 UTC of the day before. The zone keeps no
+    The result is indexed by midnight of the series' own zone (for a series stamped
+    in UTC+7, 00:00 +07:00 is 17:00 UTC of the day before). The zone keeps no
     daylight saving, so a regular hourly series padded to whole days reshapes into
     rows of 24 hours — one numpy reduction instead of a pandas resample.
     """
-    local = series.tz_convert(LOCAL_TZ)
+    local = series
     first = local.index[0].floor("D")
     days = pd.date_range(first, local.index[-1].floor("D"), freq="D", name=series.index.name)
     grid = local.reindex(pd.date_range(first, periods=24 * len(days), freq="h"))
@@ -125,6 +127,6 @@ def daily_max_8h(series: pd.Series, first_start_hour: int | None = None) -> pd.S
     padded = series.reindex(pd.date_range(series.index[0], periods=len(series) + 7,
                                           freq="h", name=series.index.name))
     by_start = rolling_mean(padded, 8, MIN_HOURS_PER_8H).shift(-7).iloc[:len(series)]
-    by_start = by_start.where(by_start.index.tz_convert(LOCAL_TZ).hour >= first_start_hour)
+    by_start = by_start.where(by_start.index.hour >= first_start_hour)  # the series' zone
     n_windows = 24 - first_start_hour
     return local_days(by_start, "max", min_count=int(np.ceil(0.75 * n_windows)))

@@ -56,7 +56,7 @@ def _run_and_report(app: AppContext, model, command: str, dem: Path | None,
 
     values = {k: v for k, v in options.items() if v is not None}
     try:
-        req = parse(model, values)
+        req = parse(model, values, app.settings.city.timezone)
         summary = run_flood(app.engine, app.settings.raster_dir, req, dem, click.echo,
                             _audit(command, values))
     except FloodInputError as exc:
@@ -122,7 +122,7 @@ def exposure(app: AppContext, scenario: str, when: str, threshold_m: float | Non
     from twin.flood.request import FloodInputError
 
     try:
-        req = ExposureRequest.of(scenario, when, threshold_m)
+        req = ExposureRequest.of(scenario, when, threshold_m, app.settings.city.timezone)
         with app.engine.connect() as conn:
             result = compute(conn, req)
     except (FloodInputError, ValueError) as exc:

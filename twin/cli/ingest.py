@@ -55,7 +55,7 @@ def mqtt_command(app: AppContext, broker: str, topics: tuple[str, ...], client_i
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     window = Window.of(app.settings.readings_max_age_days,
-                       app.settings.readings_max_ahead_minutes)
+                       app.settings.readings_max_ahead_minutes, app.settings.city.timezone)
     options = MqttOptions(_broker(broker), tuple(topics), client_id, batch_messages, batch_ms,
                           surfaces_dir=app.settings.raster_dir, agency_topics=agency_topics,
                           window=window)

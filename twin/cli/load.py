@@ -23,7 +23,8 @@ def _mapping(values: tuple[str, ...]) -> dict[str, str]:
 @click.command("load")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--layer", "-l", help="Target layer (or sensor_readings).")
-@click.option("--crs", help="Source CRS, e.g. EPSG:5897 (VN-2000 / Hanoi TM-3); overrides the file's.")
+@click.option("--crs", help="Source CRS, e.g. the city profile's local zone (crs.local in "
+              "config/city.yaml); overrides the file's.")
 @click.option("--mode", type=click.Choice(["append", "upsert", "replace"]), default="append",
               show_default=True)
 @click.option("--strict", is_flag=True, help="Refuse invalid geometries instead of repairing them.")

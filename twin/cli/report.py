@@ -36,7 +36,7 @@ def report(app: AppContext, area: str, start: str, end: str, topics: str, fmt: s
     fmt = fmt or ("html" if output.suffix.lower() in (".html", ".htm") else "pdf")
     try:
         request = parse_request({"area": area, "from": start, "to": end, "topics": topics,
-                                 "format": fmt, "paper": paper})
+                                 "format": fmt, "paper": paper}, app.settings.city.timezone)
         with psycopg.connect(libpq_url(app.url), autocommit=True) as conn:
             body = build_report(conn, request)
     except ReportError as exc:

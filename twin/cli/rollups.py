@@ -26,7 +26,8 @@ def refresh(app: AppContext) -> None:
     from twin.ingest.derived import refresh_pending
 
     app.upgrade(quiet=True)
-    done = _cursor_run(app, refresh_pending)
+    tz = app.settings.city.timezone
+    done = _cursor_run(app, lambda cur: refresh_pending(cur, tz=tz))
     click.echo(f"reading_rollups: {done} pending month bucket(s) recomputed")
 
 
@@ -38,7 +39,8 @@ def rebuild(app: AppContext) -> None:
     from twin.ingest.derived import rebuild as rebuild_all
 
     app.upgrade(quiet=True)
-    summary = _cursor_run(app, rebuild_all)
+    tz = app.settings.city.timezone
+    summary = _cursor_run(app, lambda cur: rebuild_all(cur, tz=tz))
     click.echo(summary.line())
 
 

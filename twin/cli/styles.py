@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import httpx
 
+from twin.city import CityProfile
 from twin.cli.context import AppContext, handle_errors
 from twin.registry import Layer, Registry
 
@@ -18,9 +19,11 @@ def _dump(doc: dict) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
 
 
-def export_styles(registry: Registry, out: Path, base_url: str) -> list[Path]:
+def export_styles(registry: Registry, out: Path, base_url: str,
+                  city: CityProfile | None = None) -> list[Path]:
     """Write ``<layer>.qml``, ``<layer>.sld``, ``<layer>.maplibre.json`` per layer, the
-    whole-city ``city.maplibre.json`` and the class ramps ``ramps.json``."""
+    whole-city ``city.maplibre.json`` (framed on ``city``, the city profile) and the
+    class ramps ``ramps.json``."""
     from twin.styles.legend import RAMP_TARGETS, legend
     from twin.styles.maplibre import style_document
     from twin.styles.qml import qml_document
@@ -32,11 +35,12 @@ def export_styles(registry: Registry, out: Path, base_url: str) -> list[Path]:
         files = {f"{layer.name}.qml": qml_document(layer),
                  f"{layer.name}.sld": sld_document(layer),
                  f"{layer.name}.maplibre.json": _dump(
-                     style_document([layer], base_url, include=lambda _layer: True))}
+                     style_document([layer], base_url, include=lambda _layer: True,
+                                    city=city))}
         for name, text in files.items():
             (out / name).write_text(text, encoding="utf-8")
             written.append(out / name)
-    extras = {"city.maplibre.json": _dump(style_document(registry, base_url)),
+    extras = {"city.maplibre.json": _dump(style_document(registry, base_url, city=city)),
               "ramps.json": _dump({name: legend(name) for name in RAMP_TARGETS})}
     for name, text in extras.items():
         (out / name).write_text(text, encoding="utf-8")
@@ -78,7 +82,7 @@ def styles() -> None:
 @handle_errors
 def export(app: AppContext, out: Path, url: str | None) -> None:
     """Write every layer's style as QML, SLD and MapLibre JSON."""
-    written = export_styles(app.registry, out, url or app.settings.base_url)
+    written = export_styles(app.registry, out, url or app.settings.base_url, app.settings.city)
     click.echo(f"wrote {len(written)} files to {out}/")
 
 
@@ -102,7 +106,10 @@ def qgis_project(app: AppContext, out: Path, url: str | None, local_rasters: boo
         click.echo(f"note: {base} did not answer; the project uses the default city extent",
                    err=True)
     rasters = catalogued_rasters(app) if local_rasters else []
-    options = ProjectOptions(base_url=base, extents=extents, rasters=rasters)
+    city = app.settings.city
+    options = ProjectOptions(base_url=base, extents=extents, rasters=rasters,
+                             title=f"twin — {city.name}", bounds=city.view.bounds,
+                             crs=city.crs.metric)
     out.write_bytes(build_qgz(layers, options))
     click.echo(f"wrote {out} ({len(layers)} layers, {len(rasters)} rasters, "
                f"reading from {base})")

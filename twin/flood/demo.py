@@ -37,7 +37,8 @@ def run_demo_flood_event(engine: Engine, settings: Settings,
     """Store the event's hourly depth grids and extents; returns the run's summary with
     ``exposure``: the peak hour's exposure summary."""
     req = parse(EventRequest, {"name": SCENARIO, "start": WINDOW[0], "end": WINDOW[1],
-                               "drainage_mm_h": DRAINAGE_MM_H, "resolution_m": RESOLUTION_M})
+                               "drainage_mm_h": DRAINAGE_MM_H, "resolution_m": RESOLUTION_M},
+                settings.city.timezone)
     summary = run_flood(engine, settings.raster_dir, req, progress=progress,
                         audit=Audit(actor="twin demo", process_id="twin demo", method="cli"))
     with engine.connect() as conn:

@@ -48,11 +48,13 @@ class ExposureRequest(BaseModel):
         return ExposureParams(road_threshold_m=t, point_threshold_m=t, parcel_threshold_m=t)
 
     @classmethod
-    def of(cls, scenario: str, when: str | datetime, threshold_m: float | None):
+    def of(cls, scenario: str, when: str | datetime, threshold_m: float | None,
+           tz: str = "UTC"):
+        """``when`` read in the city's zone ``tz`` (a date is its local day's start)."""
         from twin.flood.request import parse
 
-        when = parse_time(when) if isinstance(when, str) else when
-        return parse(cls, {"scenario": scenario, "time": when, "threshold_m": threshold_m})
+        when = parse_time(when, tz=tz) if isinstance(when, str) else when
+        return parse(cls, {"scenario": scenario, "time": when, "threshold_m": threshold_m}, tz)
 
 
 @dataclass(frozen=True)
@@ -117,14 +119,14 @@ def compute(conn: Connection, req: ExposureRequest, step: Step | None = None) ->
     return {"type": "FeatureCollection", "features": features, "summary": _plain(summary)}
 
 
-def _features(layer: str, assets: pd.DataFrame, hit: pd.DataFrame, columns: list[str]
-              ) -> list[dict]:
 def _by_report_class(summary: dict) -> dict:
     """Road km by class as reports show it: OSM's link roads with their road, footways,
     paths and steps together, an unknown class as other (twin.styles.roads)."""
     return {**summary, "road_km_by_class": roads.by_report_class(summary["road_km_by_class"])}
 
 
+def _features(layer: str, assets: pd.DataFrame, hit: pd.DataFrame, columns: list[str]
+              ) -> list[dict]:
     """GeoJSON features of the flooded rows ``hit`` (by ``id``) of ``assets``."""
     if hit.empty:
         return []

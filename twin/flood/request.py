@@ -1,9 +1,10 @@
 """What a flood run is asked for, as validated models: the same models parse the CLI
 options and the OGC process inputs, so both refuse the same things with the same words.
 
-Times: a date alone is a local (Hà Nội) day, ``from`` its start and ``to`` inclusive
-(to the end of that day), as ``twin report`` reads them; a date-time without an offset
-is local time; a date-time with one is taken as given. Runs step hourly, and each
+Times: a date alone is a local day of the city's time zone (given to :func:`parse` as
+``tz``, the city profile's; UTC otherwise), ``from`` its start and ``to`` inclusive (to
+the end of that day), as ``twin report`` reads them; a date-time without an offset is
+local time; a date-time with one is taken as given. Runs step hourly, and each
 step's valid time is the start of its hour (the hour whose mean level and rain sum
 drove it, matching the ``reading_rollups`` hour buckets).
 """
@@ -13,13 +14,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from twin.analysis.flood import FloodScenario, PluvialScenario, Rainfall, RiverScenario
 from twin.analysis.flood.vectorise import MIN_DEPTH_M
 from twin.errors import TwinInputError, validation_text
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 STEP = timedelta(hours=1)
 MAX_STEPS = 240
 NAME_PATTERN = r"^[\w .:-]+$"
@@ -30,9 +37,10 @@ class FloodInputError(TwinInputError):
     message is safe to show a client and names what to fix."""
 
 
-def parse_time(value: str | date | datetime, end: bool = False) -> datetime:
-    """A UTC datetime from a date (local day start, or the next day's start when
-    ``end``) or a date-time (local when naive)."""
+def parse_time(value: str | date | datetime, end: bool = False, tz: str = "UTC") -> datetime:
+    """A UTC datetime from a date (local day start in zone ``tz``, or the next day's
+    start when ``end``) or a date-time (local when naive)."""
+    local = ZoneInfo(tz)
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -43,10 +51,15 @@ def parse_time(value: str | date | datetime, end: bool = False) -> datetime:
     try:
         if not isinstance(value, datetime):
             day = value + timedelta(days=1) if end else value
-            return datetime.combine(day, time(0), LOCAL).astimezone(UTC)
-        return (value.replace(tzinfo=LOCAL) if value.tzinfo is None else value).astimezone(UTC)
+            return datetime.combine(day, time(0), local).astimezone(UTC)
+        return (value.replace(tzinfo=local) if value.tzinfo is None else value).astimezone(UTC)
     except OverflowError:  # the first or last representable day, moved across midnight
         raise FloodInputError(f"{str(value)!r} is out of range") from None
+
+
+def _tz(info: ValidationInfo) -> str:
+    """The city's zone that :func:`parse` passed in the validation context (else UTC)."""
+    return (info.context or {}).get("tz", "UTC")
 
 
 def _whole_hours(start: datetime, end: datetime) -> int:
@@ -86,20 +99,20 @@ class ScenarioRequest(RunGrid):
 
     @field_validator("start", mode="before")
     @classmethod
-    def _start(cls, v):
-        return parse_time(v) if isinstance(v, (str, date)) else v
+    def _start(cls, v, info: ValidationInfo):
+        return parse_time(v, tz=_tz(info)) if isinstance(v, (str, date)) else v
 
     @field_validator("end", mode="before")
     @classmethod
-    def _end(cls, v):
-        return parse_time(v, end=True) if isinstance(v, (str, date)) and v else v
+    def _end(cls, v, info: ValidationInfo):
+        return parse_time(v, end=True, tz=_tz(info)) if isinstance(v, (str, date)) and v else v
 
     @model_validator(mode="after")
-    def _check(self) -> ScenarioRequest:
+    def _check(self, info: ValidationInfo) -> ScenarioRequest:
         if self.rain_mm <= 0 and self.stage_m is None:
             raise FloodInputError("a scenario needs rain_mm > 0, a stage_m or both")
-        self.start = parse_time(self.start)
-        self.end = parse_time(self.end) if self.end is not None else None
+        self.start = parse_time(self.start, tz=_tz(info))
+        self.end = parse_time(self.end, tz=_tz(info)) if self.end is not None else None
         _whole_hours(self.start, self.stop)
         return self
 
@@ -136,19 +149,19 @@ class EventRequest(RunGrid):
 
     @field_validator("start", mode="before")
     @classmethod
-    def _start(cls, v):
-        return parse_time(v)
+    def _start(cls, v, info: ValidationInfo):
+        return parse_time(v, tz=_tz(info))
 
     @field_validator("end", mode="before")
     @classmethod
-    def _end(cls, v):
-        return parse_time(v, end=True)
+    def _end(cls, v, info: ValidationInfo):
+        return parse_time(v, end=True, tz=_tz(info))
 
     @model_validator(mode="after")
-    def _check(self) -> EventRequest:
+    def _check(self, info: ValidationInfo) -> EventRequest:
         _whole_hours(self.start, self.end)
         if self.name is None:
-            self.name = f"event-{self.start.astimezone(LOCAL):%Y%m%d}"
+            self.name = f"event-{self.start.astimezone(ZoneInfo(_tz(info))):%Y%m%d}"
         return self
 
     @property
@@ -156,10 +169,11 @@ class EventRequest(RunGrid):
         return _whole_hours(self.start, self.end)
 
 
-def parse(model: type[BaseModel], values: dict) -> BaseModel:
-    """``model`` from ``values``; a pydantic error becomes one FloodInputError that
-    names each bad field (in words safe for a client: :func:`validation_text`)."""
+def parse(model: type[BaseModel], values: dict, tz: str = "UTC") -> BaseModel:
+    """``model`` from ``values``, dates and naive times read in the city's zone ``tz``; a
+    pydantic error becomes one FloodInputError that names each bad field (in words safe
+    for a client: :func:`validation_text`)."""
     try:
-        return model.model_validate(values)
+        return model.model_validate(values, context={"tz": tz})
     except ValidationError as exc:
         raise FloodInputError(validation_text(exc.errors())) from None

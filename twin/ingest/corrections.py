@@ -6,7 +6,7 @@ station — a writer of its agency, or an admin (:class:`twin.ingest.policy.Scop
 corrects it instead: a new value and/or quality flag, or its deletion, with a reason.
 
 A correction is ``{station, property, time, value?, quality?, delete?, reason}``;
-``time`` is the stored reading's time (ISO 8601, naive = Hanoi local time). A value of
+``time`` is the stored reading's time (ISO 8601, naive = the city's local time). A value of
 ``null`` makes the reading missing (quality ``missing``); a new value of a missing
 reading makes it ``good`` unless a quality is given. All corrections of a request are
 one transaction: each is checked (known station, the writer's, an existing reading),
@@ -17,7 +17,7 @@ touched (:mod:`twin.ingest.derived_corrected`). Any refusal stores nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,10 +73,12 @@ class Writer:
     request_id: str | None = None
 
 
-def parse_corrections(doc: Any, now: datetime | None = None) -> list[Correction]:
+def parse_corrections(doc: Any, now: datetime | None = None, tz: str = "UTC"
+                      ) -> list[Correction]:
     """A correction object, an array of them, or ``{"corrections": [...]}``; raises
-    :class:`Refused` naming the correction and what is wrong with it."""
-    now = now or datetime.now(UTC)
+    :class:`Refused` naming the correction and what is wrong with it. A time without an
+    offset is local time of ``tz`` (the city's zone)."""
+    now, window = now or datetime.now(UTC), replace(ANY_TIME, tz=tz)
     if isinstance(doc, dict) and set(doc) == {"corrections"}:
         doc = doc["corrections"]
     many = isinstance(doc, list)
@@ -88,13 +90,13 @@ def parse_corrections(doc: Any, now: datetime | None = None) -> list[Correction]
     out = []
     for i, item in enumerate(items):
         try:
-            out.append(_correction(item, i, now))
+            out.append(_correction(item, i, now, window))
         except Refused as exc:
             raise Refused(f"corrections[{i}]: {exc}" if many else str(exc)) from None
     return out
 
 
-def _correction(item: Any, index: int, now: datetime) -> Correction:
+def _correction(item: Any, index: int, now: datetime, window: Window) -> Correction:
     if not isinstance(item, dict):
         raise Refused("a correction must be a JSON object {station, property, time, value?, "
                       "quality?, delete?, reason}")
@@ -108,7 +110,7 @@ def _correction(item: Any, index: int, now: datetime) -> Correction:
         raise Refused("property must be a property name")
     if "time" not in item:
         raise Refused("time is missing (the time of the stored reading)")
-    when = parse_time(item["time"], now, window=ANY_TIME)
+    when = parse_time(item["time"], now, window=window)
     reason = item.get("reason")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > REASON_MAX:
         raise Refused(f"reason must say why, in 1 to {REASON_MAX} characters")
@@ -147,8 +149,9 @@ AUDIT = ("INSERT INTO reading_corrections (actor, agency, method, request_id, st
 
 
 def apply_corrections(conn: psycopg.Connection, corrections: list[Correction],
-                      writer: Writer) -> list[dict]:
+                      writer: Writer, tz: str = "UTC") -> list[dict]:
     """Apply, audit and propagate ``corrections`` in one transaction; what each did.
+    ``tz``: the city's time zone, whose local days and months the rollups hold.
 
     Raises :class:`NotOwner`, :class:`NoSuchReading` or :class:`Refused` (nothing is
     stored then), or a database error."""
@@ -175,7 +178,7 @@ def apply_corrections(conn: psycopg.Connection, corrections: list[Correction],
             done.append({"index": c.index, "station": c.station, "property": c.property,
                          "time": c.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
                          "action": action, "before": before, "after": after})
-        refresh_corrected(cur, touched)
+        refresh_corrected(cur, touched, tz=tz)
     return done
 
 

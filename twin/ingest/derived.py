@@ -8,7 +8,8 @@ readings that transaction inserted. It updates:
   quality good or suspect. An older reading arriving late never replaces it.
 - ``reading_rollups``: n, mean, min, max, p10/p50/p90/p95 of the readings with a value
   and quality good or suspect (bad and missing readings are not measurements of the
-  air or the river), per UTC hour and per local (Asia/Ho_Chi_Minh) day and month.
+  air or the river), per UTC hour and per local day and month (of the city's time
+  zone ``tz``, which every entry point here is given: the city profile's).
   Each affected bucket is recomputed from the raw readings, never from everything:
   a (station, property, month) series that the batch at least doubles is recomputed
   whole in one pass (a bulk load); otherwise only the touched hours and days are,
@@ -71,25 +72,27 @@ def lock(cur: psycopg.Cursor) -> None:
     cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (LOCK,))
 
 
-def refresh(cur: psycopg.Cursor, new_rows: str, *, months: str = "auto") -> RefreshSummary:
+def refresh(cur: psycopg.Cursor, new_rows: str, *, tz: str,
+            months: str = "auto") -> RefreshSummary:
     """Bring the derived tables up to date with the readings in ``new_rows``.
 
     ``new_rows``: a relation (station_id, property, observed_at, value, unit, quality)
-    holding exactly the readings just inserted, in this transaction. ``months``:
-    "auto" (see the module docstring), "now" (never defer), "later" (always defer)."""
+    holding exactly the readings just inserted, in this transaction. ``tz``: the city's
+    IANA time zone (local days and months). ``months``: "auto" (see the module
+    docstring), "now" (never defer), "later" (always defer)."""
     if months not in ("auto", "now", "later"):
         raise ValueError(f"months must be 'auto', 'now' or 'later', not {months!r}")
     started, summary = time.perf_counter(), RefreshSummary()
     lock(cur)
-    summary.rows = _summarise_series(cur, new_rows, whole=months != "later")
+    summary.rows = _summarise_series(cur, new_rows, tz, whole=months != "later")
     if summary.rows:
         summary.latest = _update_latest(cur)
-        _add(summary, rollups.upsert_series(cur, new_rows))
-        _refresh_parts(cur, new_rows, months, summary)
-        summary.aqi = refresh_aqi(cur)
+        _add(summary, rollups.upsert_series(cur, new_rows, tz))
+        _refresh_parts(cur, new_rows, tz, months, summary)
+        summary.aqi = refresh_aqi(cur, tz)
         mark_surfaces(cur, new_rows)  # surfaces are made after commit (twin.surfaces)
     if months == "auto":
-        summary.months += refresh_pending(cur, older_than=MONTH_DELAY)
+        summary.months += refresh_pending(cur, tz=tz, older_than=MONTH_DELAY)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -103,7 +106,7 @@ def new_series(cur: psycopg.Cursor) -> None:
     cur.execute("DELETE FROM _twin_new_series")
 
 
-def _summarise_series(cur: psycopg.Cursor, new_rows: str, whole: bool) -> int:
+def _summarise_series(cur: psycopg.Cursor, new_rows: str, tz: str, whole: bool) -> int:
     """One pass over the new rows: per (station, property, local month) their count,
     first and last time, and whether the series is worth recomputing whole (the new
     rows at least as many as those already counted). Returns the countable rows."""
@@ -112,7 +115,7 @@ def _summarise_series(cur: psycopg.Cursor, new_rows: str, whole: bool) -> int:
         "INSERT INTO _twin_new_series SELECT station_id, property, {m}, count(*), "
         "min(observed_at), max(observed_at), false, false FROM {new} WHERE {ok} "
         "GROUP BY 1, 2, 3"
-    ).format(m=sql.SQL(rollups.bucket_sql("month")), new=sql.Identifier(new_rows),
+    ).format(m=sql.SQL(rollups.bucket_sql("month", tz=tz)), new=sql.Identifier(new_rows),
              ok=sql.SQL(rollups.COUNTABLE)))
     if whole:  # fresh: no hourly rollup (so no countable reading) in the month yet
         cur.execute(sql.SQL(
@@ -121,7 +124,7 @@ def _summarise_series(cur: psycopg.Cursor, new_rows: str, whole: bool) -> int:
             "AND r.property = s.property AND r.bucket = s.m), 0), fresh = NOT EXISTS (SELECT "
             "FROM reading_rollups r WHERE r.grain = 'hour' AND r.station_id = s.station_id "
             "AND r.property = s.property AND r.bucket >= s.m AND r.bucket < {end})").format(
-            end=sql.SQL(rollups.bucket_end_sql("month", "s.m"))))
+            end=sql.SQL(rollups.bucket_end_sql("month", "s.m", tz=tz))))
     cur.execute("ANALYZE _twin_new_series")
     cur.execute("SELECT coalesce(sum(n), 0) FROM _twin_new_series")
     return int(cur.fetchone()[0])
@@ -141,7 +144,7 @@ def _update_latest(cur: psycopg.Cursor) -> int:
     return cur.rowcount
 
 
-def _refresh_parts(cur: psycopg.Cursor, new_rows: str, months: str,
+def _refresh_parts(cur: psycopg.Cursor, new_rows: str, tz: str, months: str,
                    summary: RefreshSummary) -> None:
     """Touched buckets of the series not recomputed whole: hours and days now, months
     now or pending."""
@@ -152,7 +155,7 @@ def _refresh_parts(cur: psycopg.Cursor, new_rows: str, months: str,
     rollups.create_keys(cur)
     now = months == "now" or (months == "auto" and rows >= BULK_ROWS)
     for grain in ("hour", "day", "month") if now else ("hour", "day"):
-        rollups.collect_keys(cur, new_rows, grain)
+        rollups.collect_keys(cur, new_rows, grain, tz)
         _add(summary, {grain: rollups.upsert_buckets(cur, grain)})
     if not now:
         cur.execute("INSERT INTO reading_rollups_pending (grain, station_id, property, bucket) "
@@ -161,8 +164,10 @@ def _refresh_parts(cur: psycopg.Cursor, new_rows: str, months: str,
         summary.months_pending = cur.rowcount
 
 
-def refresh_pending(cur: psycopg.Cursor, older_than: timedelta | None = None) -> int:
-    """Recompute pending month buckets (those pending longer than ``older_than``, or all).
+def refresh_pending(cur: psycopg.Cursor, *, tz: str,
+                    older_than: timedelta | None = None) -> int:
+    """Recompute pending month buckets (those pending longer than ``older_than``, or all)
+    of the city's zone ``tz``.
 
     Returns the number of buckets recomputed."""
     lock(cur)
@@ -174,17 +179,18 @@ def refresh_pending(cur: psycopg.Cursor, older_than: timedelta | None = None) ->
     cur.execute("WITH due AS (DELETE FROM reading_rollups_pending WHERE since <= now() - %s "
                 "RETURNING grain, station_id, property, bucket) INSERT INTO _twin_rollup_keys "
                 f"SELECT grain, station_id, property, bucket, "
-                f"{rollups.bucket_end_sql('month', 'bucket')} FROM due",
+                f"{rollups.bucket_end_sql('month', 'bucket', tz=tz)} FROM due",
                 (older_than or timedelta(0),))
     return rollups.upsert_buckets(cur, "month")
 
 
-def rebuild(cur: psycopg.Cursor) -> RefreshSummary:
-    """Recompute every derived table from the raw readings (all of them, in one pass)."""
+def rebuild(cur: psycopg.Cursor, *, tz: str) -> RefreshSummary:
+    """Recompute every derived table from the raw readings (all of them, in one pass),
+    with the local days and months of the city's zone ``tz``."""
     lock(cur)
     cur.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(
         map(sql.Identifier, DERIVED_TABLES))))
-    return refresh(cur, "sensor_readings", months="now")
+    return refresh(cur, "sensor_readings", tz=tz, months="now")
 
 
 def _add(summary: RefreshSummary, counts: dict[str, int]) -> None:

@@ -21,7 +21,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from twin.analysis.aqi import LOCAL_TZ, POLLUTANTS, station_aqi
+from twin.analysis.aqi import POLLUTANTS, station_aqi
 
 SCALES = ("vn", "us")
 HOUR_REACH = pd.Timedelta(hours=23)  # an hour's value shapes the AQI up to 23 hours later
@@ -37,18 +37,19 @@ def affected_spans(cur: psycopg.Cursor) -> dict[int, tuple[datetime, datetime]]:
     return {sid: (lo, hi) for sid, lo, hi in cur.fetchall()}
 
 
-def _windows(spans: dict) -> pd.DataFrame:
-    """Hours and days to recompute per station, and the hourly means to read for them."""
+def _windows(spans: dict, tz: str) -> pd.DataFrame:
+    """Hours and days (of zone ``tz``) to recompute per station, and the hourly means to
+    read for them."""
     rows = []
     for sid, (first, last) in spans.items():
         first, last = pd.Timestamp(first).tz_convert("UTC"), pd.Timestamp(last).tz_convert("UTC")
-        day_lo = first.tz_convert(LOCAL_TZ).floor("D") - pd.Timedelta(days=1)
-        day_hi = last.tz_convert(LOCAL_TZ).floor("D") + pd.Timedelta(days=1)
+        day_lo = first.tz_convert(tz).floor("D") - pd.Timedelta(days=1)
+        day_hi = last.tz_convert(tz).floor("D") + pd.Timedelta(days=1)
         hour_lo, hour_hi = first.floor("h"), last.floor("h") + HOUR_REACH
         rows.append({"station_id": sid, "hour_lo": hour_lo, "hour_hi": hour_hi,
                      "day_lo": day_lo, "day_hi": day_hi,
                      "read_lo": min(hour_lo - HOUR_REACH, day_lo - DAY_REACH)
-                     .tz_convert(LOCAL_TZ).floor("D"),  # blocks start at midnight
+                     .tz_convert(tz).floor("D"),  # blocks start at midnight
                      "read_hi": max(hour_hi + pd.Timedelta(hours=1),
                                     day_hi + pd.Timedelta(days=1) + DAY_REACH)})
     return pd.DataFrame(rows).set_index("station_id")
@@ -101,12 +102,12 @@ def _stack(means: pd.DataFrame, windows: pd.DataFrame) -> tuple[pd.DataFrame, pd
     return pd.concat(parts).dropna(axis=1, how="all"), blocks
 
 
-def _results(stacked: pd.DataFrame, blocks: pd.DataFrame) -> pd.DataFrame:
+def _results(stacked: pd.DataFrame, blocks: pd.DataFrame, tz: str) -> pd.DataFrame:
     """station_aqi rows of every station inside its recompute spans, both scales."""
     out = []
     for scale in SCALES:
         for period in ("hour", "day"):
-            result = station_aqi(stacked, scale, period)
+            result = station_aqi(stacked, scale, period, tz=tz)
             when = result.index.tz_convert("UTC")
             k = ((when - blocks.attrs["origin"]) // blocks.attrs["size"]).to_numpy()
             block = blocks.iloc[k]
@@ -120,16 +121,17 @@ def _results(stacked: pd.DataFrame, blocks: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out)
 
 
-def refresh_aqi(cur: psycopg.Cursor) -> int:
-    """Recompute station_aqi where the new readings change it; returns rows written."""
+def refresh_aqi(cur: psycopg.Cursor, tz: str) -> int:
+    """Recompute station_aqi where the new readings change it, with the local days of
+    the city's zone ``tz``; returns rows written."""
     spans = affected_spans(cur)
     if not spans:
         return 0
-    windows = _windows(spans)
+    windows = _windows(spans, tz)
     means = _hourly_means(cur, windows)
     rows = pd.DataFrame(columns=STAGE_COLUMNS)
     if not means.empty:
-        rows = _results(*_stack(means, windows))
+        rows = _results(*_stack(means, windows), tz)
     _replace(cur, windows, rows)
     return len(rows)
 

@@ -27,22 +27,22 @@ _POINTS = ("(SELECT sid AS station_id, p AS property, t AS observed_at FROM "
            "unnest(%(sid)s::bigint[], %(p)s::text[], %(t)s::timestamptz[]) u(sid, p, t))")
 
 
-def refresh_corrected(cur: psycopg.Cursor, points: list[Point]) -> None:
+def refresh_corrected(cur: psycopg.Cursor, points: list[Point], *, tz: str) -> None:
     """Bring the derived tables in line with the readings at ``points``, which were just
-    changed or deleted in this transaction."""
+    changed or deleted in this transaction (local days and months of the zone ``tz``)."""
     if not points:
         return
     derived.lock(cur)
     params = {"sid": [p[0] for p in points], "p": [p[1] for p in points],
               "t": [p[2] for p in points]}
-    _rollups(cur, params)
+    _rollups(cur, params, tz)
     _latest(cur, params)
     derived.new_series(cur)  # what refresh_aqi reads: the touched span per station
     cur.execute(sql.SQL(
         "INSERT INTO _twin_new_series SELECT station_id, property, {m}, 1, observed_at, "
         "observed_at, false, false FROM {points} x").format(
-        m=sql.SQL(rollups.bucket_sql("month")), points=sql.SQL(_POINTS)), params)
-    refresh_aqi(cur)
+        m=sql.SQL(rollups.bucket_sql("month", tz=tz)), points=sql.SQL(_POINTS)), params)
+    refresh_aqi(cur, tz)
     cur.execute(sql.SQL(
         "INSERT INTO surface_pending (variable, hour) SELECT DISTINCT property, "
         "date_trunc('hour', observed_at, 'UTC') FROM {points} x WHERE property = ANY(%(poll)s) "
@@ -50,7 +50,7 @@ def refresh_corrected(cur: psycopg.Cursor, points: list[Point]) -> None:
         "since = now()").format(points=sql.SQL(_POINTS)), {**params, "poll": list(POLLUTANTS)})
 
 
-def _rollups(cur: psycopg.Cursor, params: dict) -> None:
+def _rollups(cur: psycopg.Cursor, params: dict, tz: str) -> None:
     """Delete the touched hour, day and month buckets, then recompute them (a bucket left
     without a countable reading stays deleted)."""
     rollups.create_keys(cur)
@@ -58,8 +58,8 @@ def _rollups(cur: psycopg.Cursor, params: dict) -> None:
         cur.execute(sql.SQL(
             "INSERT INTO _twin_rollup_keys SELECT DISTINCT %(g)s, station_id, property, b, "
             "{end} FROM (SELECT station_id, property, {bucket} AS b FROM {points} x) k").format(
-            end=sql.SQL(rollups.bucket_end_sql(grain, "b")),
-            bucket=sql.SQL(rollups.bucket_sql(grain)), points=sql.SQL(_POINTS)),
+            end=sql.SQL(rollups.bucket_end_sql(grain, "b", tz=tz)),
+            bucket=sql.SQL(rollups.bucket_sql(grain, tz=tz)), points=sql.SQL(_POINTS)),
             {**params, "g": grain})
     cur.execute("DELETE FROM reading_rollups r USING _twin_rollup_keys k WHERE r.grain = "
                 "k.grain AND r.station_id = k.station_id AND r.property = k.property "

@@ -20,12 +20,14 @@ construction what ``twin rollups rebuild`` writes. Two shapes:
 Only readings with a value and quality good or suspect count (``COUNTABLE``).
 Percentiles are ``percentile_cont``'s: linear interpolation between closest ranks,
 as numpy's default, with the same arithmetic (``lo + (hi - lo) * fraction``) in
-numpy. Hours nest in local days (Hà Nội is a whole number of hours from UTC) and days
-in months, so a series' month span holds all its hours and days.
+numpy. Days and months are those of the city's time zone ``tz``, which the functions
+here are given (the city profile's zone, a whole number of hours from UTC). Hours nest
+in local days and days in months, so a series' month span holds all its hours and days.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -34,7 +36,6 @@ from psycopg import sql
 
 from twin.readings_props import COUNTABLE
 
-LOCAL_TZ = "Asia/Ho_Chi_Minh"
 GRAINS = ("hour", "day", "month")
 QUANTILES = (0.1, 0.5, 0.9, 0.95)
 STATS = ("mean", "min", "max", "p10", "p50", "p90", "p95")  # float8 columns, in order
@@ -52,21 +53,32 @@ _UPSERT = (" ON CONFLICT (grain, station_id, property, bucket) DO UPDATE SET "
                        for c in ("n", *STATS)))
 
 
-def bucket_sql(grain: str, column: str = "observed_at") -> str:
-    """SQL expression of the bucket start of ``column``: UTC hours, local days/months."""
+_ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")
+
+
+def zone_sql(tz: str) -> str:
+    """The IANA zone ``tz`` as an SQL string literal (a zone name has no quotes)."""
+    if not _ZONE.match(tz):
+        raise ValueError(f"{tz!r} is not an IANA time zone name")
+    return f"'{tz}'"
+
+
+def bucket_sql(grain: str, column: str = "observed_at", *, tz: str) -> str:
+    """SQL expression of the bucket start of ``column``: UTC hours, days and months
+    of the zone ``tz``."""
     if grain == "hour":
         return f"date_trunc('hour', {column}, 'UTC')"
     if grain in ("day", "month"):
-        return f"date_trunc('{grain}', {column}, '{LOCAL_TZ}')"
+        return f"date_trunc('{grain}', {column}, {zone_sql(tz)})"
     raise ValueError(f"unknown grain {grain!r}; use one of {GRAINS}")
 
 
-def bucket_end_sql(grain: str, column: str) -> str:
+def bucket_end_sql(grain: str, column: str, *, tz: str) -> str:
     """End of the bucket starting at ``column``, whatever the session's TimeZone."""
     if grain == "hour":
         return f"{column} + interval '1 hour'"
-    return (f"(({column} AT TIME ZONE '{LOCAL_TZ}') + interval '1 {grain}') "
-            f"AT TIME ZONE '{LOCAL_TZ}'")
+    zone = zone_sql(tz)
+    return f"(({column} AT TIME ZONE {zone}) + interval '1 {grain}') AT TIME ZONE {zone}"
 
 
 def create_keys(cur: psycopg.Cursor) -> None:
@@ -77,17 +89,17 @@ def create_keys(cur: psycopg.Cursor) -> None:
     cur.execute("DELETE FROM _twin_rollup_keys")
 
 
-def collect_keys(cur: psycopg.Cursor, new_rows: str, grain: str) -> int:
+def collect_keys(cur: psycopg.Cursor, new_rows: str, grain: str, tz: str) -> int:
     """Add the ``grain`` buckets of the countable new rows in series that are not
     recomputed whole (``_twin_new_series.whole`` false)."""
-    month = bucket_sql("month", "r.observed_at")
+    month = bucket_sql("month", "r.observed_at", tz=tz)
     cur.execute(sql.SQL(
         "INSERT INTO _twin_rollup_keys SELECT %s, station_id, property, b, {end} FROM "
         "(SELECT DISTINCT r.station_id, r.property, {bucket} AS b FROM {new} r "
         "JOIN _twin_new_series s ON s.station_id = r.station_id AND s.property = r.property "
         "AND s.m = {month} AND NOT s.whole WHERE r.{ok}) k"
-    ).format(end=sql.SQL(bucket_end_sql(grain, "b")),
-             bucket=sql.SQL(bucket_sql(grain, "r.observed_at")), month=sql.SQL(month),
+    ).format(end=sql.SQL(bucket_end_sql(grain, "b", tz=tz)),
+             bucket=sql.SQL(bucket_sql(grain, "r.observed_at", tz=tz)), month=sql.SQL(month),
              new=sql.Identifier(new_rows),
              ok=sql.SQL(COUNTABLE.replace(" quality", " r.quality"))), (grain,))
     return cur.rowcount
@@ -105,7 +117,7 @@ def upsert_buckets(cur: psycopg.Cursor, grain: str) -> int:
     return cur.rowcount
 
 
-def upsert_series(cur: psycopg.Cursor, new_rows: str) -> dict[str, int]:
+def upsert_series(cur: psycopg.Cursor, new_rows: str, tz: str) -> dict[str, int]:
     """Recompute all buckets of the (station, property, local month) series marked
     ``whole`` in _twin_new_series. A series also marked ``fresh`` (no countable reading
     in its month before this transaction) is read from ``new_rows`` alone and its
@@ -113,13 +125,13 @@ def upsert_series(cur: psycopg.Cursor, new_rows: str) -> dict[str, int]:
     old buckets deleted first. Returns the number of buckets written per grain."""
     counts = dict.fromkeys(GRAINS, 0)
     cur.execute("SELECT set_config('work_mem', '256MB', true)")  # in-memory aggregation
-    series = _read_fresh(cur, new_rows) + _read_known(cur)
+    series = _read_fresh(cur, new_rows, tz) + _read_known(cur, tz)
     if not series:
         return counts
     index = np.repeat(np.arange(len(series)), [len(s[4]) // 8 for s in series])
     when, values = _ints(s[3] for s in series), _floats(s[4] for s in series)
     month = np.array([_micros(s[2]) for s in series], dtype=np.int64)[index]
-    day = _local_days(cur, when // HOUR_US)
+    day = _local_days(cur, when // HOUR_US, tz)
     by_value = np.argsort(values, kind="stable")
     payload = []
     for grain, offset, start in (("hour", when // HOUR_US - month // HOUR_US, None),
@@ -141,7 +153,7 @@ def _aggregates(column: str = "") -> str:
             f"string_agg(float8send({column}value), ''::bytea)")
 
 
-def _read_fresh(cur: psycopg.Cursor, new_rows: str) -> list[tuple]:
+def _read_fresh(cur: psycopg.Cursor, new_rows: str, tz: str) -> list[tuple]:
     """(station_id, property, month, times, values) of the fresh series, from the new
     rows alone. The new rows are aggregated whole (one scan, no join): new rows of
     other series come only with a batch that starts a month, and are dropped here."""
@@ -151,40 +163,41 @@ def _read_fresh(cur: psycopg.Cursor, new_rows: str) -> list[tuple]:
         return []
     cur.execute(sql.SQL("SELECT station_id, property, {month}, {agg} FROM {new} WHERE {ok} "
                         "GROUP BY 1, 2, 3").format(
-        month=sql.SQL(bucket_sql("month")), agg=sql.SQL(_aggregates()),
+        month=sql.SQL(bucket_sql("month", tz=tz)), agg=sql.SQL(_aggregates()),
         new=sql.Identifier(new_rows), ok=sql.SQL(COUNTABLE)), binary=True)
     return [row for row in cur.fetchall() if row[:3] in fresh]
 
 
-def _read_known(cur: psycopg.Cursor) -> list[tuple]:
+def _read_known(cur: psycopg.Cursor, tz: str) -> list[tuple]:
     """(station_id, property, month, times, values) of the whole series that are not
     fresh, from sensor_readings; their old buckets (all grains) are deleted."""
     cur.execute(sql.SQL("SELECT k.station_id, k.property, k.m, {agg} FROM _twin_new_series k, "
                         "sensor_readings r WHERE {known} AND r.{ok} GROUP BY 1, 2, 3").format(
-        agg=sql.SQL(_aggregates("r.")), known=_known("observed_at"), ok=sql.SQL(COUNTABLE)),
+        agg=sql.SQL(_aggregates("r.")), known=_known("observed_at", tz),
+        ok=sql.SQL(COUNTABLE)),
         binary=True)
     rows = cur.fetchall()
     if rows:
         cur.execute(sql.SQL("DELETE FROM reading_rollups r USING _twin_new_series k "
-                            "WHERE {}").format(_known("bucket")))
+                            "WHERE {}").format(_known("bucket", tz)))
     return rows
 
 
-def _known(column: str) -> sql.Composable:
+def _known(column: str, tz: str) -> sql.Composable:
     """Rows of r in the month of a whole, not fresh series k, by r's ``column``."""
     return sql.SQL("k.whole AND NOT k.fresh AND r.station_id = k.station_id AND r.property "
                    "= k.property AND r.{c} >= k.m AND r.{c} < {end}").format(
-        c=sql.Identifier(column), end=sql.SQL(bucket_end_sql("month", "k.m")))
+        c=sql.Identifier(column), end=sql.SQL(bucket_end_sql("month", "k.m", tz=tz)))
 
 
-def _local_days(cur: psycopg.Cursor, hours: np.ndarray) -> np.ndarray:
+def _local_days(cur: psycopg.Cursor, hours: np.ndarray, tz: str) -> np.ndarray:
     """Local day start (µs since 2000) of each UTC hour (hours since 2000), asked of
     PostgreSQL once per distinct hour: its time zone rules are the reference."""
     unique, inverse = np.unique(hours, return_inverse=True)
     cur.execute(sql.SQL(
         "SELECT string_agg(timestamptz_send({day}), ''::bytea ORDER BY i) FROM "
         "unnest(%s::bigint[]) WITH ORDINALITY u(h, i)").format(day=sql.SQL(bucket_sql(
-            "day", "(timestamptz '2000-01-01 00:00+00' + h * interval '1 hour')"))),
+            "day", "(timestamptz '2000-01-01 00:00+00' + h * interval '1 hour')", tz=tz))),
         (unique.tolist(),), binary=True)
     return _ints([cur.fetchone()[0]])[inverse]
 

@@ -25,7 +25,6 @@ from twin.ingest.readers import SourceData, parse_crs
 from twin.ingest.vntext import NAMES
 from twin.registry import Layer
 
-DEFAULT_CRS = "EPSG:5897"     # VN-2000 / TM-3 zone 482 (105°00′, k = 0.9999): Hà Nội
 DEFAULT_BOUNDARY_LEVEL = 10
 PARCEL_FIELDS = ("map_sheet", "parcel_no")
 
@@ -57,7 +56,8 @@ def read_dgn(path: Path, layer: Layer, *, options: DgnOptions | None = None,
              encoding: str | None = None, crs: str | None = None,
              local_crs: str | None = None) -> SourceData:
     """The parcels of a DGN sheet, as rows for ``layer`` (land_parcels); coordinates in
-    ``crs``, else the city's cadastral zone ``local_crs``, else EPSG:5897."""
+    ``crs``, else the city's cadastral zone ``local_crs`` (the city profile's
+    ``crs.local``; one of the two is required)."""
     options = options or DgnOptions()
     if not layer.geometry.endswith("Polygon") or any(f not in layer.fields
                                                      for f in PARCEL_FIELDS):
@@ -73,7 +73,10 @@ def read_dgn(path: Path, layer: Layer, *, options: DgnOptions | None = None,
     if not sheet.parcels:
         raise LoadError(f"{path}: none of its {sheet.polygons} parcel polygon(s) could be "
                         "read", sheet.rejected + sheet.notes)
-    return _source(sheet, decoder.encoding, crs, local_crs or DEFAULT_CRS)
+    if not (crs or local_crs):
+        raise LoadError(f"{path}: a DGN sheet names no CRS: give --crs, or set the city "
+                        "profile's crs.local (its cadastral zone)")
+    return _source(sheet, decoder.encoding, crs, local_crs)
 
 
 def _source(sheet: Sheet, encoding: str | None, crs: str | None, local: str) -> SourceData:

@@ -36,7 +36,8 @@ def load_any(engine: Engine, registry: Registry, settings: Settings, path: Path,
         vacuum_analyze(engine, ["rasters"])
         return [line]
     if layer == "sensor_readings":
-        return [load_readings(engine, path, progress=progress).line()]
+        return [load_readings(engine, path, progress=progress,
+                              tz=settings.city.timezone).line()]
     if path.suffix.lower() == ".zip" and is_gtfs(path):
         mode = opts["mode"] if opts["mode"] != "append" else "upsert"
         return [s.line() for s in load_gtfs(engine, registry, path, extent=extent, mode=mode,

@@ -99,7 +99,8 @@ def check_types(geoms: np.ndarray, target: str, labels: list[str]) -> None:
 
 
 def check_extent(geoms_crs84: np.ndarray, extent, labels: list[str]) -> None:
-    """Every feature must lie in the plausible extent; say when axes look swapped."""
+    """Every feature must lie in the plausible extent; say when axes look swapped. An
+    extent that names its city (:class:`twin.city.Extent`) is named in the refusal."""
     x0, y0, x1, y1 = extent
     bounds = shapely.bounds(geoms_crs84)
     ok = np.isnan(bounds[:, 0]) | ((bounds[:, 0] >= x0) & (bounds[:, 2] <= x1)
@@ -115,7 +116,9 @@ def check_extent(geoms_crs84: np.ndarray, extent, labels: list[str]) -> None:
         problems.append(f"{labels[i]}: at lon {cx:.5f}, lat {cy:.5f}{hint}")
     hint = " Are the axes swapped, or is the CRS wrong?" if swapped[~ok].any() else \
         " Is the CRS right (use --crs to set the source CRS)?"
-    raise LoadError(f"{len(problems)} feature(s) outside the layer's plausible extent "
+    city = getattr(extent, "city", None)
+    whose = f" of {city}" if city else ""
+    raise LoadError(f"{len(problems)} feature(s) outside the layer's plausible extent{whose} "
                     f"{tuple(extent)} (CRS84).{hint}", problems)
 
 

@@ -115,7 +115,7 @@ class MqttOptions:
     surfaces_dir: Path | None = None    # raster dir: make surfaces of new hours
     surfaces_every_s: float = 10.0
     agency_topics: bool = False          # <prefix>/<agency>/<station>[/<property>]
-    window: Window = STREAMS             # the times a reading may have
+    window: Window = STREAMS             # the times a reading may have, the city's zone
 
     @property
     def receive_maximum(self) -> int:
@@ -364,14 +364,16 @@ class Subscriber:
         for p in parsed:
             merged.extend(p)
         try:
-            return write_batch(self.connection(), merged, "mqtt")
+            return write_batch(self.connection(), merged, "mqtt",
+                               tz=self.options.window.tz)  # the city's local days
         except psycopg.OperationalError:
             raise
         except (psycopg.Error, LoadError) as exc:
             if len(batch) == 1:
                 reason = f"the database refused the message: {_db_reason(exc)}"
                 letter = DeadLetter(reason, payload_text(batch[0].payload), batch[0].topic)
-                return write_batch(self.connection(), Parsed(dead=[letter]), "mqtt")
+                return write_batch(self.connection(), Parsed(dead=[letter]), "mqtt",
+                                   tz=self.options.window.tz)
             half = len(batch) // 2
             first = self._write(batch[:half], parsed[:half])
             second = self._write(batch[half:], parsed[half:])

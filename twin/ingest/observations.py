@@ -8,7 +8,8 @@ checks that need it (is the station known, does it observe this property) happen
 :mod:`twin.ingest.stream`, in the write transaction.
 
 A reading is ``{station, property, time, value, unit?, quality?}``. ``time`` is ISO
-8601; a time without a UTC offset is Hanoi local time, as in the CSV loader. ``value``
+8601; a time without a UTC offset is the city's local time (the window's ``tz``), as in
+the CSV loader. ``value``
 is a JSON number or ``null`` (a missing value); booleans, strings and non-finite numbers
 are refused, as are times outside the window (:class:`twin.ingest.policy.Window`: by
 default ten years back, five minutes ahead; every parser takes a ``window``).
@@ -20,12 +21,12 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from twin.ingest.policy import STREAMS, Window
 
-HANOI = timezone(timedelta(hours=7))
 QUALITIES = frozenset({"good", "suspect", "bad", "missing"})
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 PROPERTY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -83,27 +84,29 @@ class Parsed:
 
 # --- single values ----------------------------------------------------------------------
 
-_TIMES: dict[str, datetime] = {}  # the readings of one moment share their time text
+_TIMES: dict[tuple[str, str], datetime] = {}  # the readings of one moment share their time
 _NAMES: dict[re.Pattern, set[str]] = {}  # names already checked, per pattern
 CACHE_MAX = 4096
 
 
 def parse_time(value: Any, now: datetime, name: str = "time",
                window: Window = STREAMS) -> datetime:
-    """An aware datetime inside ``window`` at ``now``; naive times are Hanoi local time."""
-    t = _TIMES.get(value) if isinstance(value, str) else None
+    """An aware datetime inside ``window`` at ``now``; naive times are local times of the
+    window's zone (the city's)."""
+    key = (value, window.tz) if isinstance(value, str) else None
+    t = _TIMES.get(key) if key else None
     if t is None:
-        t = _iso_time(value, name)
+        t = _iso_time(value, name, window.tz)
         if len(_TIMES) >= CACHE_MAX:
             _TIMES.clear()
-        _TIMES[value] = t
+        _TIMES[key] = t
     reason = window.refusal(t, now)
     if reason:
         raise Refused(f"{name} {value[:60]!r} is out of range: {reason}")
     return t
 
 
-def _iso_time(value: Any, name: str) -> datetime:
+def _iso_time(value: Any, name: str, tz: str) -> datetime:
     if not isinstance(value, str):
         raise Refused(f"{name} must be an ISO 8601 string, got {_kind(value)}")
     if "/" in value:
@@ -112,7 +115,7 @@ def _iso_time(value: Any, name: str) -> datetime:
         t = datetime.fromisoformat(value.strip())
     except ValueError:
         raise Refused(f"{name} {value[:60]!r} is not an ISO 8601 date-time") from None
-    return t.replace(tzinfo=HANOI) if t.tzinfo is None else t
+    return t.replace(tzinfo=ZoneInfo(tz)) if t.tzinfo is None else t
 
 
 def parse_value(value: Any) -> float | None:

@@ -37,14 +37,17 @@ NEW_MONTHS_PER_BATCH = 3
 
 @dataclass(frozen=True)
 class Window:
-    """The times a reading may have, relative to the clock when it arrives."""
+    """The times a reading may have, relative to the clock when it arrives, and how a
+    time without a UTC offset is read: as local time of ``tz``, the city's IANA zone
+    (the city profile's; UTC when none is given)."""
     max_age: timedelta | None = timedelta(days=MAX_AGE_DAYS)   # None: back to 1900
     ahead: timedelta = timedelta(minutes=AHEAD_MINUTES)
+    tz: str = "UTC"
 
     @classmethod
-    def of(cls, max_age_days: int | None, ahead_minutes: int) -> Window:
+    def of(cls, max_age_days: int | None, ahead_minutes: int, tz: str = "UTC") -> Window:
         return cls(None if max_age_days is None else timedelta(days=max_age_days),
-                   timedelta(minutes=ahead_minutes))
+                   timedelta(minutes=ahead_minutes), tz)
 
     def bounds(self, now: datetime) -> tuple[datetime, datetime]:
         """(earliest, latest) time accepted at ``now``."""

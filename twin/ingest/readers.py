@@ -49,8 +49,9 @@ def parse_crs(value: str, what: str = "--crs") -> CRS:
     try:
         return CRS.from_user_input(value)
     except CRSError:
-        raise LoadError(f"{what}: unknown CRS {value!r} (use e.g. EPSG:4326, EPSG:3405, "
-                        "EPSG:5897 for VN-2000 / Hanoi TM-3)") from None
+        raise LoadError(f"{what}: unknown CRS {value!r} (use an EPSG code such as "
+                        "EPSG:4326, or the city's local zone: crs.local of the city "
+                        "profile)") from None
 
 
 def read_source(path: Path, source_layer: str | None = None,

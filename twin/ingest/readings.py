@@ -130,8 +130,11 @@ def _check(cur: psycopg.Cursor, path: Path, window: Window) -> None:
 
 
 def load_readings(engine: Engine, path: Path, progress: Callable[[int], None] | None = None,
-                  window: Window = BULK) -> ReadingsSummary:
-    """Load a readings CSV (station_code, observed_at, property, value[, unit, quality])."""
+                  window: Window = BULK, tz: str = "UTC") -> ReadingsSummary:
+    """Load a readings CSV (station_code, observed_at, property, value[, unit, quality]).
+
+    ``tz``: the city's IANA time zone (the profile's): a time without an offset is
+    read as its local time, and the rollups' local days and months are its days."""
     import time
 
     path = Path(path)
@@ -141,7 +144,7 @@ def load_readings(engine: Engine, path: Path, progress: Callable[[int], None] | 
     summary, started = ReadingsSummary(str(path)), time.perf_counter()
     with engine.begin() as conn:
         cur = conn.connection.driver_connection.cursor()
-        cur.execute("SET LOCAL TimeZone = 'Asia/Ho_Chi_Minh'")
+        cur.execute("SELECT set_config('TimeZone', %s, true)", (tz,))  # naive times: local
         cur.execute("CREATE TEMP TABLE _twin_readings (" + ", ".join(
             f"{c} {t}" for c, t in cols) + ") ON COMMIT DROP")
         try:
@@ -149,7 +152,7 @@ def load_readings(engine: Engine, path: Path, progress: Callable[[int], None] | 
         except (psycopg.errors.DataError, psycopg.errors.BadCopyFileFormat) as exc:
             raise _copy_error(path, exc) from None
         _check(cur, path, window)
-        summary.rows, summary.inserted, summary.partitions_created = _merge(cur, cols)
+        summary.rows, summary.inserted, summary.partitions_created = _merge(cur, cols, tz)
         summary.duplicates = summary.rows - summary.inserted
     vacuum_analyze(engine, ["sensor_readings", *derived.DERIVED_TABLES])
     summary.seconds = time.perf_counter() - started
@@ -242,7 +245,7 @@ def _insert_new(cur: psycopg.Cursor, select: str, name: str, lo, hi) -> int | No
     return inserted
 
 
-def _merge(cur: psycopg.Cursor, cols: list[tuple[str, str]]) -> tuple[int, int, int]:
+def _merge(cur: psycopg.Cursor, cols: list[tuple[str, str]], tz: str) -> tuple[int, int, int]:
     names = {c for c, _ in cols}
     unit = "r.unit" if "unit" in names else "NULL"
     quality = ("coalesce(nullif(r.quality, ''), CASE WHEN r.value IS NULL THEN 'missing' "
@@ -269,7 +272,7 @@ def _merge(cur: psycopg.Cursor, cols: list[tuple[str, str]]) -> tuple[int, int, 
     except psycopg.errors.CheckViolation:
         raise LoadError("a quality flag is not one of good, suspect, bad, missing") from None
     relation = _new_rows(cur, filled)
-    derived.refresh(cur, relation)
+    derived.refresh(cur, relation, tz=tz)
     if filled:  # a view on a partition would block dropping that partition later
         cur.execute("DROP VIEW _twin_new_readings")
     return rows, inserted, made

@@ -57,8 +57,9 @@ class NotYours(PermissionError):
 
 def write_batch(conn: psycopg.Connection, parsed: Parsed, source: str,
                 scope: Scope | None = None,
-                new_months: int = NEW_MONTHS_PER_BATCH) -> WriteResult:
+                new_months: int = NEW_MONTHS_PER_BATCH, tz: str = "UTC") -> WriteResult:
     """Store a parsed batch and its dead letters in one transaction; see the module doc.
+    ``tz``: the city's time zone, whose local days and months the rollups hold.
 
     ``scope``: whose stations the writer may write (None: a trusted service, any
     station). When every reading received is refused by the scope, :class:`NotYours` is
@@ -77,7 +78,7 @@ def write_batch(conn: psycopg.Connection, parsed: Parsed, source: str,
         rows, capped = cap_new_months(cur, rows, new_months)
         result.dead = parsed.dead + refused + capped
         if rows:
-            result.inserted = _store(cur, rows)
+            result.inserted = _store(cur, rows, tz)
         result.duplicates = len(rows) - result.inserted
         if result.dead:
             _dead_letters(cur, result.dead, source)
@@ -174,14 +175,14 @@ def cap_new_months(cur: psycopg.Cursor, rows: list[Reading], limit: int
     return kept, refused
 
 
-def _store(cur: psycopg.Cursor, rows: list[Reading]) -> int:
+def _store(cur: psycopg.Cursor, rows: list[Reading], tz: str) -> int:
     """COPY the rows into the staging table and merge them: the number inserted."""
     cur.execute("CREATE TEMP TABLE _twin_readings (" + ", ".join(
         f"{c} {t}" for c, t in STAGE) + ") ON COMMIT DROP")
     with cur.copy("COPY _twin_readings (station_code, observed_at, property, value, unit, "
                   "quality) FROM STDIN") as copy:
         copy.write(copy_text(rows))
-    _rows, inserted, _made = _merge(cur, STAGE)
+    _rows, inserted, _made = _merge(cur, STAGE, tz)
     return inserted
 
 

@@ -18,7 +18,8 @@ from twin.styles.ramps import vn_aqi_classes
 def section(conn: Connection, area: Area, request: ReportRequest) -> Section:
     out = Section("air", "Air quality (VN_AQI)")
     stations = data.air_stations_near(conn, area.id)
-    rows = data.daily_aqi(conn, [s[0] for s in stations], request.begins, request.ends)
+    rows = data.daily_aqi(conn, [s[0] for s in stations], request.begins, request.ends,
+                          request.timezone)
     series: dict[int, list[tuple[date, int, int]]] = defaultdict(list)
     for sid, day, aqi, level in rows:
         series[sid].append((day, aqi, level))

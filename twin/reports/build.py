@@ -12,7 +12,7 @@ from twin.reports import air, assets, data, flood, maps, symbols
 from twin.reports.areas import resolve_area
 from twin.reports.data import Feature
 from twin.reports.model import Area, MapLayer, Report, Section
-from twin.reports.request import HANOI_TZ, Format, ReportRequest, Topic
+from twin.reports.request import Format, ReportRequest, Topic
 
 log = logging.getLogger("twin.reports")
 
@@ -26,7 +26,7 @@ def build_report(conn: Connection, request: ReportRequest,
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         area = resolve_area(conn, request.area)
-        report = gather(conn, area, request, now or datetime.now(HANOI_TZ))
+        report = gather(conn, area, request, now or datetime.now(request.zone))
     if request.format is Format.pdf:
         from twin.reports.pdf import render_pdf
 
@@ -51,7 +51,8 @@ def gather(conn: Connection, area: Area, request: ReportRequest, now: datetime) 
         else:
             sections.append(_with_roads(flood.section(conn, area, request), roads))
     return Report(area=area, period_label=request.period_label,
-                  generated=f"{now:%d/%m/%Y %H:%M} (ICT)", sections=sections,
+                  generated=f"{now.astimezone(request.zone):%d/%m/%Y %H:%M} "
+                            f"({request.timezone})", sections=sections,
                   context=[_context_roads(roads)])
 
 

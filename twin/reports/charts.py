@@ -4,7 +4,7 @@ kilometres per hour. Both renderers embed the same images."""
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 import matplotlib
 
@@ -12,7 +12,6 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 from matplotlib.figure import Figure
 
-from twin.reports.request import HANOI_TZ
 from twin.styles.ramps import vn_aqi_classes
 
 FONT = {"family": "DejaVu Sans", "size": 8}
@@ -69,14 +68,14 @@ def daily_aqi(series: dict[str, list[tuple[date, int]]], start: date, end: date)
     return _png(fig)
 
 
-def flooded_km(hourly: list[tuple[datetime, float]]) -> bytes:
-    """Bars of flooded road kilometres per hour (local time)."""
+def flooded_km(hourly: list[tuple[datetime, float]], tz: tzinfo) -> bytes:
+    """Bars of flooded road kilometres per hour (local time of the city's zone ``tz``)."""
     fig, ax = _figure()
     if hourly:
         hours, km = zip(*hourly)
-        local = [h.astimezone(HANOI_TZ) for h in hours]
+        local = [h.astimezone(tz) for h in hours]
         ax.bar(local, km, width=1 / 24 * 0.85, color="#2171b5", align="edge")
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m %Hh", tz=HANOI_TZ))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m %Hh", tz=tz))
     ax.set_ylabel("flooded road (km)", fontsize=FONT["size"])
     ax.set_ylim(bottom=0)
     return _png(fig)

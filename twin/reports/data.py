@@ -166,16 +166,16 @@ def air_stations_near(conn: Connection, area: int) -> list[tuple]:
 
 
 def daily_aqi(conn: Connection, stations: list[int], begins: datetime,
-              ends: datetime) -> list[tuple]:
-    """(station id, local day, VN_AQI, level 1..6) of the stations over the period,
-    from station_aqi (computed at readings load)."""
+              ends: datetime, tz: str) -> list[tuple]:
+    """(station id, local day of the city's zone ``tz``, VN_AQI, level 1..6) of the
+    stations over the period, from station_aqi (computed at readings load)."""
     query = """
-    SELECT station_id, (observed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, aqi, level
+    SELECT station_id, (observed_at AT TIME ZONE %(tz)s)::date, aqi, level
     FROM station_aqi
     WHERE scale = 'vn' AND period = 'day' AND station_id = ANY(%(ids)s)
       AND observed_at >= %(begins)s AND observed_at < %(ends)s
     ORDER BY 1, 2"""
-    return _rows(conn, query, {"ids": stations, "begins": begins, "ends": ends})
+    return _rows(conn, query, {"ids": stations, "begins": begins, "ends": ends, "tz": tz})
 
 
 # --- flood --------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def section(conn: Connection, area: Area, request: ReportRequest) -> Section:
                   stops_table(data.exposed_bus_stops(*args)),
                   parcels_table(data.exposed_parcels(*args))]
     hourly = data.flooded_km_per_hour(*args)
-    out.charts = [Chart("Flooded road length per hour", charts.flooded_km(hourly),
+    out.charts = [Chart("Flooded road length per hour", charts.flooded_km(hourly, request.zone),
                         "Road kilometres inside the extents valid in each hour.")]
     return out
 

@@ -11,11 +11,18 @@ from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from twin.errors import TwinInputError, validation_text
 
-HANOI_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_DAYS = 366
 # Reports cover the city's records, not all of the calendar (the ends of Python's and
 # PostgreSQL's dates are refused here rather than overflow in a job).
@@ -68,8 +75,10 @@ def _topics(value):
 
 
 class ReportRequest(BaseModel):
-    """One report: an area by name, an inclusive period of local (Hà Nội) dates."""
+    """One report: an area by name, an inclusive period of local dates of the city's
+    time zone (set by :func:`parse_request` from the city profile, never an input)."""
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    _tz: str = PrivateAttr("UTC")
 
     area: str = Field(min_length=1, max_length=200,
                       description="District or ward name, with or without diacritics")
@@ -93,14 +102,23 @@ class ReportRequest(BaseModel):
         return self
 
     @property
+    def timezone(self) -> str:
+        """The city's IANA time zone, whose days the period's dates are."""
+        return self._tz
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self._tz)
+
+    @property
     def begins(self) -> datetime:
         """Start of the period: local midnight of ``start``, as an aware datetime."""
-        return datetime.combine(self.start, time.min, tzinfo=HANOI_TZ)
+        return datetime.combine(self.start, time.min, tzinfo=self.zone)
 
     @property
     def ends(self) -> datetime:
         """End of the period (exclusive): local midnight after ``end``."""
-        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=HANOI_TZ)
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=self.zone)
 
     @property
     def media_type(self) -> str:
@@ -111,12 +129,15 @@ class ReportRequest(BaseModel):
         return f"{self.start:%d/%m/%Y} – {self.end:%d/%m/%Y}"
 
 
-def parse_request(values: dict) -> ReportRequest:
-    """A ReportRequest from plain values, or InvalidReportRequest naming each bad input."""
+def parse_request(values: dict, tz: str = "UTC") -> ReportRequest:
+    """A ReportRequest from plain values, its dates local days of the city's zone ``tz``,
+    or InvalidReportRequest naming each bad input."""
     try:
-        return ReportRequest.model_validate(values)
+        request = ReportRequest.model_validate(values)
     except ValidationError as exc:
         raise InvalidReportRequest(describe(exc)) from None
+    request._tz = tz
+    return request
 
 
 def describe(exc: ValidationError) -> str:

@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from twin.city import CityProfile
 from twin.registry import Layer, Registry
 from twin.styles import ramps
 from twin.styles.resolve import Resolved, resolve
 
 TMS_ID = "WebMercatorQuad"
 BACKGROUND = "#f4f3ef"
-HANOI_CENTER = [105.845, 21.025]   # Hoàn Kiếm Lake, roughly the city's centre
-HANOI_BOUNDS = [105.70, 20.90, 106.00, 21.15]
 
 
 def tile_url(base_url: str, collection: str) -> str:
@@ -100,12 +99,15 @@ def layer_style(layer: Layer, source_id: str) -> list[dict]:
     return out
 
 
-def source(layer: Layer, base_url: str) -> dict:
-    """The vector source of one collection (tiles listed directly: no TileJSON fetch)."""
-    return {"type": "vector", "tiles": [tile_url(base_url, layer.name)],
-            "minzoom": layer.tiles.minzoom, "maxzoom": layer.tiles.maxzoom,
-            "bounds": HANOI_BOUNDS,
-            "attribution": "twin — Hà Nội city model"}
+def source(layer: Layer, base_url: str, city: CityProfile | None = None) -> dict:
+    """The vector source of one collection (tiles listed directly: no TileJSON fetch);
+    with a city, tiles are asked for inside its plausible extent only."""
+    out = {"type": "vector", "tiles": [tile_url(base_url, layer.name)],
+           "minzoom": layer.tiles.minzoom, "maxzoom": layer.tiles.maxzoom,
+           "attribution": f"twin — {city.name} city model" if city else "twin"}
+    if city is not None:
+        out["bounds"] = list(city.extent.plausible)
+    return out
 
 
 def _public(layer: Layer) -> bool:
@@ -113,25 +115,27 @@ def _public(layer: Layer) -> bool:
 
 
 def style_document(registry: Registry | Iterable[Layer], base_url: str,
-                   include: Callable[[Layer], bool] | None = None) -> dict:
+                   include: Callable[[Layer], bool] | None = None,
+                   city: CityProfile | None = None) -> dict:
     """A complete MapLibre style (version 8) with one vector source per collection,
     named after it, and every layer's style layers, areas under lines under points.
 
     ``include`` picks the collections (default: the public ones, which are those with
-    tiles); the server passes its access check."""
+    tiles); the server passes its access check. ``city`` (the city profile) names the
+    style and gives its centre, zoom and the sources' bounds."""
     chosen = [layer for layer in registry if (include or _public)(layer)]
     ordered = sorted(chosen, key=lambda lyr: resolve(lyr).draw_rank)
     layers: list[dict] = [{"id": "background", "type": "background",
                            "paint": {"background-color": BACKGROUND}}]
     for layer in ordered:
         layers += layer_style(layer, layer.name)
+    view = {"center": list(city.view.center), "zoom": city.view.zoom} if city else {}
     return {
         "version": 8,
-        "name": "twin — Hà Nội",
+        "name": f"twin — {city.name}" if city else "twin",
         "metadata": {"twin:offline": True},
-        "center": HANOI_CENTER,
-        "zoom": 12,
-        "sources": {layer.name: source(layer, base_url) for layer in chosen},
+        **view,
+        "sources": {layer.name: source(layer, base_url, city) for layer in chosen},
         "layers": layers,
     }
 

@@ -99,8 +99,9 @@ class Editor:
 
     def checker(self, request: Request, layer: Layer, who: Principal) -> Checker:
         fields = {f.name: f for f in visible_fields(layer, who)}
-        return Checker(layer, fields, content_crs(request, layer),
-                       tuple(self.state.settings.plausible_extent), self.limits)
+        return Checker(layer, fields, content_crs(request, layer,
+                                                  self.state.settings.city.offered_epsg),
+                       self.state.settings.plausible_extent, self.limits)
 
     @staticmethod
     def allowed(request: Request, layer: Layer, item: bool) -> list[str]:
@@ -206,7 +207,8 @@ class Editor:
     # --- helpers --------------------------------------------------------------------
 
     def output_crs(self, request: Request, layer: Layer) -> OutputCRS:
-        return parse_crs(request.query_params.get("crs"), layer.srid)
+        return parse_crs(request.query_params.get("crs"), layer.srid,
+                         offered=self.state.settings.city.offered_epsg)
 
     def item_url(self, layer: Layer, fid: str) -> str:
         return self.state.url(f"collections/{layer.name}/items/{quote(fid, safe='')}")

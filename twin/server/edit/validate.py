@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -245,7 +246,9 @@ class Checker:
                     "4326>" if "swapped" in problem else
                     "is the Content-Crs header right? Without it coordinates are CRS84 "
                     "(longitude, latitude)")
-            raise Invalid(f"geometry lies outside the plausible extent {tuple(self.extent)} "
+            city = getattr(self.extent, "city", None)   # twin.city.Extent names its city
+            whose = f" of {city}" if city else ""
+            raise Invalid(f"geometry lies outside the plausible extent{whose} {tuple(self.extent)} "
                           f"(CRS84), {problem.removeprefix('geometry: ')}; {hint}") from None
         stored = geom84 if self.layer.srid == 4326 else to_crs(
             geom84, CRS84, CRS.from_epsg(self.layer.srid))
@@ -270,10 +273,11 @@ def _value(spec: FieldSpec, raw: Any) -> Any:
     return coerce(spec, raw)
 
 
-def content_crs(request: Request, layer: Layer) -> OutputCRS:
+def content_crs(request: Request, layer: Layer, offered: Sequence[int] = ()) -> OutputCRS:
     """The CRS of the body's coordinates: the ``Content-Crs`` header (a URI, optionally in
-    angle brackets), CRS84 without one."""
+    angle brackets; one of the city's ``offered`` codes or a universal one), CRS84
+    without one."""
     raw = request.headers.get("content-crs")
     if raw is None:
         return parse_crs(None, layer.srid)
-    return parse_crs(raw.strip().strip("<>").strip(), layer.srid, "Content-Crs")
+    return parse_crs(raw.strip().strip("<>").strip(), layer.srid, "Content-Crs", offered)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -105,16 +106,17 @@ def encode_cursor(last_id: int) -> str:
 
 
 def parse_items(params: QueryParams, accept: str | None, layer: Layer,
-                queryable: dict[str, FieldSpec]) -> ItemsQuery:
+                queryable: dict[str, FieldSpec], offered: Sequence[int] = ()) -> ItemsQuery:
+    """The items query; ``offered``: the city's CRS codes (crs, bbox-crs, filter-crs)."""
     q = ItemsQuery(fmt=negotiate(params, accept, ITEM_FORMATS).key)
     q.limit = parse_limit(params)
     q.offset = parse_int(params, "offset", 0, 0, 10**9)
     if "cursor" in params:
         q.after_id = decode_cursor(params["cursor"])
-    q.crs = parse_crs(params.get("crs"), layer.srid, "crs")
+    q.crs = parse_crs(params.get("crs"), layer.srid, "crs", offered)
     if "bbox" in params:
         q.bbox = parse_bbox(params["bbox"])
-        q.bbox_crs = parse_crs(params.get("bbox-crs"), layer.srid, "bbox-crs")
+        q.bbox_crs = parse_crs(params.get("bbox-crs"), layer.srid, "bbox-crs", offered)
     elif "bbox-crs" in params:
         raise InvalidParameter("bbox-crs given without bbox")
     if "datetime" in params:
@@ -124,7 +126,7 @@ def parse_items(params: QueryParams, accept: str | None, layer: Layer,
         q.filter_lang = params.get("filter-lang", "cql2-text")
         if q.filter_lang not in ("cql2-text", "cql2-json"):
             raise InvalidParameter("filter-lang: use cql2-text or cql2-json")
-        q.filter_crs = parse_crs(params.get("filter-crs"), layer.srid, "filter-crs")
+        q.filter_crs = parse_crs(params.get("filter-crs"), layer.srid, "filter-crs", offered)
     if "sortby" in params:
         q.sortby = parse_sortby(params["sortby"], queryable)
     if "properties" in params:

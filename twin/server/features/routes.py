@@ -84,7 +84,8 @@ class Features:
             return await handover(request)
         layer, who = self.layer(request), principal_of(request)
         fields = queryable_fields(layer, who)
-        q = parse_items(request.query_params, request.headers.get("accept"), layer, fields)
+        q = parse_items(request.query_params, request.headers.get("accept"), layer, fields,
+                        self.state.settings.city.offered_epsg)
         if q.fmt == "html":
             return await self.html.html_items(request)
         if q.fmt in ("fgb", "gpkg", "csv"):
@@ -167,7 +168,8 @@ class Features:
         fmt = negotiate(request.query_params, request.headers.get("accept"), ITEM_PAGE)
         if fmt is HTML:
             return await self.html.html_item(request)
-        out = parse_crs(request.query_params.get("crs"), layer.srid)
+        out = parse_crs(request.query_params.get("crs"), layer.srid,
+                        offered=self.state.settings.city.offered_epsg)
         fid = request.path_params["item_id"]
         who = principal_of(request)
         row = await self.state.db.fetchrow(fsql.item_sql(layer, output_names(layer, who), out),

@@ -10,6 +10,7 @@ warped by rasterio, which takes any CRS PROJ knows (:func:`raster_crs`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,8 +21,10 @@ from twin.server.errors import InvalidParameter
 
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
-# CRS84, WGS 84, Web Mercator, VN-2000 geographic, VN-2000 / UTM 48N, VN-2000 / Hanoi TM-3.
-SUPPORTED_EPSG = (4326, 3857, 4756, 3405, 5897)
+# CRS84, WGS 84 and Web Mercator everywhere; the city adds its own (its datum's geographic
+# CRS, its metric CRS, its local zone: twin.city.CityProfile.offered_epsg), passed in
+# as ``offered``.
+SUPPORTED_EPSG = (4326, 3857)
 _EPSG_URI = re.compile(r"^https?://www\.opengis\.net/def/crs/EPSG/0/(\d+)$")
 _EPSG_CODE = re.compile(r"^(?:EPSG:{1,2})(\d+)$", re.IGNORECASE)
 _CRS84 = {CRS84_URI, "https://www.opengis.net/def/crs/OGC/1.3/CRS84", "OGC:CRS84",
@@ -47,8 +50,10 @@ def crs_uri(srid: int) -> str:
     return EPSG_URI.format(srid)
 
 
-def supported_uris(storage_srid: int) -> list[str]:
-    codes = dict.fromkeys((*SUPPORTED_EPSG, storage_srid))
+def supported_uris(storage_srid: int, offered: Sequence[int] = ()) -> list[str]:
+    """The CRS URIs of a collection stored in ``storage_srid``, with the city's
+    ``offered`` codes."""
+    codes = dict.fromkeys((*SUPPORTED_EPSG, *offered, storage_srid))
     return [CRS84_URI, *(crs_uri(code) for code in codes)]
 
 
@@ -59,8 +64,10 @@ def _describe(srid: int) -> tuple[bool, bool]:
     return first in ("north", "south"), crs.is_geographic
 
 
-def parse_crs(value: str | None, storage_srid: int, param: str = "crs") -> OutputCRS:
-    """A CRS URI (or EPSG:n) among those the collection offers; 400 otherwise."""
+def parse_crs(value: str | None, storage_srid: int, param: str = "crs",
+              offered: Sequence[int] = ()) -> OutputCRS:
+    """A CRS URI (or EPSG:n) among those the collection offers (``offered``: the city's
+    codes, see :func:`supported_uris`); 400 otherwise."""
     if value is None or value == "":
         return CRS84
     text = value.strip().strip("[]")
@@ -68,11 +75,12 @@ def parse_crs(value: str | None, storage_srid: int, param: str = "crs") -> Outpu
         return CRS84
     match = _EPSG_URI.match(text) or _EPSG_CODE.match(text)
     if not match:
-        raise InvalidParameter(f"{param}: {value!r} is not a CRS URI such as {crs_uri(3405)}")
+        raise InvalidParameter(f"{param}: {value!r} is not a CRS URI such as "
+                               f"{crs_uri(storage_srid)}")
     srid = int(match.group(1))
-    if crs_uri(srid) not in supported_uris(storage_srid):
+    if crs_uri(srid) not in supported_uris(storage_srid, offered):
         raise InvalidParameter(f"{param}: {value!r} is not offered by this collection; "
-                               f"supported: {', '.join(supported_uris(storage_srid))}")
+                               f"supported: {', '.join(supported_uris(storage_srid, offered))}")
     try:
         lat_first, geographic = _describe(srid)
     except CRSError:

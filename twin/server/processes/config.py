@@ -43,6 +43,7 @@ def resources(state: ServerState, source: str) -> dict[str, dict]:
         "type": "process",
         "processor": {"name": f"{m.__name__}.Processor", "source": source,
                       "raster_dir": str(state.settings.raster_dir),
+                      "timezone": state.settings.city.timezone,  # dates are local days
                       "base_url": state.base_url},
     } for m in process_modules()}
 

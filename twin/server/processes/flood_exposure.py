@@ -68,7 +68,7 @@ class Processor(TwinProcessor):
         if threshold is not None and (isinstance(threshold, bool)
                                       or not isinstance(threshold, (int, float))):
             raise FloodInputError("threshold: a number is required")
-        req = ExposureRequest.of(inputs["scenario"], inputs["time"], threshold)
+        req = ExposureRequest.of(inputs["scenario"], inputs["time"], threshold, self.timezone)
         engine = flood_engine(self)
         try:
             with engine.connect() as sa:

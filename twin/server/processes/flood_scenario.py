@@ -88,13 +88,14 @@ _GAUGED = ("SELECT 1 FROM sensor_stations s WHERE s.kind = 'water_level' AND EXI
            "AND r.property = 'water_level_m') LIMIT 1")
 
 
-def scenario_request(inputs: dict) -> ScenarioRequest:
-    """The inputs as a ScenarioRequest; unknown inputs are refused by name."""
+def scenario_request(inputs: dict, tz: str = "UTC") -> ScenarioRequest:
+    """The inputs as a ScenarioRequest (times in the city's zone ``tz``); unknown inputs
+    are refused by name."""
     unknown = sorted(set(inputs) - set(PROCESS_METADATA["inputs"]))
     if unknown:
         raise FloodInputError(f"unknown input(s): {', '.join(unknown)}")
     return parse(ScenarioRequest, {_KEYS.get(k, k): v for k, v in inputs.items()
-                                   if v is not None and k not in _NOT_MODEL})
+                                   if v is not None and k not in _NOT_MODEL}, tz)
 
 
 def publish_flag(inputs: dict) -> bool:
@@ -150,7 +151,7 @@ class Processor(TwinProcessor):
         """Validated inputs, the name the run is stored under, and where to write; a
         missing DEM, or a stage without a gauge to place the river by, is refused here
         rather than in the job."""
-        req = scenario_request(inputs)
+        req = scenario_request(inputs, self.timezone)
         if publish_flag(inputs):
             check_publish(self.access, self.caller, self.metadata["id"])
             check_published_name(req.name)

@@ -67,7 +67,7 @@ class Processor(TwinProcessor):
 
     def check(self, inputs: dict, conn: Connection) -> ReportRequest:
         """Validated inputs; an unknown area is refused here, with close names."""
-        request = parse_request(inputs if isinstance(inputs, dict) else {})
+        request = parse_request(inputs if isinstance(inputs, dict) else {}, self.timezone)
         resolve_area(conn, request.area)
         return request
 

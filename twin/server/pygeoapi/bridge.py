@@ -252,7 +252,8 @@ class Bridge:
         """CRS parameters as the URIs pygeoapi compares literally (twin also takes
         ``EPSG:3405`` and CRS84 aliases)."""
         srid = self.state.registry.get(cid).srid
-        items = [(k, parse_crs(v, srid, k).uri if k in CRS_PARAMS and v else v)
+        offered = self.state.settings.city.offered_epsg
+        items = [(k, parse_crs(v, srid, k, offered).uri if k in CRS_PARAMS and v else v)
                  for k, v in request.query_params.multi_items()]
         return QueryParams(items)
 

@@ -11,7 +11,7 @@ then trimmed to what twin actually serves.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from copy import deepcopy
 from datetime import UTC, date, datetime, time
@@ -182,14 +182,15 @@ def tile_links(state: ServerState, layer: Layer) -> list[dict]:
     }]
 
 
-def provider_entry(layer: Layer, source: str) -> dict[str, Any]:
+def provider_entry(layer: Layer, source: str, offered: Sequence[int] = ()) -> dict[str, Any]:
+    """pygeoapi's provider of ``layer``; ``offered``: the city's CRS codes."""
     entry: dict[str, Any] = {
         "type": "feature",
         "name": PROVIDER,
         "data": {"layer": layer.name, "source": source},
         "id_field": "external_id",
         "editable": False,
-        "crs": supported_uris(layer.srid),
+        "crs": supported_uris(layer.srid, offered),
         "storage_crs": crs_uri(layer.srid),
     }
     if layer.time_field:
@@ -207,7 +208,7 @@ def resource(state: ServerState, layer: Layer, source: str) -> dict[str, Any]:
         "keywords": list(layer.keywords) or [layer.name],
         "links": tile_links(state, layer),
         "extents": extents_section(layer, state.extents[layer.name]),
-        "providers": [provider_entry(layer, source)],
+        "providers": [provider_entry(layer, source, state.settings.city.offered_epsg)],
     }
 
 
@@ -280,7 +281,9 @@ def openapi_document(config: dict, registry: Registry) -> dict[str, Any]:
     for layer in registry:
         items = doc["paths"].get(f"/collections/{layer.name}/items", {}).get("get")
         if items:
-            items["parameters"] = items_parameters(items["parameters"], layer)
+            providers = config["resources"].get(layer.name, {}).get("providers", [{}])
+            items["parameters"] = items_parameters(items["parameters"], layer,
+                                                   providers[0].get("crs"))
     used = {tag for ops in doc["paths"].values() for op in ops.values()
             if isinstance(op, dict) for tag in op.get("tags", [])}
     doc["tags"] = [t for t in doc.get("tags", []) if t["name"] in used]
@@ -315,7 +318,8 @@ def served_paths(paths: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
-def items_parameters(params: list[dict], layer: Layer) -> list[dict]:
+def items_parameters(params: list[dict], layer: Layer,
+                     crs_uris: list[str] | None = None) -> list[dict]:
     """twin's items route: its formats, the CQL2 filter parameters, no free-form vendor
     parameters (an unknown parameter is a 400) and no filter on computed columns."""
     out = []
@@ -336,7 +340,7 @@ def items_parameters(params: list[dict], layer: Layer) -> list[dict]:
                                 "default": "cql2-text"}),
                   _query_param("filter-crs", "The CRS of geometry literals in the filter.",
                                {"type": "string", "format": "uri",
-                                "enum": supported_uris(layer.srid)})]
+                                "enum": crs_uris or supported_uris(layer.srid)})]
 
 
 def _query_param(name: str, description: str, schema: dict) -> dict:

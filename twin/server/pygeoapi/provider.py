@@ -119,6 +119,9 @@ class TwinProvider(BaseProvider):
 
     def __init__(self, provider_def: dict):
         super().__init__(provider_def)
+        # The CRSs the configuration offers (the city's among them), as EPSG codes.
+        self.offered = tuple(int(uri.rsplit("/", 1)[1]) for uri in provider_def.get("crs", [])
+                             if "/EPSG/0/" in uri)
         data = self.data if isinstance(self.data, dict) else {}
         if "layer" not in data or "source" not in data:
             raise ProviderConnectionError("TwinProvider: data must be {layer, source}")
@@ -207,7 +210,7 @@ class TwinProvider(BaseProvider):
         """pygeoapi passes no transform spec when the requested CRS is the storage CRS."""
         if spec is None:
             return self.storage_crs_out
-        return parse_crs(spec.target_crs_uri, self.layer.srid)
+        return parse_crs(spec.target_crs_uri, self.layer.srid, offered=self.offered)
 
     def _spec(self, name: str, where: str) -> FieldSpec:
         if name not in self.public:

@@ -47,7 +47,8 @@ class Corrector:
         who = authorise(self.state, request, "correcting readings")
         raw = await read_body(request, BODY_BYTES, self._too_large)
         try:
-            corrections = parse_corrections(decode(raw, "a correction or an array of them"))
+            corrections = parse_corrections(decode(raw, "a correction or an array of them"),
+                                            tz=self.state.settings.city.timezone)
         except Refused as exc:
             raise InvalidParameter(str(exc)) from None
         writer = Writer(who.subject, who.agency, who.method, scope_of(who),
@@ -66,7 +67,8 @@ class Corrector:
     def _apply(self, corrections: list[Correction], writer: Writer) -> list[dict]:
         try:
             with self.state.db.sync.connection() as conn:
-                return apply_corrections(conn, corrections, writer)
+                return apply_corrections(conn, corrections, writer,
+                                         tz=self.state.settings.city.timezone)
         except NotOwner as exc:
             raise Forbidden(str(exc)) from None
         except NoSuchReading as exc:

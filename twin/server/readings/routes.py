@@ -94,7 +94,8 @@ def scope_of(who: Principal) -> Scope:
 
 
 def window_of(settings) -> Window:
-    return Window.of(settings.readings_max_age_days, settings.readings_max_ahead_minutes)
+    return Window.of(settings.readings_max_age_days, settings.readings_max_ahead_minutes,
+                     settings.city.timezone)
 
 
 class Surfaces:
@@ -174,7 +175,8 @@ class ReadingsIngest:
         try:
             with self.state.db.sync.connection() as conn:
                 self._ensure_partitions(conn)
-                return write_batch(conn, parsed, "http", scope, self.limits.new_months)
+                return write_batch(conn, parsed, "http", scope, self.limits.new_months,
+                                   tz=self.state.settings.city.timezone)
         except NotYours as exc:
             shown = exc.reasons[:5] + ([f"... {len(exc.reasons) - 5} more"]
                                        if len(exc.reasons) > 5 else [])

@@ -70,7 +70,8 @@ class StyleService:
 
     def _encode(self, layer: Layer) -> dict[str, bytes]:
         return {"mapbox": _json(style_document([layer], self.state.base_url,
-                                               include=lambda _layer: True)),
+                                               include=lambda _layer: True,
+                                               city=self.state.settings.city)),
                 "qml": qml_document(layer).encode(),
                 "sld": sld_document(layer).encode()}
 
@@ -122,7 +123,8 @@ class StyleService:
         negotiate(request.query_params, request.headers.get("accept"), STYLESHEETS[:1])
         who = principal_of(request)
         doc = style_document(self.state.registry, self.state.base_url,
-                             include=lambda lyr: can_read(lyr, who) and can_read(lyr, ANONYMOUS))
+                             include=lambda lyr: can_read(lyr, who) and can_read(lyr, ANONYMOUS),
+                             city=self.state.settings.city)
         return cached(request, _json(doc), MAPBOX_TYPE, private=who.authenticated)
 
     async def _rasters(self) -> list:
@@ -139,8 +141,10 @@ class StyleService:
         # QGIS fetches anonymously: only layers anyone may read stay valid when opened.
         layers = [lyr for lyr in self.state.registry
                   if can_read(lyr, who) and can_read(lyr, ANONYMOUS)]
+        city = self.state.settings.city
         options = ProjectOptions(base_url=self.state.base_url, extents=self.state.extents,
-                                 rasters=await self._rasters())
+                                 rasters=await self._rasters(), title=f"twin — {city.name}",
+                                 bounds=city.view.bounds, crs=city.crs.metric)
         body = build_qgz(layers, options)
         return cached(request, body, QGZ_TYPE,
                       {"Content-Disposition": 'attachment; filename="twin-hanoi.qgz"'},

@@ -20,7 +20,6 @@ from twin.styles import ramps
 from twin.styles.maplibre import station_aqi_layer, style_document
 from twin.styles.resolve import resolve
 
-TIMEZONE = "Asia/Ho_Chi_Minh"
 STEP_SECONDS = 3600
 # The layer whose extent frames the city at start (the districts and wards).
 FRAME_LAYER = "admin_areas"
@@ -97,10 +96,11 @@ def _scale(title: str, scale: str, classes: list[ramps.ColourClass]) -> dict[str
             "layer": station_aqi_layer(AQI_SOURCE, "", scale=scale, radius=AQI_RADIUS)}
 
 
-def time_layers(names: set[str]) -> dict[str, Any]:
+def time_layers(names: set[str], timezone: str) -> dict[str, Any]:
     """The time slider's layers that this registry has: hourly AQI frames and flood
-    extents by valid time; and the pollutant surfaces."""
-    out: dict[str, Any] = {"timezone": TIMEZONE, "step_s": STEP_SECONDS}
+    extents by valid time; and the pollutant surfaces. Times show in ``timezone``, the
+    city's."""
+    out: dict[str, Any] = {"timezone": timezone, "step_s": STEP_SECONDS}
     if AQI_LAYER in names:
         out["aqi"] = {"collection": AQI_LAYER, "source": AQI_SOURCE, "scales": {
             "vn": _scale("VN_AQI", "VN_AQI", ramps.vn_aqi_classes()),
@@ -136,13 +136,17 @@ def viewer_config(state: ServerState, base_url: str) -> dict[str, Any]:
     """The document the page starts from; ``base_url`` prefixes every API URL in it."""
     layers = public_layers(state)
     names = {layer.name for layer in layers}
+    city = state.settings.city
     return {
-        "title": "twin — Hà Nội",
+        "title": f"twin — {city.name}",
         "base_url": base_url.rstrip("/"),
         "bbox": city_bbox(state),
         # Station AQI is drawn hour by hour from Features items, not from its tiles.
-        "style": style_document([lyr for lyr in layers if lyr.name != AQI_LAYER], base_url),
+        "style": style_document([lyr for lyr in layers if lyr.name != AQI_LAYER], base_url,
+                                city=city),
         "groups": layer_groups(layers),
-        "time": time_layers(names),
+        "time": time_layers(names, city.timezone),
+        "aqi_scale": city.aqi_scale,
+        "gauges": [g.model_dump() for g in city.gauges],
         "services": services(),
     }

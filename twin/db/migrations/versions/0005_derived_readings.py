@@ -44,7 +44,7 @@ CREATE TABLE reading_rollups (
              CHECK (grain IN ('hour', 'day', 'month')),
   station_id bigint NOT NULL,
   property   text NOT NULL,
-  bucket     timestamptz NOT NULL,  -- UTC hour start; local (Asia/Ho_Chi_Minh) day/month start
+  bucket     timestamptz NOT NULL,  -- UTC hour start; the city's local day/month start
   n          integer NOT NULL,
   mean       double precision,
   min        double precision,
