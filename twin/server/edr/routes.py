@@ -30,9 +30,10 @@ from starlette.routing import BaseRoute, Route
 from twin.server.edr import catalogue, config, query
 from twin.server.edr.formatters import Encoded
 from twin.server.edr.stream import Stream
-from twin.server.errors import InvalidParameter, problem
+from twin.server.errors import problem
 from twin.server.params import negotiate as nf
 from twin.server.params.values import check_names as check_params
+from twin.server.params.values import parse_bbox
 
 COMMON = {"f", "lang", "datetime", "parameter-name", "crs"}
 ACCEPTED = {
@@ -128,16 +129,13 @@ class EDRRoutes:
 
     async def items(self, request: Request) -> Response:
         """Stations as features: through the provider, not pygeoapi's items API."""
-        from pygeoapi.api import validate_bbox
         from pygeoapi.plugin import load_plugin
 
         item_id = request.path_params.get("item_id")
         check_names(request, "item" if item_id else "items")
         negotiate(request, ITEMS_FORMATS)
-        try:
-            bbox = validate_bbox(request.query_params.get("bbox"))
-        except ValueError as exc:
-            raise InvalidParameter(f"bbox: {exc}") from None
+        raw = request.query_params.get("bbox")
+        bbox = list(parse_bbox(raw)) if raw else None
         try:
             provider = load_plugin("provider", self.resource["providers"][0])
             body: Encoded = await run_in_threadpool(provider.items, item_id=item_id,
