@@ -213,3 +213,114 @@ def test_a_raster_series_animates_in_qgis(city_engine, tmp_path):
                      "twin_raster_pm-2 2026-10-21T03 2026-10-21T04",
                      "air_quality / pm25"]
     assert STEPS_PER_SERIES >= 24
+
+
+# --- how the project opens (issue 17, point 11) -----------------------------------------
+
+TREE_SCRIPT = """
+import json, sys
+from qgis.core import QgsApplication, QgsProject, QgsLayerTreeGroup
+app = QgsApplication([], False); app.initQgis()
+p = QgsProject.instance(); assert p.read(sys.argv[1])
+root = p.layerTreeRoot()
+groups = []
+def walk(node):
+    for child in node.children():
+        if isinstance(child, QgsLayerTreeGroup):
+            groups.append([child.name(), child.isExpanded()]); walk(child)
+walk(root)
+steps = {}
+for lid, layer in p.mapLayers().items():
+    t = layer.temporalProperties()
+    if layer.type() == 1 and t is not None and t.isActive():
+        r = t.fixedTemporalRange()
+        steps[lid] = [r.begin().toString('yyyy-MM-ddTHH:mm:ss'),
+                      r.end().toString('yyyy-MM-ddTHH:mm:ss')]
+span = p.timeSettings().temporalRange()
+print(json.dumps({
+    "visible": sorted(n.layerId() for n in root.findLayers() if n.isVisible()),
+    "groups": groups, "steps": steps,
+    "range": [span.begin().toString('yyyy-MM-ddTHH:mm:ss'),
+              span.end().toString('yyyy-MM-ddTHH:mm:ss')],
+    "controller": [p.readEntry('TemporalControllerWidget', '/StartDateTime')[0],
+                   p.readEntry('TemporalControllerWidget', '/EndDateTime')[0]]}))
+p.clear(); app.exitQgis()
+"""
+
+
+def qgis_tree(project: Path, tmp_path: Path) -> dict:
+    """What QGIS reads of a project's layer tree and time settings."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path),
+           "HOME": str(tmp_path)}
+    done = subprocess.run([SYSTEM_PYTHON, "-c", TREE_SCRIPT, str(project)],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _series_rows(dem: str) -> list[tuple]:
+    """Two hourly series of 5 steps (a surface and a flood scenario) on the DEM's grid."""
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2026, 10, 21, 1, tzinfo=UTC)
+    return [(f"{kind}-{i}", kind, variable, scenario, t0 + timedelta(hours=i), "EPSG:3405",
+             dem)
+            for kind, variable, scenario in (("air_quality", "pm25", None),
+                                             ("flood_depth", None, "rain-100mm"))
+            for i in range(5)]
+
+
+@pytest.mark.skipif(not _has_qgis(), reason=f"{SYSTEM_PYTHON} cannot import qgis.core")
+def test_the_project_opens_with_the_latest_step_of_each_series(city_engine, registry,
+                                                               tmp_path):
+    """Base layers and the latest step of each series visible, the older steps off but
+    temporal (one step per hour, so the temporal controller shows one at a time), every
+    group collapsed, the project's and the temporal controller's range covering the
+    series."""
+    from sqlalchemy import text
+
+    from twin.qgis.project import ProjectOptions, build_qgz
+    from twin.qgis.rasters import raster_layers
+
+    with city_engine.connect() as conn:
+        dem = conn.execute(text("SELECT external_id, kind, variable, scenario, valid_time, "
+                                "crs, path FROM rasters WHERE kind = 'dem'")).first()
+    rows = [tuple(dem), *_series_rows(dem.path)]
+    rasters = raster_layers(rows, lambda _id, path: path)
+    layers = list(registry)
+    project = tmp_path / "analyst.qgz"
+    project.write_bytes(build_qgz(layers, ProjectOptions("http://127.0.0.1:9",
+                                                         rasters=rasters)))
+    tree = qgis_tree(project, tmp_path)
+
+    assert tree["visible"] == sorted([layer_id(lyr) for lyr in layers]
+                                     + [f"twin_raster_{dem.external_id}",
+                                        "twin_raster_air_quality-4",
+                                        "twin_raster_flood_depth-4"])
+    assert tree["groups"] and not any(expanded for _, expanded in tree["groups"]), \
+        tree["groups"]
+    for kind in ("air_quality", "flood_depth"):
+        ranges = [tree["steps"][f"twin_raster_{kind}-{i}"] for i in range(5)]
+        assert ranges == [[f"2026-10-21T{h:02d}:00:00", f"2026-10-21T{h + 1:02d}:00:00"]
+                          for h in range(1, 6)]
+    begin, end = tree["range"]
+    assert begin <= "2026-10-21T01:00:00" and end >= "2026-10-21T06:00:00", tree["range"]
+    assert all(tree["controller"]), tree["controller"]
+
+
+@pytest.mark.skipif(not _has_qgis(), reason=f"{SYSTEM_PYTHON} cannot import qgis.core")
+def test_the_served_project_shows_base_layers_and_one_step_per_series(project_file,
+                                                                      registry, tmp_path):
+    """The server's own project: whatever series the catalogue holds, one step each."""
+    tree = qgis_tree(project_file, tmp_path)
+    with zipfile.ZipFile(project_file) as archive:
+        root = ET.fromstring(archive.read(QGS_NAME))
+    rasters = [n for n in root.iter("maplayer") if n.get("type") == "raster"]
+    timed = {n.findtext("id") for n in rasters if n.find("temporal") is not None}
+    series = root.find("layer-tree-group").findall(
+        "layer-tree-group[@name='Rasters']/layer-tree-group")
+    base = [layer_id(lyr) for lyr in registry if "public" in lyr.access.read] + \
+        [n.findtext("id") for n in rasters if n.findtext("id") not in timed]
+    assert len(tree["visible"]) == len(base) + len(series), tree["visible"]
+    assert set(base) <= set(tree["visible"])
+    assert not any(expanded for _, expanded in tree["groups"]), tree["groups"]

@@ -165,10 +165,10 @@ def raster_temporal(start: datetime, end: datetime) -> ET.Element:
     the step from its valid time until the next step's."""
     node = ET.Element("temporal", enabled="1", mode="0", fetchMode="0")
     rng = sub(node, "fixedRange")
-    sub(rng, "start", _iso(start))
-    sub(rng, "end", _iso(end))
+    sub(rng, "start", iso_time(start))
+    sub(rng, "end", iso_time(end))
     return node
 
 
-def _iso(moment: datetime) -> str:
+def iso_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
