@@ -88,7 +88,18 @@ def test_geometry_with_too_many_vertices(http, transport):
 
 
 @pytest.mark.parametrize("limit", [LIMITS.page_size + 1, 10**9])
-def test_page_size_over_the_maximum(http, limit):
+def test_page_size_over_the_maximum_is_capped(http, limit):
+    """Issue 17, point 2: OGC API Features caps a page over the maximum (and links the
+    next page) rather than refusing it; 0, negative and non-integer stay a 400."""
+    r = http.get("/collections/land_parcels/items", params={"limit": limit})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["numberReturned"] == LIMITS.page_size
+    assert any(link["rel"] == "next" for link in body["links"])
+
+
+@pytest.mark.parametrize("limit", ["0", "-5", "ten", "1.5"])
+def test_page_size_that_is_not_one_is_refused(http, limit):
     r = http.get("/collections/sensor_stations/items", params={"limit": limit})
     refused(r, 400, "limit")
 

@@ -50,7 +50,7 @@ FGB = Format("fgb", ("application/flatgeobuf",), ("flatgeobuf",))
 GPKG = Format("gpkg", ("application/geopackage+sqlite3",))
 COVJSON = Format("covjson", ("application/prs.coverage+json", "application/vnd.cov+json"),
                  ("coveragejson",))
-GEOTIFF = Format("geotiff", ("image/tiff",), ("tif", "tiff"))
+GEOTIFF = Format("geotiff", ("image/tiff",), ("gtiff", "tif", "tiff"))  # GTiff: GDAL's name
 PNG = Format("png", ("image/png",))
 MVT = Format("mvt", ("application/vnd.mapbox-vector-tile",))
 

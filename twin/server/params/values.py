@@ -35,8 +35,19 @@ def parse_int(params: Mapping[str, str], name: str, default: int, lo: int, hi: i
 
 def parse_limit(params: Mapping[str, str], default: int = DEFAULT_LIMIT,
                 most: int = MAX_LIMIT) -> int:
-    """``limit``: a page size in 1..``most`` (the limits table's page size)."""
-    return parse_int(params, "limit", default, 1, most)
+    """``limit``: a page size of at least 1, capped at ``most`` (the limits table's page
+    size): OGC API Features caps a larger page and links the next, it does not refuse it
+    (a client asking for 50,000 may get 10,000). Not an integer, 0 or negative: 400."""
+    raw = params.get("limit")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParameter(f"limit: {raw[:50]!r} is not an integer") from None
+    if value < 1:
+        raise InvalidParameter(f"limit: {value} is not a page size (1 or more)")
+    return min(value, most)
 
 
 # --- bbox ------------------------------------------------------------------------------
