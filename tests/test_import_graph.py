@@ -21,13 +21,6 @@ MAX_LINES = 450
 # Circles that exist today in code owned by others, each with the issue that tracks
 # it. Each entry is the set of nodes of the circle (modules, or sibling packages).
 KNOWN: dict[frozenset[str], str] = {
-    # features/routes.py reads edit/versions.py while edit imports features (issue 14,
-    # item 4: "server/features/routes.py <-> edit/versions.py", another engineer's).
-    frozenset({"twin.server.edit", "twin.server.features"}): "issue 14, item 4",
-    # readings/routes.py imports corrections.py (function-local) for its routes, and
-    # corrections.py imports routes.py's helpers (issue 14, item 4; readings' owner).
-    frozenset({"twin.server.readings.corrections",
-               "twin.server.readings.routes"}): "issue 14, item 4",
 }
 
 

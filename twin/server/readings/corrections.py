@@ -32,7 +32,7 @@ from twin.ingest.corrections import (
 from twin.ingest.observations import Refused
 from twin.server.db import translate
 from twin.server.errors import Forbidden, InvalidParameter, NotFound, RequestTooLarge
-from twin.server.readings.routes import Surfaces, authorise, decode, read_body, scope_of
+from twin.server.readings.common import Surfaces, authorise, decode, read_body, scope_of
 from twin.server.state import ServerState
 from twin.surfaces.queue import POLLUTANTS
 
