@@ -79,10 +79,15 @@ def streaming(engine, dsn: str, folder: Path, batches: int, months: str, steps: 
         n = batch_csv(dsn, path, steps)
         SUMMARIES.clear()
         start = time.perf_counter()
-        load_readings(engine, path)
+        load_readings(engine, path, tz=city_tz())
         out.append((n, time.perf_counter() - start, SUMMARIES[-1]))
     MODE["months"] = "auto"
     return out
+
+
+def city_tz() -> str:
+    """The city profile's time zone (the demo's local days and months)."""
+    return load_settings().city.timezone
 
 
 def _one(dsn: str, fn) -> float:
@@ -113,7 +118,7 @@ def main() -> None:
                     extent=settings.plausible_extent)
         dsn = libpq(url)
         floor = min(_timed(lambda: raw_copy(dsn, folder / "readings.csv")) for _ in range(3))
-        bulk = load_readings(engine, folder / "readings.csv")
+        bulk = load_readings(engine, folder / "readings.csv", tz=city_tz())
         refresh = SUMMARIES[-1]
         rate = bulk.rows / floor
         lines = [f"bulk: {bulk.line()} in {bulk.seconds:.2f} s",
@@ -135,8 +140,9 @@ def main() -> None:
                                   "whole load ms (median)", "refresh share"]))
         streaming(engine, dsn, Path(tmp), 1, "later")
         waiting = pending_count(dsn)
-        pending = _one(dsn, derived.refresh_pending)
-        rebuild = _one(dsn, derived.rebuild)
+        tz = city_tz()
+        pending = _one(dsn, lambda cur: derived.refresh_pending(cur, tz=tz))
+        rebuild = _one(dsn, lambda cur: derived.rebuild(cur, tz=tz))
         lines.append(f"refresh_pending of {waiting} month buckets: {pending:.2f} s; "
                      f"rebuild: {rebuild:.2f} s")
         print("\n".join(lines))

@@ -123,11 +123,12 @@ def grow_readings(conn: psycopg.Connection, have: int, want: int) -> None:
 def ensure_rollups(conn: psycopg.Connection) -> None:
     if conn.execute("SELECT count(*) FROM reading_rollups").fetchone()[0]:
         return
+    from twin.config import load_settings
     from twin.ingest import derived
 
     t0 = time.perf_counter()
     with conn.transaction(), conn.cursor() as cur:
-        derived.rebuild(cur)
+        derived.rebuild(cur, tz=load_settings().city.timezone)
     print(f"readings: rollups built in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
