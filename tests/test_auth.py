@@ -122,7 +122,10 @@ def test_expired_key_is_refused(http, city_engine):
 @pytest.mark.parametrize("headers, words", [
     ({"X-API-Key": "not-a-key"}, ["malformed API key"]),
     ({"Authorization": "ApiKey"}, ["malformed API key"]),
-    ({"Authorization": "Basic dXNlcjpwYXNz"}, ["unsupported authorization scheme"]),
+    # Basic carries an API key as its password (issue 17, point 10): user:pass is no key
+    ({"Authorization": "Basic dXNlcjpwYXNz"}, ["malformed API key"]),
+    ({"Authorization": "Basic !!"}, ["malformed Basic credentials"]),
+    ({"Authorization": "Digest username=x"}, ["unsupported authorization scheme"]),
     ({"Authorization": "Bearer x", "X-API-Key": "twin_abcdefgh_" + "a" * 40}, ["not both"]),
 ])
 def test_malformed_credentials(http, headers, words):

@@ -1,9 +1,13 @@
 """Who is calling: an ASGI middleware that attaches a :class:`Principal` to every request.
 
 Credentials: ``Authorization: Bearer <jwt>``, or an API key in ``X-API-Key`` (the header
-is a setting) or ``Authorization: ApiKey <key>``. No credentials: anonymous. Credentials
+is a setting), ``Authorization: ApiKey <key>`` or as the password of HTTP Basic (any user
+name, e.g. the key's prefix: what QGIS's stock credentials dialog and its Basic
+authentication configurations send). No credentials: anonymous. Credentials
 that are wrong, expired or revoked: 401 with an OGC exception body saying what is wrong
 and a ``WWW-Authenticate`` header; the identity provider or database out of reach: 503.
+A 401 to an anonymous or Basic caller also challenges ``Basic realm="twin"`` (a header of
+its own: Qt recognises a scheme only at the start of a header), so QGIS asks for the key.
 
 A pure ASGI middleware (not ``BaseHTTPMiddleware``): it reads headers only and passes
 ``receive``/``send`` through untouched, so streamed responses stay streamed.
@@ -11,6 +15,8 @@ A pure ASGI middleware (not ``BaseHTTPMiddleware``): it reads headers only and p
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 
 from starlette.datastructures import Headers
@@ -25,6 +31,9 @@ from twin.server.state import ServerState
 log = logging.getLogger("twin.server.auth")
 
 NO_BEARER = "bearer tokens are not configured on this server"
+BASIC_CHALLENGE = (b"www-authenticate", b'Basic realm="twin", charset="UTF-8"')
+MALFORMED_BASIC = ("malformed Basic credentials: expected base64 of <user>:<API key> "
+                   "(the user name may be anything, e.g. the key's prefix)")
 
 
 class AuthMiddleware:
@@ -38,13 +47,22 @@ class AuthMiddleware:
         if scope["type"] != "http":  # lifespan; twin serves no websockets
             await self.app(scope, receive, send)
             return
+        headers = Headers(scope=scope)
+        if self._offers_basic(headers):
+            send = _challenging_basic(send)
         try:
-            principal = await self.authenticate(Headers(scope=scope))
+            principal = await self.authenticate(headers)
         except APIError as exc:
             await _reject(exc)(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+    def _offers_basic(self, headers: Headers) -> bool:
+        """Anonymous or Basic: the callers a Basic challenge helps (not a bearer or key
+        client, which a browser login dialog would only confuse)."""
+        scheme = headers.get("authorization", "").strip().partition(" ")[0].lower()
+        return scheme in ("", "basic") and not headers.get(self.key_header, "").strip()
 
     async def authenticate(self, headers: Headers) -> Principal:
         """The caller's principal; raises :class:`Unauthorized` or another APIError."""
@@ -61,6 +79,8 @@ class AuthMiddleware:
                 return ANONYMOUS
             if scheme.lower() == "apikey":
                 return await self.keys.verify(credentials)
+            if scheme.lower() == "basic":
+                return await self.keys.verify(basic_key(credentials))
             if scheme.lower() == "bearer":
                 if self.tokens is None:
                     raise Unauthorized(NO_BEARER)
@@ -72,7 +92,29 @@ class AuthMiddleware:
         except Exception as exc:  # noqa: BLE001 - a failed check is never a 500
             raise _failed(exc) from None
         raise Unauthorized(f"unsupported authorization scheme {scheme[:20]!r}; "
-                           "use Bearer or ApiKey")
+                           "use Bearer, ApiKey or Basic (an API key as password)")
+
+
+def basic_key(credentials: str) -> str:
+    """The API key of HTTP Basic credentials: the password, whatever the user name (or
+    the user name when the password is empty, as some clients send a key)."""
+    try:
+        text = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise Unauthorized(MALFORMED_BASIC) from None
+    user, colon, password = text.partition(":")
+    if not colon:
+        raise Unauthorized(MALFORMED_BASIC)
+    return password.strip() or user.strip()
+
+
+def _challenging_basic(send: Send) -> Send:
+    """``send`` that adds a Basic challenge to a 401 response."""
+    async def wrapped(message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 401:
+            message = {**message, "headers": [*message.get("headers", []), BASIC_CHALLENGE]}
+        await send(message)
+    return wrapped
 
 
 def _failed(exc: Exception) -> APIError:

@@ -1,6 +1,7 @@
 """OGC API - Features Part 4: POST on ``/collections/{id}/items`` (a Feature, or a
-FeatureCollection created in one transaction); PUT (replace), PATCH (JSON merge patch of
-the properties, geometry optional) and DELETE on ``/collections/{id}/items/{fid}``;
+FeatureCollection created in one transaction); PUT (replace), PATCH (a JSON Merge Patch,
+RFC 7396, of the feature: ``{"properties": {...}}`` and/or ``{"geometry": {...}}``, as
+QGIS sends it) and DELETE on ``/collections/{id}/items/{fid}``;
 OPTIONS on both, whose ``Allow`` header says what the caller may do.
 
 These routes declare only the write methods and OPTIONS, and come before the read routes:
@@ -42,6 +43,7 @@ from twin.server.edit.validate import (
     Mode,
     content_crs,
     features_of,
+    merge_patch_of,
     read_json,
 )
 from twin.server.errors import (
@@ -89,8 +91,8 @@ class Editor:
                                    "read-only", headers={"Allow": ", ".join(READ_METHODS)})
         if not who.authenticated:
             raise AuthenticationRequired(
-                f"editing {layer.name} needs credentials: an API key (X-API-Key) or a "
-                "bearer token")
+                f"editing {layer.name} needs credentials: an API key (X-API-Key, or as "
+                "the password of HTTP Basic) or a bearer token")
         if not can_edit(layer, who):
             roles = ", ".join(layer.access.edit) or "no role"
             raise Forbidden(f"{layer.name} may be edited by {roles}; "
@@ -176,7 +178,10 @@ class Editor:
         who = self.editor(request, layer)
         fid = request.path_params["item_id"]
         doc = await read_json(request, self.limits)
-        (feature,), _ = features_of(doc, False, self.limits)
+        if mode == "update":  # a JSON merge patch (QGIS: no type, no If-Match)
+            feature = merge_patch_of(doc)
+        else:
+            (feature,), _ = features_of(doc, False, self.limits)
         change = self.checker(request, layer, who).check(feature, mode, path_id=fid)
         out = self.output_crs(request, layer)
         async with self.transaction(request, layer, who) as tx:

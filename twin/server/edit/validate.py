@@ -115,6 +115,32 @@ def features_of(doc: Any, allow_collection: bool, limits: Limits) -> tuple[list[
     return [doc], False
 
 
+def merge_patch_of(doc: Any) -> dict:
+    """A PATCH body: a JSON Merge Patch (RFC 7396) of the feature's GeoJSON, as QGIS
+    sends it (``{"properties": {...}}`` or ``{"geometry": {...}}``, no ``type``). Members
+    it may hold: ``properties`` (merged; a null value empties that property),
+    ``geometry`` (a whole geometry replaces the current one), ``type`` (``"Feature"``,
+    unchanged) and ``id`` (unchanged); ``links`` and ``bbox`` are derived and ignored.
+    Returned as the Feature :meth:`Checker.check` takes in ``update`` mode."""
+    if not isinstance(doc, dict):
+        raise Invalid("a PATCH body is a JSON merge patch of the feature: a JSON object "
+                      "such as {\"properties\": {\"name\": \"...\"}}")
+    if doc.get("type", "Feature") != "Feature":
+        raise Invalid(f"a merge patch cannot change the feature's type to "
+                      f"{str(doc.get('type'))[:40]!r}; leave type out or send \"Feature\"")
+    unknown = sorted(set(doc) - {"type", "id", "properties", "geometry", "links", "bbox"})
+    if unknown:
+        raise Invalid(f"a merge patch of a feature may change properties and geometry, "
+                      f"not {', '.join(str(u)[:40] for u in unknown[:5])}")
+    if "properties" in doc and doc["properties"] is None:
+        raise Invalid("properties cannot be removed as a whole; set single properties "
+                      "to null to empty them")
+    if isinstance(doc.get("geometry"), dict) and "type" not in doc["geometry"]:
+        raise Invalid("geometry must be a whole GeoJSON geometry (with its type)")
+    out = {k: v for k, v in doc.items() if k in ("id", "properties", "geometry")}
+    return {"type": "Feature", **out}
+
+
 # --- one feature ------------------------------------------------------------------
 
 @dataclass
