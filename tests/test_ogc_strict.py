@@ -58,3 +58,90 @@ def test_coverage_json_aliases(http, f):
     r = http.get("/collections/dem/coverage", params={"f": f, "scale-size": "x(20),y(20)"})
     assert r.status_code == 200, r.text
     assert r.json()["type"] == "Coverage"
+
+
+# --- point 5: impossible bboxes ------------------------------------------------------
+
+HUGE = "-1e30,-1e30,1e30,1e30"
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"
+
+
+@pytest.mark.parametrize("path,params,words", [
+    ("/collections/bus_stops/items", {"bbox": "0,100,1,101"}, ("±90", "swapped")),
+    ("/collections/bus_stops/items", {"bbox": "21,105,21.1,105.1"}, ("±90", "swapped")),
+    ("/collections/bus_stops/items", {"bbox": "-200,0,1,1"}, ("±180",)),
+    ("/collections/bus_stops/items", {"bbox": "105,21,106,22", "bbox-crs": EPSG.format(4326)},
+     ("minlat,minlon", "swapped")),
+    ("/collections/bus_stops/items", {"bbox": HUGE, "bbox-crs": EPSG.format(3405)},
+     ("area of use",)),
+    ("/collections/bus_stops/items", {"bbox": HUGE, "bbox-crs": EPSG.format(3857)},
+     ("area of use",)),
+    ("/collections/dem/coverage", {"bbox": "0,100,1,101"}, ("±90",)),
+    ("/collections/dem/coverage", {"bbox": HUGE, "bbox-crs": "EPSG:3405"}, ("area of use",)),
+    ("/collections/dem/map", {"bbox": "0,100,1,101"}, ("±90",)),
+    ("/collections/sensor_readings/items", {"bbox": "0,100,1,101"}, ("±90",)),
+    ("/collections/sensor_readings/cube", {"bbox": "0,100,1,101"}, ("±90",)),
+])
+def test_impossible_bboxes_are_400(http, path, params, words):
+    if path.endswith("/cube"):  # datetime is required there: the collection's first hour
+        start = http.get("/collections/sensor_readings").json()[
+            "extent"]["temporal"]["interval"][0][0]
+        params = {**params, "datetime": start}
+    refused(http.get(path, params=params), "bbox", *words)
+
+
+@pytest.mark.parametrize("params", [
+    {"bbox": "105.8,21.0,105.9,21.1"},
+    {"bbox": "21.0,105.8,21.1,105.9", "bbox-crs": EPSG.format(4326)},
+    {"bbox": "-180,-90,180,90"},
+    {"bbox": "570000,2310000,600000,2340000", "bbox-crs": EPSG.format(3405)},
+    {"bbox": "-20037508,-20037508,20037508,20037508", "bbox-crs": EPSG.format(3857)},
+])
+def test_real_bboxes_still_served(http, params):
+    r = http.get("/collections/bus_stops/items", params=params)
+    assert r.status_code == 200, r.text
+
+
+# --- point 4: every feature id is a path segment as it is -----------------------------
+
+def test_every_feature_id_is_fetched_as_clients_build_the_url(http, server, registry):
+    """100 random features of every collection, fetched at ``/items/{id}`` with the id
+    as it is (no percent-encoding, as OWSLib and QGIS do): 200 each, the same feature."""
+    import random
+    import urllib.request
+
+    from twin.feature_ids import unsafe_id
+
+    rng = random.Random(17)
+    seen = 0
+    for layer in registry:
+        page = http.get(f"/collections/{layer.name}/items", params={"limit": 2000}).json()
+        ids = [f["id"] for f in page["features"]]  # flood_extents: none in the small city
+        seen += bool(ids)
+        for fid in rng.sample(ids, min(100, len(ids))):
+            assert not unsafe_id(str(fid)), (layer.name, fid)
+            url = f"{server}/collections/{layer.name}/items/{fid}"  # as it is
+            with urllib.request.urlopen(url) as r:  # raises on a 404
+                assert r.status == 200
+                assert str(__import__("json").load(r)["id"]) == str(fid)
+    assert seen >= len(registry) - 1
+
+
+def test_station_aqi_ids_use_no_slash(http):
+    fid = http.get("/collections/station_aqi/items", params={"limit": 1}).json()[
+        "features"][0]["id"]
+    _code, scale, period, hour = fid.split("~")
+    assert scale in ("vn", "us") and period in ("hour", "day") and hour.endswith("Z")
+
+
+@pytest.mark.parametrize("bad", ["a/b", "a?b", "a#b", "50%", "a b", "tab\there"])
+def test_loaders_refuse_ids_that_are_not_path_safe(db, registry, tmp_path, bad):
+    from tests.city import EXTENT
+    from tests.files import write_csv
+    from twin.ingest.errors import LoadError
+    from twin.ingest.vector import load_vector
+
+    path = write_csv(tmp_path / "stations.csv", ["code", "name", "kind", "lon", "lat"],
+                     [["AQ-1", "ok", "air", 105.85, 21.03], [bad, "bad", "air", 105.86, 21.04]])
+    with pytest.raises(LoadError, match="may not contain"):
+        load_vector(db, registry, "sensor_stations", path, extent=EXTENT)

@@ -9,6 +9,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from twin.feature_ids import RULE, unsafe_id
 from twin.ingest.errors import LoadError
 from twin.registry import FieldSpec, FieldType, Layer
 
@@ -164,6 +165,11 @@ def external_ids(layer: Layer, columns: dict[str, list], id_column: str | None,
         blank = [str(k) for k, v in zip(rows, ids, strict=False) if _blank(v)]
         if blank:
             raise LoadError(f"id column {name!r} is empty in {len(blank)} row(s)", blank)
-        return [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
-                for v in ids]
+        out = [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+               for v in ids]
+        unsafe = [str(k) for k, v in zip(rows, out, strict=False) if unsafe_id(v)]
+        if unsafe:
+            raise LoadError(f"id column {name!r}: {RULE} (a URL path segment); "
+                            f"{len(unsafe)} row(s) do", unsafe)
+        return out
     return [str(uuid.uuid5(NAMESPACE, layer.name + bytes(w).hex())) for w in wkb]

@@ -14,6 +14,7 @@ from starlette.datastructures import QueryParams
 from twin.server.coverages.params import CRS84, positive_int
 from twin.server.errors import InvalidParameter
 from twin.server.params.crs import raster_crs
+from twin.server.params.extent import check_bbox
 from twin.server.params.values import parse_bbox
 
 WORLD = 20037508.342789244  # half the WebMercatorQuad extent, metres
@@ -40,7 +41,8 @@ def map_grid(params: QueryParams, crs84_bbox: tuple, max_side: int) -> MapGrid:
     longer side, the other from the bbox's aspect)."""
     crs = raster_crs(params["crs"], "crs") if "crs" in params else CRS84
     bbox_crs = raster_crs(params["bbox-crs"], "bbox-crs") if "bbox-crs" in params else CRS84
-    bbox = parse_bbox(params["bbox"]) if "bbox" in params else tuple(crs84_bbox)
+    bbox = check_bbox(parse_bbox(params["bbox"]), bbox_crs, xy=True) if "bbox" in params \
+        else tuple(crs84_bbox)
     if bbox_crs != crs:
         try:
             bbox = transform_bounds(bbox_crs, crs, *bbox, densify_pts=21)

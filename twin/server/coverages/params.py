@@ -25,6 +25,7 @@ from starlette.datastructures import QueryParams
 from twin.server.errors import InvalidParameter
 from twin.server.params.crs import RASTER_CRS84 as CRS84
 from twin.server.params.crs import raster_crs
+from twin.server.params.extent import check_bbox
 from twin.server.params.values import TimeFilter, parse_bbox, parse_datetime
 
 X_AXES = {"x", "e", "easting", "lon", "long", "longitude"}
@@ -93,7 +94,7 @@ def parse_area(params: QueryParams, storage_crs: str,
         raise InvalidParameter("bbox and subset: give one of them")
     if "bbox" in params:
         crs = raster_crs(params["bbox-crs"], "bbox-crs") if "bbox-crs" in params else CRS84
-        return Area(parse_bbox(params["bbox"]), crs)
+        return Area(check_bbox(parse_bbox(params["bbox"]), crs, xy=True), crs)
     if not subset:
         return Area(None, storage_crs)
     geographic = any(v[2] for v in subset.values())

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from twin.server.edr.catalogue import Catalogue
 from twin.server.errors import InvalidParameter
+from twin.server.params.extent import check_bbox
 from twin.server.params.values import TimeFilter, bbox_values, parse_datetime
 
 UNITS_M = {"m": 1.0, "km": 1000.0}
@@ -127,4 +128,4 @@ def cube_bbox(bbox: list[float] | None) -> tuple[float, float, float, float]:
     """pygeoapi's parsed bbox (4 or 6 numbers; heights are ignored: stations have none)."""
     if not bbox:
         raise InvalidParameter("bbox: a cube query needs bbox=minlon,minlat,maxlon,maxlat")
-    return bbox_values(bbox)
+    return check_bbox(bbox_values(bbox))

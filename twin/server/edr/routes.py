@@ -32,6 +32,7 @@ from twin.server.edr.formatters import Encoded
 from twin.server.edr.stream import Stream
 from twin.server.errors import problem
 from twin.server.params import negotiate as nf
+from twin.server.params.extent import check_bbox
 from twin.server.params.values import check_names as check_params
 from twin.server.params.values import parse_bbox
 
@@ -135,7 +136,7 @@ class EDRRoutes:
         check_names(request, "item" if item_id else "items")
         negotiate(request, ITEMS_FORMATS)
         raw = request.query_params.get("bbox")
-        bbox = list(parse_bbox(raw)) if raw else None
+        bbox = list(check_bbox(parse_bbox(raw))) if raw else None
         try:
             provider = load_plugin("provider", self.resource["providers"][0])
             body: Encoded = await run_in_threadpool(provider.items, item_id=item_id,

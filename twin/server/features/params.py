@@ -12,6 +12,7 @@ from starlette.datastructures import QueryParams
 from twin.registry import FieldSpec, FieldType, Layer
 from twin.server.errors import InvalidParameter
 from twin.server.params.crs import CRS84, OutputCRS, parse_crs
+from twin.server.params.extent import check_bbox
 from twin.server.params.negotiate import CSV, FGB, GEOJSON, GPKG, HTML, negotiate
 from twin.server.params.values import (
     DEFAULT_LIMIT,
@@ -117,6 +118,7 @@ def parse_items(params: QueryParams, accept: str | None, layer: Layer,
     if "bbox" in params:
         q.bbox = parse_bbox(params["bbox"])
         q.bbox_crs = parse_crs(params.get("bbox-crs"), layer.srid, "bbox-crs", offered)
+        check_bbox(q.bbox, "OGC:CRS84" if q.bbox_crs == CRS84 else q.bbox_crs.srid)
     elif "bbox-crs" in params:
         raise InvalidParameter("bbox-crs given without bbox")
     if "datetime" in params:
