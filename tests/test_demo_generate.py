@@ -57,15 +57,20 @@ def test_counts_follow_scale_but_assets_do_not(demo):
 
 
 def test_districts_and_wards_tile_the_extent(demo):
+    """Both administrative maps (issue 16): the districts and their wards until 30 June
+    2025, and the wards formed from them on 1 July 2025, each tile the extent."""
     geoms, cols, _ = read_layer(demo["gpkg"], "admin_areas")
     extent = shapely.box(105.75, 20.95, 105.92, 21.09)
-    for level in ("district", "ward"):
-        parts = geoms[cols["level"] == level]
+    former, new = cols["valid_to"] == "2025-07-01", cols["valid_from"] == "2025-07-01"
+    assert (former ^ new).all()
+    district, ward = cols["level"] == "district", cols["level"] == "ward"
+    for parts in (geoms[former & district], geoms[former & ward], geoms[new]):
         assert shapely.area(parts).sum() == pytest.approx(extent.area, rel=1e-6)
         assert shapely.union_all(parts).area == pytest.approx(extent.area, rel=1e-6)
-    assert (cols["level"] == "district").sum() == 12
-    assert set(cols["parent_code"][cols["level"] == "ward"]) == set(
-        cols["code"][cols["level"] == "district"])
+    assert (former & district).sum() == 12
+    assert set(cols["parent_code"][former & ward]) == set(cols["code"][former & district])
+    assert ward[new].all() and set(cols["parent_code"][new]) == {None}
+    assert (former & ward).sum() > new.sum() >= 40
 
 
 def test_road_network_is_one_connected_planar_graph(demo):

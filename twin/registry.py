@@ -141,6 +141,16 @@ class TileSpec(BaseModel):
         return self
 
 
+class Validity(BaseModel):
+    """When each feature is in force, as two fields of the layer: ``from`` (the first day
+    it is in force; empty: since before the records) and ``to`` (the first day it no
+    longer is, an exclusive end; empty: still in force). ``datetime`` on such a layer
+    selects the features in force then, e.g. the administrative map of a day."""
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+
+
 class NearestSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     field: str
@@ -169,6 +179,7 @@ class Layer(BaseModel):
     # Keep past versions: ``datetime`` then selects the versions valid at that time
     # ("the city as it was"), so such a layer has no separate time_field.
     history: bool = False
+    validity: Validity | None = None   # when each feature is in force (datetime selects)
     measure: Literal["length", "area"] | None = None
     nearest: NearestSpec | None = None
     access: Access = Access()
@@ -218,6 +229,8 @@ class Layer(BaseModel):
         if self.history and self.time_field:
             raise ValueError("a layer with history uses datetime for its versions; "
                              "drop time_field (filter that field with CQL2 instead)")
+        if self.validity is not None:
+            self._check_validity(self.validity)
         if self.time_field and self.time_field not in self.fields:
             raise ValueError(f"time_field {self.time_field!r} is not one of the fields")
         if self.time_field and self.fields[self.time_field].type not in (
@@ -241,6 +254,20 @@ class Layer(BaseModel):
         if self.osm is not None:
             check_layer(self.osm, self)
         return self
+
+    def _check_validity(self, validity: Validity) -> None:
+        if self.history or self.time_field:
+            raise ValueError("validity: datetime selects the features in force, so the layer "
+                             "can have no history and no time_field")
+        types = set()
+        for key, name in (("from", validity.start), ("to", validity.end)):
+            if name not in self.fields:
+                raise ValueError(f"validity.{key}: {name!r} is not one of the fields")
+            types.add(self.fields[name].type)
+        if len(types) != 1 or not types <= {FieldType.date, FieldType.datetime}:
+            raise ValueError("validity: from and to must both be dates or both datetimes")
+        if validity.start == validity.end:
+            raise ValueError("validity: from and to must be two fields")
 
     @property
     def srid(self) -> int:

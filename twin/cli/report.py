@@ -10,8 +10,9 @@ from twin.cli.context import AppContext, handle_errors
 
 
 @click.command("report")
-@click.option("--area", required=True, help='District or ward name, e.g. "Hoàn Kiếm" '
-              '(diacritics and case optional).')
+@click.option("--area", required=True, help='Area name from either administrative map '
+              '(the districts and wards until 30 June 2025, the wards and communes since), '
+              'e.g. "Hoàn Kiếm" or "Phường Cửa Nam" (diacritics and case optional).')
 @click.option("--from", "start", required=True, help="First day, YYYY-MM-DD (local time).")
 @click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD (inclusive).")
 @click.option("--topics", default="assets,air,flood", show_default=True,
@@ -29,6 +30,7 @@ def report(app: AppContext, area: str, start: str, end: str, topics: str, fmt: s
     """Write a map report on one district or ward over a period."""
     import psycopg
 
+    from twin.reports.areas import resolve_area
     from twin.reports.build import build_report
     from twin.reports.request import ReportError, parse_request
     from twin.server.db import libpq_url
@@ -39,11 +41,14 @@ def report(app: AppContext, area: str, start: str, end: str, topics: str, fmt: s
                                  "format": fmt, "paper": paper}, app.settings.city.timezone)
         with psycopg.connect(libpq_url(app.url), autocommit=True) as conn:
             body = build_report(conn, request)
+            area = resolve_area(conn, request.area, request.start, request.end)
     except ReportError as exc:
         raise click.ClickException(str(exc)) from None
     output.write_bytes(body)
     click.echo(f"wrote {output} ({len(body) / 1e6:.1f} MB, {request.format.value}, "
-               f"{', '.join(t.value for t in request.topics)})")
+               f"{', '.join(t.value for t in request.topics)}): {area.label}")
+    if area.map_note:
+        click.echo(area.map_note)
 
 
 def register(main: click.Group) -> None:

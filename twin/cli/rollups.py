@@ -44,5 +44,41 @@ def rebuild(app: AppContext) -> None:
     click.echo(summary.line())
 
 
+@rollups.command("areas")
+@click.option("--property", "prop", required=True, help="Observed property, e.g. pm25.")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="First local day, YYYY-MM-DD.")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Last local day, YYYY-MM-DD (inclusive).")
+@click.option("--grain", type=click.Choice(["hour", "day", "month"]), default="day",
+              show_default=True)
+@click.pass_obj
+@handle_errors
+def areas(app: AppContext, prop: str, start, end, grain: str) -> None:
+    """Rollups per commune or ward of the administrative map in force on each day, as CSV
+    (before 1 July 2025 the former wards, from then the new communes and wards)."""
+    import csv
+    import sys
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    import psycopg
+
+    from twin.reports.area_rollups import area_rollups
+    from twin.server.db import libpq_url
+
+    tz = app.settings.city.timezone
+    begins = datetime.combine(start.date(), time.min, ZoneInfo(tz))
+    ends = datetime.combine(end.date() + timedelta(days=1), time.min, ZoneInfo(tz))
+    with psycopg.connect(libpq_url(app.url), autocommit=True) as conn:
+        rows = area_rollups(conn, prop, begins, ends, grain, tz)
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["bucket", "day", "code", "name", "level", "stations", "readings", "mean",
+                  "min", "max"])
+    for r in rows:
+        out.writerow([r.bucket.isoformat(), r.day.isoformat(), r.code, r.name, r.level,
+                      r.stations, r.readings, f"{r.mean:.3f}", r.min, r.max])
+
+
 def register(main: click.Group) -> None:
     main.add_command(rollups)

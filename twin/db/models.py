@@ -65,6 +65,12 @@ def field_checks(table: str, spec: FieldSpec) -> list[CheckConstraint]:
     return [CheckConstraint(sql, name=f"ck_{table}_{col}_{kind}") for sql, kind in checks]
 
 
+def validity_check_sql(layer: Layer) -> str:
+    """A layer's ``validity`` ends after it starts (either may be empty)."""
+    start, end = layer.validity.start, layer.validity.end
+    return f"{start} IS NULL OR {end} IS NULL OR {start} < {end}"
+
+
 def _measure_column(layer: Layer) -> Column | None:
     if layer.measure is None:
         return None
@@ -102,6 +108,9 @@ def layer_table(layer: Layer, metadata: MetaData) -> Table:
         Index(f"ix_{layer.table}_geom", "geom", postgresql_using="gist"),
         comment=layer.title,
     )
+    if layer.validity is not None:
+        table.append_constraint(CheckConstraint(validity_check_sql(layer),
+                                                name=f"ck_{layer.table}_validity"))
     if layer.time_field:
         Index(f"ix_{layer.table}_{layer.time_field}", table.c[layer.time_field])
     for spec in layer.fields.values():

@@ -1,4 +1,6 @@
-"""Districts and wards: a weighted Voronoi-style partition that tiles the extent.
+"""Districts and wards (the map until 30 June 2025): a weighted Voronoi-style partition
+that tiles the extent. The map of 1 July 2025 is formed from these wards
+(:mod:`twin.demo.admin2025`).
 
 Many small Voronoi cells are assigned to the nearest district centre (distance
 scaled by the district's real size, with smooth noise for organic boundaries);
@@ -9,6 +11,7 @@ unions of the same cells, so they tile the extent without gaps or overlaps.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import shapely
@@ -34,17 +37,21 @@ class AdminArea:
     parent_code: str | None
     population: int
     geom: shapely.Geometry
+    valid_from: date | None = None    # first day in force (None: before the records)
+    valid_to: date | None = None      # first day no longer in force (None: in force)
 
 
 @dataclass
 class Admin:
-    districts: list[AdminArea]
-    wards: list[AdminArea]
+    districts: list[AdminArea]        # the former map (districts and their wards), which
+    wards: list[AdminArea]            # the demo's other stages place things in
     meta: dict[str, District] = field(default_factory=dict)   # district code -> data
+    new_map: list[AdminArea] = field(default_factory=list)    # from 1 July 2025
 
     @property
     def areas(self) -> list[AdminArea]:
-        return [*self.districts, *self.wards]
+        """Both maps: the former districts and wards, then the new communes and wards."""
+        return [*self.districts, *self.wards, *self.new_map]
 
     def district_index(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Index into ``districts`` of each point (-1 outside the extent)."""

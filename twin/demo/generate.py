@@ -1,6 +1,7 @@
 """Write the synthetic Hanoi as the ordinary files a user would have.
 
-    hanoi.gpkg    admin_areas, road_segments, land_parcels (EPSG:5897), traffic_signs,
+    hanoi.gpkg    admin_areas (the map until 30 June 2025 and the map from 1 July 2025),
+                  road_segments, land_parcels (EPSG:5897), traffic_signs,
                   traffic_signals, cameras, parking_sites
     gtfs.zip      bus stops, routes, trips, stop times and shapes
     stations.csv  air-quality, water-level and rain stations
@@ -21,6 +22,7 @@ import numpy as np
 
 from twin.demo import assets, cadastre, gpkg, sensors, transit
 from twin.demo.admin import Admin, build_admin
+from twin.demo.admin2025 import build_map_2025
 from twin.demo.dem import Terrain, write_dem
 from twin.demo.frame import UTM48N, VN2000_TM3_482, WGS84, stage_rng, to_crs
 from twin.demo.geography import build_geography
@@ -51,10 +53,16 @@ def _admin_layer(path: Path, admin: Admin) -> int:
              "name": np.array([a.name for a in areas], dtype=object),
              "level": np.array([a.level for a in areas], dtype=object),
              "parent_code": np.array([a.parent_code for a in areas], dtype=object),
-             "population": np.array([a.population for a in areas], dtype=np.int64)}
+             "population": np.array([a.population for a in areas], dtype=np.int64),
+             "valid_from": np.array([_day(a.valid_from) for a in areas], dtype=object),
+             "valid_to": np.array([_day(a.valid_to) for a in areas], dtype=object)}
     geoms = to_crs(gpkg.as_multi(np.array([a.geom for a in areas], dtype=object)), WGS84)
     ids = np.array([a.id for a in areas], dtype=object)
     return gpkg.write_layer(path, "admin_areas", geoms, ids, attrs, "MultiPolygon", WGS84)
+
+
+def _day(value) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _point_layers(path: Path, roads: Roads, admin: Admin, seed: int) -> dict[str, int]:
@@ -115,7 +123,9 @@ def generate(out_dir: Path, seed: int = 20261124, scale: float = 1.0,
     clock = _Clock(progress)
     geo = build_geography(stage_rng(seed, "geography"))
     admin = build_admin(geo, stage_rng(seed, "admin"))
-    clock(f"geography: {len(admin.districts)} districts, {len(admin.wards)} wards")
+    admin.new_map = build_map_2025(admin.districts, admin.wards)
+    clock(f"geography: {len(admin.districts)} districts, {len(admin.wards)} wards; "
+          f"{len(admin.new_map)} wards from 1 July 2025")
     roads = build_roads(geo, admin, stage_rng(seed, "roads"), scale)
     _vector_layers(paths["gpkg"], geo, admin, roads, seed, scale, clock)
     n_routes, n_stops = _bus_feed(paths["gtfs"], roads, seed)

@@ -9,19 +9,21 @@ CRS84 geometries and the asset's layer, id and what flooded it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import rasterio
 import shapely
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 from pyproj import CRS
 from rasterio.transform import Affine
 from sqlalchemy import Connection, text
 
 from twin.analysis.flood import DemGrid, ExposureParams, exposure
+from twin.flood.areas import exposure_by_area
 from twin.flood.assets import load_assets
 from twin.flood.grid import lonlat_bounds
 from twin.flood.request import NAME_PATTERN, FloodInputError, parse_time
@@ -37,6 +39,7 @@ _RANGE = text("SELECT min(valid_time), max(valid_time) FROM rasters "
 class ExposureRequest(BaseModel):
     scenario: str = Field(..., min_length=1, max_length=100, pattern=NAME_PATTERN)
     time: datetime
+    _tz: str = PrivateAttr("UTC")   # the city's zone, set by of()
     threshold_m: float | None = Field(None, ge=0, le=5, description=(
         "one depth threshold for roads, points and parcels (default: 0.15 m roads, "
         "0.10 m points and parcels)"))
@@ -54,7 +57,14 @@ class ExposureRequest(BaseModel):
         from twin.flood.request import parse
 
         when = parse_time(when, tz=tz) if isinstance(when, str) else when
-        return parse(cls, {"scenario": scenario, "time": when, "threshold_m": threshold_m}, tz)
+        req = parse(cls, {"scenario": scenario, "time": when, "threshold_m": threshold_m}, tz)
+        req._tz = tz
+        return req
+
+    @property
+    def local_day(self) -> date:
+        """The day asked, in the city's zone: it picks the administrative map."""
+        return self.time.astimezone(ZoneInfo(self._tz)).date()
 
 
 @dataclass(frozen=True)
@@ -115,7 +125,8 @@ def compute(conn: Connection, req: ExposureRequest, step: Step | None = None) ->
                "thresholds_m": p.model_dump(), **_by_report_class(e.summary()),
                "routes": [{"route_id": int(r.route_id), "route_number": r.route_number,
                            "name": r.name, "stops_lost": int(r.stops_lost)}
-                          for r in routes.itertuples()]}
+                          for r in routes.itertuples()],
+               "by_area": exposure_by_area(conn, features, req.local_day)}
     return {"type": "FeatureCollection", "features": features, "summary": _plain(summary)}
 
 

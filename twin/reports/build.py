@@ -25,7 +25,7 @@ def build_report(conn: Connection, request: ReportRequest,
     started = time.perf_counter()
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        area = resolve_area(conn, request.area)
+        area = resolve_area(conn, request.area, request.start, request.end)
         report = gather(conn, area, request, now or datetime.now(request.zone))
     if request.format is Format.pdf:
         from twin.reports.pdf import render_pdf
@@ -50,6 +50,8 @@ def gather(conn: Connection, area: Area, request: ReportRequest, now: datetime) 
             sections.append(_with_roads(air.section(conn, area, request), roads))
         else:
             sections.append(_with_roads(flood.section(conn, area, request), roads))
+    if area.map_note and sections:  # which administrative map the period uses
+        sections[0].notes.insert(0, area.map_note)
     return Report(area=area, period_label=request.period_label,
                   generated=f"{now.astimezone(request.zone):%d/%m/%Y %H:%M} "
                             f"({request.timezone})", sections=sections,

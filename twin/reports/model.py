@@ -4,6 +4,7 @@ charts and notes. The PDF and HTML renderers read only these objects."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 import shapely
@@ -83,6 +84,9 @@ class Area:
     geom: shapely.Geometry
     area_m2: float
     parent: str | None = None     # the district's name, for a ward
+    valid_from: date | None = None  # when the area is in force (admin_areas' validity)
+    valid_to: date | None = None
+    map_note: str = ""            # which administrative map the period uses
 
     @property
     def label(self) -> str:

@@ -130,10 +130,12 @@ PALETTES: dict[str, dict[str, str]] = {
         # parking_sites
         "on_street": "#6baed6", "surface_lot": "#2171b5", "garage": "#08306b",
     },
-    "depth_class": {code: cls[2] for code, cls in zip(FLOOD_DEPTH_CODES, _FLOOD_DEPTH)},
+    "depth_class": {code: cls[2]
+                    for code, cls in zip(FLOOD_DEPTH_CODES, _FLOOD_DEPTH, strict=False)},
     # admin_areas levels, and the AQI class number 1..6 of station_aqi (both scales
     # share the six colours).
-    "level": {"province": "#000000", "district": "#333333", "ward": "#8a8a8a",
+    "level": {"province": "#000000", "district": "#333333", "commune": "#8a8a8a",
+              "ward": "#8a8a8a",
               **{str(i): c[2] for i, c in enumerate(_VN_AQI, start=1)}},
 }
 
@@ -150,9 +152,10 @@ LABELS: dict[str, dict[str, str]] = {
         "NTD": "NTD cemeteries", "DKV": "DKV recreation", "SON": "SON rivers and canals",
         "MNC": "MNC water surface", "CSD": "CSD unused",
     },
-    "depth_class": {code: cls[3] for code, cls in zip(FLOOD_DEPTH_CODES, _FLOOD_DEPTH)},
+    "depth_class": {code: cls[3]
+                    for code, cls in zip(FLOOD_DEPTH_CODES, _FLOOD_DEPTH, strict=False)},
     "level": {str(i): f"{i} {vn[3].split(' (')[0]} / {us[3].split(' (')[0]}"
-              for i, (vn, us) in enumerate(zip(_VN_AQI, _US_AQI), start=1)},
+              for i, (vn, us) in enumerate(zip(_VN_AQI, _US_AQI, strict=False), start=1)},
 }
 
 # For fields without a palette: Tableau 10, assigned in the field's enum order.

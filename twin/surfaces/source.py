@@ -18,13 +18,13 @@ from shapely import wkb
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import transform as reproject
 
+from twin.admin_map import in_force
 from twin.analysis.interpolate import project
 from twin.errors import TwinInputError
 
 from .queue import POLLUTANTS
 
 EPSG = 3405                       # VN-2000 / UTM zone 48N: the city's metric CRS
-BOUNDARY_LEVEL = "district"
 
 _MEANS = """
 SELECT r.bucket, s.id, r.mean
@@ -38,8 +38,11 @@ SELECT id, external_id, ST_X(geom), ST_Y(geom) FROM sensor_stations
 WHERE kind = 'air' AND geom IS NOT NULL AND %(variable)s = ANY(properties)
 ORDER BY id
 """
-_BOUNDARY = ("SELECT ST_AsBinary(ST_Union(geom)) FROM admin_areas "
-             "WHERE level = %s AND geom IS NOT NULL")
+# The areas of the map in force today below the province (one map: the former and the
+# new map cover the same city, and taking one never counts a place twice).
+_BOUNDARY = ("SELECT ST_AsBinary(ST_Union(a.geom)) FROM admin_areas a "
+             "WHERE a.level <> 'province' AND a.geom IS NOT NULL AND "
+             + in_force("a", "current_date"))
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,11 @@ def hourly_means(conn: psycopg.Connection, variable: str, start: datetime,
 
 
 def city_boundary(conn: psycopg.Connection) -> BaseGeometry:
-    """The union of the districts, in EPSG:3405: cells outside it are left empty."""
-    row = conn.execute(_BOUNDARY, (BOUNDARY_LEVEL,)).fetchone()
+    """The union of the administrative areas in force today (below the province), in
+    EPSG:3405: cells outside it are left empty."""
+    row = conn.execute(_BOUNDARY).fetchone()
     if row is None or row[0] is None:
-        raise TwinInputError("no district boundaries in admin_areas: load the city first")
+        raise TwinInputError("no administrative areas in force in admin_areas: load the "
+                             "city first")
     to_metres = Transformer.from_crs(4326, EPSG, always_xy=True).transform
     return reproject(to_metres, wkb.loads(bytes(row[0])))

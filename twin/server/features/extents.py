@@ -18,6 +18,12 @@ def extent_sql(layer: Layer) -> str:
     geom = sql.SQL("geom" if layer.srid == 4326 else "ST_Transform(geom, 4326)")
     if layer.history:  # from the first version on, still open
         times = sql.SQL("({}), NULL::timestamptz").format(sql.SQL(first_version_sql(layer)))
+    elif layer.validity is not None:  # first day in force to the last end; open if unknown
+        times = sql.SQL(
+            "(SELECT CASE WHEN bool_or({f} IS NULL) THEN NULL ELSE min({f}) END::timestamptz "
+            "FROM {t}), (SELECT CASE WHEN bool_or({e} IS NULL) THEN NULL ELSE max({e}) END"
+            "::timestamptz FROM {t})").format(f=sql.Identifier(layer.validity.start),
+                                              e=sql.Identifier(layer.validity.end), t=table)
     elif layer.time_field:
         field = sql.Identifier(layer.time_field)
         times = sql.SQL("(SELECT min({f}) FROM {t}), (SELECT max({f}) FROM {t})").format(

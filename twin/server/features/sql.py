@@ -12,7 +12,7 @@ from twin.server.features import cql
 from twin.server.features.params import ItemsQuery
 from twin.server.params.binds import Params
 from twin.server.params.crs import OutputCRS, geometry_sql
-from twin.server.params.values import TimeFilter
+from twin.server.params.values import TimeFilter, validity_bounds
 
 T = sql.SQL("t.")
 
@@ -29,6 +29,8 @@ def where_clause(layer: Layer, q: ItemsQuery, fields: dict[str, FieldSpec],
         parts.append(_bbox(layer, q.bbox, q.bbox_crs, params))
     if q.time is not None and layer.time_field:  # on a history layer: source_sql
         parts.append(_time(layer, q.time, params))
+    elif q.time is not None and layer.validity is not None:
+        parts.append(_in_force(layer, q.time, params))
     for name, value in q.equals.items():
         parts.append(sql.SQL("{} = {}").format(col(name), params.add(value)))
     if q.filter_text is not None:
@@ -86,6 +88,19 @@ def _time(layer: Layer, t: TimeFilter, params: Params) -> sql.Composable:
     if t.end is not None:
         parts.append(sql.SQL("{} <= {}").format(column, params.add(bound(t.end))))
     return sql.SQL(" AND ").join(parts)
+
+
+def _in_force(layer: Layer, t: TimeFilter, params: Params) -> sql.Composable:
+    """The features in force at some moment of ``t`` (``validity``: from <= end, to > start;
+    an empty from or to is open)."""
+    lo, hi = validity_bounds(layer, t)
+    start, end = col(layer.validity.start), col(layer.validity.end)
+    parts = []
+    if hi is not None:
+        parts.append(sql.SQL("({f} IS NULL OR {f} <= {v})").format(f=start, v=params.add(hi)))
+    if lo is not None:
+        parts.append(sql.SQL("({f} IS NULL OR {f} > {v})").format(f=end, v=params.add(lo)))
+    return sql.SQL(" AND ").join(parts) if parts else sql.SQL("TRUE")
 
 
 def property_pairs(names: list[str]) -> sql.Composable:

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from twin.registry import Layer
+from twin.registry import FieldType, Layer
 from twin.server.errors import InvalidParameter
 from twin.server.limits import LIMITS
 
@@ -123,11 +123,24 @@ def parse_datetime(raw: str) -> TimeFilter:
 
 
 def layer_datetime(layer: Layer, raw: str) -> TimeFilter:
-    """``datetime`` on a layer's features or tiles: its time field, or, on a layer that
-    keeps history, the versions valid then; a layer with neither has no time dimension."""
-    if not (layer.time_field or layer.history):
+    """``datetime`` on a layer's features or tiles: its time field, on a layer that
+    keeps history the versions valid then, on a layer with ``validity`` the features in
+    force then; a layer with none of these has no time dimension."""
+    if not (layer.time_field or layer.history or layer.validity):
         raise InvalidParameter(f"datetime: collection {layer.name} has no time dimension")
     return parse_datetime(raw)
+
+
+def validity_bounds(layer: Layer, t: TimeFilter) -> tuple[date | datetime | None,
+                                                         date | datetime | None]:
+    """The ends of ``datetime`` to compare with a layer's ``validity`` fields: for date
+    fields the calendar date of each end as written (``2025-07-01``,
+    ``2025-07-01T00:30+07:00``: 1 July), for datetime fields the moments themselves.
+    A feature is in force during [lo, hi] when ``from <= hi`` and ``to > lo``."""
+    if layer.fields[layer.validity.start].type is FieldType.datetime:
+        return t.start, t.end
+    return (t.start.date() if t.start is not None else None,
+            t.end.date() if t.end is not None else None)
 
 
 # --- names -----------------------------------------------------------------------------

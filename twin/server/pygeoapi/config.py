@@ -130,7 +130,7 @@ def _moment(value: str | None, end: bool = False) -> datetime | None:
 def extents_section(layer: Layer, extent: dict) -> dict[str, Any]:
     out: dict[str, Any] = {"spatial": {"bbox": [float(v) for v in extent["bbox"]],
                                        "crs": CRS84_URI}}
-    if layer.time_field or layer.history:
+    if layer.time_field or layer.history or layer.validity:
         begin, end = extent.get("interval") or [None, None]
         out["temporal"] = {"begin": _moment(begin), "end": _moment(end, end=True),
                            "trs": GREGORIAN}

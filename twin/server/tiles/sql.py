@@ -25,7 +25,7 @@ from pyproj import CRS
 
 from twin.db.history import versions_sql
 from twin.registry import FieldSpec, FieldType, Layer, RegistryError
-from twin.server.params.values import TimeFilter
+from twin.server.params.values import TimeFilter, validity_bounds
 from twin.server.tiles.tms import ORIGIN, TILE_SIZE
 
 MVT_EXTENT = 4096          # tile coordinate units per side
@@ -149,6 +149,8 @@ class LayerTiles:
                 where.append(sql.SQL("{} >= %(start)s::{}").format(tf, cast))
             if v.end:
                 where.append(sql.SQL("{} <= %(end)s::{}").format(tf, cast))
+        if layer.validity is not None:
+            where += _in_force(layer, v)
         return sql.SQL(
             "SELECT ST_AsMVT(t, {name}, {extent}, 'geom', 'id' ORDER BY t.id) FROM ("
             "SELECT {columns}, ST_AsMVTGeom({geom}, {envelope}, {extent}, {buffer}, true) "
@@ -201,7 +203,22 @@ class LayerTiles:
         field's own type: a date field compares with the UTC day of each end."""
         if self.layer.time_field and self._time_is_date:
             return _as_date(when.start), _as_date(when.end)
+        if self.layer.validity is not None:
+            return validity_bounds(self.layer, when)
         return when.start, when.end
+
+
+def _in_force(layer: Layer, v: Variant) -> list[sql.Composable]:
+    """A ``validity`` layer's features in force at some moment of [start, end]."""
+    start, end = sql.Identifier(layer.validity.start), sql.Identifier(layer.validity.end)
+    is_date = layer.fields[layer.validity.start].type is FieldType.date
+    cast = sql.SQL("date" if is_date else "timestamptz")
+    out = []
+    if v.end:
+        out.append(sql.SQL("({f} IS NULL OR {f} <= %(end)s::{c})").format(f=start, c=cast))
+    if v.start:
+        out.append(sql.SQL("({f} IS NULL OR {f} > %(start)s::{c})").format(f=end, c=cast))
+    return out
 
 
 def _as_date(value: date | datetime | None) -> date | None:
