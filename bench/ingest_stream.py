@@ -41,16 +41,16 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ensure_out, libpq, scratch_database, table  # noqa: E402
-from tests.mqtt_broker import Mosquitto, free_port, wait_for_port  # noqa: E402
-from twin.config import load_settings  # noqa: E402
-from twin.db.engine import make_engine  # noqa: E402
-from twin.db.schema import upgrade  # noqa: E402
-from twin.demo.replay import read_moments, replay  # noqa: E402
-from twin.ingest.mqtt import Broker  # noqa: E402
-from twin.ingest.readings import load_readings  # noqa: E402
-from twin.ingest.vector import load_vector  # noqa: E402
-from twin.registry import load_registry  # noqa: E402
+from bench.common import ensure_out, libpq, scratch_database, table
+from tests.mqtt_broker import Mosquitto, free_port, wait_for_port
+from twin.config import load_settings
+from twin.db.engine import make_engine
+from twin.db.schema import upgrade
+from twin.demo.replay import read_moments, replay
+from twin.ingest.mqtt import Broker
+from twin.ingest.readings import load_readings
+from twin.ingest.vector import load_vector
+from twin.registry import load_registry
 
 READINGS_PER_DAY = 44_640  # the demo's 65 stations
 COLS = ("station_code text, observed_at timestamptz, property text, value float8, unit text, "
@@ -188,7 +188,7 @@ def http(url: str, moments: list, batch: int) -> float:
     bodies = [json.dumps(items[i:i + batch]).encode() for i in range(0, len(items), batch)]
     port = free_port()
     env = {**os.environ, "TWIN_DATABASE_URL": url}
-    log = open(ensure_out() / "ingest_stream-serve.log", "w")
+    log = open(ensure_out() / "ingest_stream-serve.log", "w")  # noqa: SIM115 - the server writes it until stopped
     server = subprocess.Popen([sys.executable, "-c", "from twin.cli import main; main()",
                                "serve", "--port", str(port), "--workers", "1"], env=env,
                               stdout=log, stderr=subprocess.STDOUT)

@@ -233,7 +233,7 @@ def test_months_now_and_rebuild_agree(city, tmp_path):
                     "value, r.unit, r.quality FROM unnest(%s::text[], %s::text[], %s::text[], "
                     "%s::text[], %s::text[], %s::text[]) r(code, observed_at, property, value, "
                     "unit, quality) JOIN sensor_stations s ON s.code = r.code",
-                    [list(map(str, col)) for col in zip(*later)])
+                    [list(map(str, col)) for col in zip(*later, strict=False)])
         cur.execute("INSERT INTO sensor_readings (station_id, property, observed_at, value, "
                     "unit, quality) SELECT * FROM new_rows")
         summary = derived.refresh(cur, "new_rows", tz=LOCAL, months="now")
@@ -262,12 +262,11 @@ def test_failed_load_leaves_nothing(city, tmp_path):
     with pytest.raises(LoadError):
         load_readings(city, write(tmp_path / "b.csv", bad), tz=LOCAL)
     assert _snapshot(city) == before
-    with pytest.raises(psycopg.errors.RaiseException):  # fails after the refresh ran
-        with city.begin() as conn:
-            cur = conn.connection.driver_connection.cursor()
-            _merge_file(cur, write(tmp_path / "c.csv", bad[:-1]))
-            cur.execute("SELECT count(*) FROM station_aqi")
-            cur.execute("DO $$ BEGIN RAISE EXCEPTION 'later step failed'; END $$")
+    with pytest.raises(psycopg.errors.RaiseException), city.begin() as conn:  # after refresh
+        cur = conn.connection.driver_connection.cursor()
+        _merge_file(cur, write(tmp_path / "c.csv", bad[:-1]))
+        cur.execute("SELECT count(*) FROM station_aqi")
+        cur.execute("DO $$ BEGIN RAISE EXCEPTION 'later step failed'; END $$")
     assert _snapshot(city) == before
 
 
@@ -291,7 +290,7 @@ def test_whole_series_fresh_or_not(city, tmp_path, monkeypatch):
                               [r for r in rows if datetime.fromisoformat(r[1]) < cut]), tz=LOCAL)
     read = {}
     for name in ("_read_fresh", "_read_known"):
-        def spy(*args, _real=getattr(derived_rollups, name), _name=name):
+        def spy(*args, _real=getattr(derived_rollups, name), _name=name):  # noqa: B008 - binds the loop's function
             read[_name] = _real(*args)
             return read[_name]
         monkeypatch.setattr(derived_rollups, name, spy)

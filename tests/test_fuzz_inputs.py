@@ -102,7 +102,7 @@ def table_counts(engine) -> dict[str, int]:
             "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
             "ORDER BY 1"))]
         query = "SELECT " + ", ".join(f'(SELECT count(*) FROM "{n}")' for n in names)
-        return dict(zip(names, conn.execute(text(query)).one()))
+        return dict(zip(names, conn.execute(text(query)).one(), strict=False))
 
 
 def refused_or_loaded(engine, load, table: str, loaded_rows) -> None:
@@ -209,7 +209,7 @@ READING_ROW = st.tuples(
 
 @FUZZ
 @given(header=st.one_of(st.just(READING_HEADER), st.permutations(READING_HEADER),
-                        st.lists(st.sampled_from(READING_HEADER + ["extra", ""]),
+                        st.lists(st.sampled_from([*READING_HEADER, "extra", ""]),
                                  max_size=7)),
        rows=st.lists(READING_ROW, max_size=6), cut=st.one_of(st.none(), st.integers(0, 200)))
 def test_readings_loader_loads_or_refuses_whole(two_stations, tmp_path, header, rows, cut):

@@ -156,7 +156,8 @@ def test_routes_enforce_the_limits_listed_in_one_place():
         LIMITS.edit_body_bytes, LIMITS.vertices, LIMITS.edit_features)
     assert (readings.body_bytes, readings.readings) == (
         LIMITS.readings_body_bytes, LIMITS.readings_per_request)
-    assert (params.MAX_LIMIT, params.DEFAULT_LIMIT) == (LIMITS.page_size,
-                                                        LIMITS.default_page_size)
-    assert (cql.MAX_FILTER_LENGTH, cql.MAX_DEPTH) == (LIMITS.filter_chars, LIMITS.filter_depth)
+    assert (LIMITS.page_size,
+                                                        LIMITS.default_page_size) == (
+        params.MAX_LIMIT, params.DEFAULT_LIMIT)
+    assert (LIMITS.filter_chars, LIMITS.filter_depth) == (cql.MAX_FILTER_LENGTH, cql.MAX_DEPTH)
     assert LIMITS.body_bytes >= max(LIMITS.edit_body_bytes, LIMITS.readings_body_bytes)

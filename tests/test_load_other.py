@@ -79,7 +79,10 @@ def stations(db, registry, tmp_path):
     return db
 
 
-def readings_file(path, hours=48, start=datetime(2026, 9, 30, 12, tzinfo=timezone(timedelta(hours=7)))):
+START = datetime(2026, 9, 30, 12, tzinfo=timezone(timedelta(hours=7)))
+
+
+def readings_file(path, hours=48, start=START):
     lines = []
     for h in range(hours):
         t = (start + timedelta(hours=h)).isoformat()
@@ -178,7 +181,8 @@ def test_readings_duplicates_within_one_file_and_late_rows(stations, tmp_path):
                       ["AQ-2", "2026-11-02T00:00:00+07:00", "pm25", 20.0]])  # a new month
     second = load_readings(stations, late)
     assert (second.inserted, second.partitions_created) == (2, 1)
-    assert rows(stations, "SELECT count(*) FROM sensor_readings_2026_09 WHERE value = 12.5")[0][0] == 1
+    assert rows(stations, "SELECT count(*) FROM sensor_readings_2026_09 "
+                          "WHERE value = 12.5")[0][0] == 1
 
 
 def test_deleting_a_station_deletes_its_readings(stations, tmp_path):

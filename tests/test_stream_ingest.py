@@ -111,10 +111,10 @@ def test_copy_text_keeps_units_values_and_times_exact(stations, conn):
     times = [T0 + timedelta(minutes=k, microseconds=k) for k in range(len(units))]
     local = timezone(timedelta(hours=7, minutes=30))
     batch = [reading(t.astimezone(local), value=v, unit=u)
-             for t, v, u in zip(times, values, units)]
+             for t, v, u in zip(times, values, units, strict=False)]
     assert write(conn, batch).inserted == len(batch)
     got = [(r[0], r[2], r[3]) for r in stored(stations)]
-    assert got == [(t, float(v), u) for t, v, u in zip(times, values, units)]
+    assert got == [(t, float(v), u) for t, v, u in zip(times, values, units, strict=False)]
 
 
 def test_naive_times_are_hanoi_local_time(stations, conn):
@@ -156,7 +156,7 @@ def test_every_refused_reading_is_a_dead_letter_with_its_reason(stations, conn):
     assert (result.received, result.inserted, result.duplicates) == (len(items), 1, 0)
     summary = result.summary()
     assert summary["dead_lettered"] == len(BAD)
-    for letter, (item, words) in zip(summary["dead_letters"], BAD):
+    for letter, (item, words) in zip(summary["dead_letters"], BAD, strict=False):
         assert words in letter["reason"], (item, letter)
     assert [d["index"] for d in summary["dead_letters"]] == list(range(1, len(items)))
     kept = rows(stations, "SELECT source, topic, payload, reason FROM ingest_dead_letters "
@@ -197,7 +197,7 @@ def test_mqtt_payloads(stations, conn):
                   "differs from the topic's 'SI-AIR-1'"):
         assert words in reasons
     assert "\\xff\\xfe" in kept[2][2]  # bytes that are not UTF-8, escaped
-    assert kept[3][2] == '"\\u0000"' 
+    assert kept[3][2] == '"\\u0000"'
 
 
 def test_request_shapes():
@@ -226,14 +226,14 @@ def test_sensorthings_observations(stations, conn):
     assert [(d.index, d.reason.split(" ")[0]) for d in result.dead] == [
         (4, "time"), (5, "a"), (6, "Datastream"), (7, "phenomenonTime")]
     got = stored(stations)
-    assert (T0, "pm10", 40.5, None, "suspect") == got[0][:5]
+    assert got[0][:5] == (T0, "pm10", 40.5, None, "suspect")
     assert [r[3] for r in got if r[1] == "pm25"] == ["µg/m³"] * 3
 
 
 def test_partitions_are_created_ahead(stations, conn):
     ensure_partitions(conn)
     month = NOW.replace(day=1)
-    for k in range(3):
+    for _ in range(3):
         name = f"sensor_readings_{month:%Y_%m}"
         assert rows(stations, "SELECT to_regclass(:n) IS NOT NULL", n=name)[0][0], name
         month = (month + timedelta(days=32)).replace(day=1)

@@ -27,7 +27,7 @@ class RegistryError(ValueError):
     """A layer file is missing, unreadable or invalid; the message names file and field."""
 
 
-class FieldType(str, Enum):
+class FieldType(str, Enum):  # noqa: UP042 - StrEnum would change str() of members
     string = "string"
     integer = "integer"
     number = "number"

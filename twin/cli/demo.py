@@ -48,7 +48,9 @@ def demo_analyses(app: AppContext) -> None:
     from twin.flood.demo import SCENARIO, run_demo_flood_event
     from twin.surfaces.demo import build_demo_surfaces
 
-    say = lambda msg: click.echo(f"  {msg}")
+    def say(msg: str) -> None:
+        click.echo(f"  {msg}")
+
     started = time.perf_counter()
     if _has_rasters(app, "air_quality", None):
         click.echo("air-quality surfaces already made")

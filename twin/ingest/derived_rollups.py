@@ -231,7 +231,7 @@ def _stats(key: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, dict[str, n
     n = np.diff(np.append(starts, len(values)))
     out = {"n": n, "mean": np.add.reduceat(values, starts) / n, "min": values[starts],
            "max": values[starts + n - 1]}
-    for q, name in zip(QUANTILES, STATS[3:]):
+    for q, name in zip(QUANTILES, STATS[3:], strict=False):
         rank = q * (n - 1)                      # percentile_cont's arithmetic
         low = np.floor(rank)
         lo = values[starts + low.astype(np.int64)]

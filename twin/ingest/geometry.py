@@ -135,9 +135,9 @@ def repair(geoms: np.ndarray, target: str, labels: list[str], strict: bool) -> G
     reasons = shapely.is_valid_reason(geoms[invalid]) if len(invalid) else []
     if strict and (len(invalid) or missing.any()):
         raise LoadError("invalid or missing geometries (--strict)",
-                        [f"{labels[i]}: {r}" for i, r in zip(invalid, reasons)]
+                        [f"{labels[i]}: {r}" for i, r in zip(invalid, reasons, strict=False)]
                         + result.rejected)
-    for i, reason in zip(invalid, reasons):
+    for i, reason in zip(invalid, reasons, strict=False):
         fixed = conform_type(shapely.make_valid(geoms[i]), target)
         if fixed is None or fixed.is_empty:
             keep[i] = False

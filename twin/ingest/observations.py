@@ -394,7 +394,7 @@ def _data_array(block: dict, now: datetime, topic: str | None, start: int,
             if not isinstance(row, list) or len(row) != len(components):
                 raise Refused(f"a dataArray row must be an array of {len(components)} values "
                               "(one per component)")
-            values = dict(zip(components, row))
+            values = dict(zip(components, row, strict=False))
             r = observation_reading({c: values[c] for c in wanted}, now, stream, window)
         except Refused as exc:
             out.dead.append(DeadLetter(str(exc), dump(row), topic, i))

@@ -207,7 +207,7 @@ def _csv_geometries(path, header, lower, rows) -> tuple[np.ndarray, set[int]]:
         values = [r[wkt].strip() or None for r in rows]
         geoms = shapely.from_wkt(values, on_invalid="ignore")
         bad = [f"row {i + 2}: cannot parse WKT {v[:60]!r}" for i, (v, g)
-               in enumerate(zip(values, geoms)) if v and g is None]
+               in enumerate(zip(values, geoms, strict=False)) if v and g is None]
         if bad:
             raise LoadError(f"{path}: bad WKT in column {header[wkt]!r}", bad)
         return np.asarray(geoms), {wkt}

@@ -48,7 +48,7 @@ def _station_layer(stations: list[tuple], series: dict) -> MapLayer:
     syms = symbols.aqi_symbols()
     syms["none"] = symbols.Symbol("no AQI in the period", "#bdbdbd", 90, edge="#222222")
     cats, popups = [], []
-    for sid, code, name, _, dist in stations:
+    for sid, code, name, _, _dist in stations:
         values = [a for _, a, _ in series.get(sid, [])]
         if values:
             mean = sum(values) / len(values)

@@ -71,7 +71,7 @@ def condition_table(rows: list[tuple[str, int | None, float]]) -> Table:
         + [_km(sum(sum(v.values()) for v in km.values()))]
     return Table("Road condition by class (km)",
                  ["Road class"] + [symbols.CONDITION[c].label for c in conds] + ["Total"],
-                 body + [totals] if body else [],
+                 [*body, totals] if body else [],
                  note="Lengths of road inside the area, measured on the ellipsoid." if body
                  else "No roads in the area.", total=bool(body))
 

@@ -55,7 +55,7 @@ def daily_aqi(series: dict[str, list[tuple[date, int]]], start: date, end: date)
         if cls.lower < ymax:
             ax.axhspan(cls.lower, min(cls.upper, ymax), color=cls.colour, alpha=0.13, lw=0)
     for i, (name, points) in enumerate(sorted(series.items())):
-        days, values = zip(*points)
+        days, values = zip(*points, strict=False)
         ax.plot(days, values, marker="o", markersize=2.5, linewidth=1.1,
                 color=LINE_COLOURS[i % len(LINE_COLOURS)], label=plain_label(name))
     ax.set_ylim(0, ymax)
@@ -72,7 +72,7 @@ def flooded_km(hourly: list[tuple[datetime, float]], tz: tzinfo) -> bytes:
     """Bars of flooded road kilometres per hour (local time of the city's zone ``tz``)."""
     fig, ax = _figure()
     if hourly:
-        hours, km = zip(*hourly)
+        hours, km = zip(*hourly, strict=False)
         local = [h.astimezone(tz) for h in hours]
         ax.bar(local, km, width=1 / 24 * 0.85, color="#2171b5", align="edge")
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m %Hh", tz=tz))

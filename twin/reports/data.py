@@ -83,7 +83,7 @@ def points_in_area(conn: Connection, table: str, area: int) -> list[Feature]:
     FROM {table} t, area a WHERE ST_Intersects(t.geom, a.geom) ORDER BY t.id""").format(
         column=sql.Identifier("t", column), table=sql.Identifier(table),
         labels=sql.SQL(", ").join(sql.Identifier("t", c) for c in labels))
-    return [Feature(_geom(g), cat or "unknown", dict(zip(labels, rest)))
+    return [Feature(_geom(g), cat or "unknown", dict(zip(labels, rest, strict=False)))
             for cat, g, *rest in _rows(conn, query, {"area": area})]
 
 
@@ -106,7 +106,7 @@ def asset_counts(conn: Connection, area: int) -> dict[str, int]:
     query = sql.SQL(AREA + "SELECT ") + sql.SQL(", ").join(parts)
     keys = ("road segments", "bus stops", "bus routes", "traffic signs", "traffic signals",
             "cameras", "parking sites")
-    return dict(zip(keys, _rows(conn, query, {"area": area})[0]))
+    return dict(zip(keys, _rows(conn, query, {"area": area})[0], strict=False))
 
 
 def inspection_due(conn: Connection, area: int, as_of: date) -> list[tuple]:

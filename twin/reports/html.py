@@ -97,7 +97,7 @@ def folium_map(report: Report, section: Section) -> folium.Map:
 
 def _geojson(layer: MapLayer) -> folium.GeoJson:
     features = []
-    for i, (geom, cat) in enumerate(zip(layer.geoms, layer.categories)):
+    for i, (geom, cat) in enumerate(zip(layer.geoms, layer.categories, strict=False)):
         sym = layer.symbols.get(cat)
         width = layer.widths[i] if layer.widths else (sym.size if sym else 1)
         features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom),

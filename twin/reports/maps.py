@@ -86,7 +86,7 @@ def draw_layer(ax, layer: MapLayer) -> None:
     geoms = [project(g) for g in layer.geoms]
     if layer.kind == "line":
         segs, colours, widths, alphas = [], [], [], []
-        for i, (g, cat) in enumerate(zip(geoms, layer.categories)):
+        for i, (g, cat) in enumerate(zip(geoms, layer.categories, strict=False)):
             sym = layer.symbols.get(cat)
             width = layer.widths[i] if layer.widths else (sym.size if sym else 0.6)
             for part in shapely.get_parts(g):
@@ -100,13 +100,13 @@ def draw_layer(ax, layer: MapLayer) -> None:
                                              linewidths=widths, capstyle="round",
                                              zorder=layer.zorder))
     elif layer.kind == "polygon":
-        for g, cat in zip(geoms, layer.categories):
+        for g, cat in zip(geoms, layer.categories, strict=False):
             sym = layer.symbols[cat]
             ax.add_patch(_patch(g, facecolor=sym.colour, edgecolor=sym.edge or "none",
                                 linewidth=sym.size, alpha=sym.alpha, zorder=layer.zorder))
     else:
         for cat, sym in layer.symbols.items():
-            pts = [g for g, c in zip(geoms, layer.categories) if c == cat]
+            pts = [g for g, c in zip(geoms, layer.categories, strict=False) if c == cat]
             if pts:
                 xy = shapely.get_coordinates(pts)
                 ax.scatter(xy[:, 0], xy[:, 1], s=sym.size, c=sym.colour, marker=sym.marker,
@@ -117,7 +117,7 @@ def draw_layer(ax, layer: MapLayer) -> None:
 def _rgba(colours: list[str], alphas: list[float]):
     from matplotlib.colors import to_rgba
 
-    return [to_rgba(c, a) for c, a in zip(colours, alphas)]
+    return [to_rgba(c, a) for c, a in zip(colours, alphas, strict=False)]
 
 
 def _rings_path(geom: shapely.Geometry) -> MplPath:

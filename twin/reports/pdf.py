@@ -284,7 +284,7 @@ def table_block(table: Table, width: float, styles) -> list[Flowable]:
              for i, v in enumerate(row)] for row in table.rows]
     parts: list[Flowable] = [text(table.title, styles["h2"])]
     if body:
-        t = RLTable([head] + body, repeatRows=1, hAlign="LEFT",
+        t = RLTable([head, *body], repeatRows=1, hAlign="LEFT",
                     colWidths=_col_widths(table, width))
         style = [("BACKGROUND", (0, 0), (-1, 0), ACCENT),
                  ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),

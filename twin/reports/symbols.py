@@ -64,4 +64,4 @@ def aqi_class(value: float) -> tuple[str, str, str]:
 def flood_symbols() -> dict[str, Symbol]:
     """Flood depth classes keyed by the layer's depth_class codes, light to dark blue."""
     return {code: Symbol(f"depth {c.label}", c.colour, 0.4, edge=c.colour, alpha=0.75)
-            for code, c in zip(FLOOD_DEPTH_CODES, flood_depth_classes())}
+            for code, c in zip(FLOOD_DEPTH_CODES, flood_depth_classes(), strict=False)}

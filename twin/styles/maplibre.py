@@ -34,7 +34,7 @@ def colour_expression(r: Resolved, default: str) -> Any:
     expr: list[Any] = ["match", ["to-string", ["get", r.by]]]
     for cat in r.categories:
         expr += [cat.value, cat.colour]
-    return expr + [ramps.FALLBACK]
+    return [*expr, ramps.FALLBACK]
 
 
 def class_colour_expression(value: Any, classes: list[ramps.ColourClass]) -> list:

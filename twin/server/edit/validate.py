@@ -288,7 +288,7 @@ def _value(spec: FieldSpec, raw: Any) -> Any:
     """One property value, as the loaders coerce it, but JSON-typed: no objects, no
     booleans for numbers, lists only for list fields."""
     if isinstance(raw, dict):
-        raise ValueError("an object is not a valid value")  # noqa: TRY004 - one error type
+        raise ValueError("an object is not a valid value")
     if isinstance(raw, list) and spec.type is not FieldType.string_list:
         raise ValueError(f"a list is not a valid {spec.type.value}")
     if isinstance(raw, bool) and spec.type in (FieldType.integer, FieldType.number):
