@@ -145,3 +145,46 @@ def test_loaders_refuse_ids_that_are_not_path_safe(db, registry, tmp_path, bad):
                      [["AQ-1", "ok", "air", 105.85, 21.03], [bad, "bad", "air", 105.86, 21.04]])
     with pytest.raises(LoadError, match="may not contain"):
         load_vector(db, registry, "sensor_stations", path, extent=EXTENT)
+
+
+# --- point 8: only feature collections look like features; every link resolves --------
+
+def _links_of(doc: dict) -> list[dict]:
+    return [link for link in doc.get("links", []) if link.get("href")]
+
+
+def test_every_advertised_link_of_every_collection_resolves(http, server):
+    collections = http.get("/collections").json()["collections"]
+    failed = []
+    for summary in collections:
+        doc = http.get(f"/collections/{summary['id']}").json()
+        for link in {link["href"]: link for link in _links_of(summary) + _links_of(doc)
+                     if link["href"].startswith(server)}.values():
+            if link.get("templated") or "{" in link["href"]:
+                continue
+            r = http.get(link["href"], headers={"Accept": link.get("type", "*/*")})
+            if r.status_code >= 400:
+                failed.append((link["href"], r.status_code))
+    assert not failed, failed
+
+
+def test_only_feature_collections_are_features(http, registry):
+    features = {layer.name for layer in registry}
+    for c in http.get("/collections").json()["collections"]:
+        rels = {link["rel"] for link in c.get("links", [])}
+        if c["id"] in features:
+            assert c.get("itemType") == "feature", c["id"]
+        else:
+            assert c.get("itemType") != "feature", c["id"]
+            assert not rels & {"items", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                               "http://www.opengis.net/def/rel/ogc/1.0/schema"}, (c["id"], rels)
+
+
+def test_gdal_lists_exactly_the_feature_collections(server, registry):
+    import re
+    import subprocess
+
+    out = subprocess.run(["ogrinfo", "-ro", "-q", f"OAPIF:{server}"], capture_output=True,
+                         text=True, check=True).stdout
+    names = set(re.findall(r"^\d+: (\S+)", out, re.MULTILINE))
+    assert names == {layer.name for layer in registry}, out

@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from twin.rasters import read, render
 from twin.rasters.series import Series, Step
-from twin.server.coverages import documents, maps
+from twin.server.coverages import describe, documents, maps
 from twin.server.coverages.config import GEOTIFF, CoverageOptions, catalogue_of, follow
 from twin.server.coverages.params import (
     instant_of,
@@ -125,11 +125,23 @@ class CoverageRoutes:
 
     async def collections(self, request: Request) -> Response:
         await self.catalogue()
-        return await self.bridge.collections(request)
+        return self.strict(await self.bridge.collections(request))
 
     async def collection(self, request: Request) -> Response:
         await self.catalogue()
-        return await self.bridge.collection(request)
+        return self.strict(await self.bridge.collection(request))
+
+    def strict(self, response: Response) -> Response:
+        """JSON collection documents say which collections are features (describe.py)."""
+        media = response.headers.get("content-type", "")
+        if response.status_code != 200 or not media.startswith("application/json"):
+            return response
+        registry = self.state.registry
+        body = describe.rewrite(response.body, lambda cid: cid in registry,
+                                lambda cid: "coverage" if cid in self.catalogue.series else "edr")
+        response.body = body
+        response.headers["content-length"] = str(len(body))
+        return response
 
     # -- OGC API – Coverages --
 
