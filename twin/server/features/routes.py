@@ -20,6 +20,7 @@ from twin.server.errors import InvalidParameter, NotFound
 from twin.server.features import formats
 from twin.server.features import sql as fsql
 from twin.server.features.conformance import CONFORMANCE
+from twin.server.features.counts import kept_count_sql, whole_layer
 from twin.server.features.fields import output_names, queryable_fields
 from twin.server.features.params import ITEM_FORMATS, ItemsQuery, encode_cursor, parse_items
 from twin.server.http import cached, matches, version_etag
@@ -117,7 +118,11 @@ class Features:
                     cap: int) -> int | None:
         """numberMatched: exact when the planner expects at most ``cap`` matches (the
         count then stops at cap + 1 anyway), omitted when it expects more, so a page
-        of a huge table never pays for a full count."""
+        of a huge table never pays for a full count. A whole layer: its kept count, O(1)."""
+        if whole_layer(layer, q):
+            kept = await self.state.db.fetchrow(kept_count_sql(), {"layer": layer.table})
+            if kept is not None:
+                return int(kept[0])
         (plan,) = await self.state.db.fetchrow(fsql.estimate_sql(layer, where, q, params),
                                                params, prepare=False)
         if plan[0]["Plan"]["Plan Rows"] > cap:

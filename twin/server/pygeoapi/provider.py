@@ -37,6 +37,7 @@ from twin.registry import FieldSpec, Layer, Registry
 from twin.server.db import translate
 from twin.server.errors import APIError, InvalidParameter, Unavailable
 from twin.server.features import sql as fsql
+from twin.server.features.counts import kept_count_sql, whole_layer
 from twin.server.features.fields import measure_field
 from twin.server.features.params import ItemsQuery, literal
 from twin.server.params.binds import Params
@@ -234,6 +235,10 @@ class TwinProvider(BaseProvider):
         cap = self.source.count_limit
         if not cap:
             return None
+        if whole_layer(self.layer, iq):  # the kept count: O(1), exact at any size
+            kept = self._fetchone(kept_count_sql(), {"layer": self.layer.table})
+            if kept is not None:
+                return int(kept[0])
         row = self._fetchone(fsql.count_sql(self.layer, where, cap, params, iq), params)
         return int(row[0]) if row[0] <= cap else None
 
