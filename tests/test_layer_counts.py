@@ -116,3 +116,19 @@ def test_api_edits_keep_the_count(http, city_engine, admin):
     assert gone["numberMatched"] == before["numberMatched"]
     kept, real = kept_and_real(city_engine, "bus_stops")
     assert kept == real == gone["numberMatched"]
+
+
+def test_osm_import_and_change_file_keep_the_counts(db, settings, registry, tmp_path):
+    from pathlib import Path
+
+    from twin.osm.run import import_osm
+
+    data = Path(__file__).parent / "data" / "osm"
+    with db.begin() as conn:
+        conn.execute(text("TRUNCATE osm_nodes, osm_ways, osm_relations, osm_state"))
+    local = settings.model_copy(update={"data_dir": tmp_path / "data"})
+    for source in ("hoan_kiem.osm", "hoan_kiem_change.osc"):  # creates, then splits/deletes
+        import_osm(db, registry, local, data / source)
+        for layer in registry.tables():
+            kept, real = kept_and_real(db, layer.table)
+            assert kept == real, (source, layer.name, kept, real)
