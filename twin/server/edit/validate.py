@@ -21,6 +21,7 @@ from pyproj import CRS
 from shapely.errors import GEOSException
 from starlette.requests import Request
 
+from twin.feature_ids import RULE, unsafe_id
 from twin.ingest.errors import LoadError
 from twin.ingest.fields import coerce
 from twin.ingest.geometry import CRS84, check_extent, conform_type, to_crs
@@ -180,6 +181,8 @@ class Checker:
             given = str(given).strip()
             if not given or len(given) > 200:
                 raise Invalid("id must be 1 to 200 characters")
+            if mode == "create" and unsafe_id(given):
+                raise Invalid(f"id {given!r}: {RULE} (clients put it in the URL as it is)")
         if mode == "create":
             return given
         if given is not None and given != path_id:
@@ -194,6 +197,8 @@ class Checker:
             return
         value = change.values[name]
         if mode == "create" and change.external_id is None:
+            if isinstance(value, str) and unsafe_id(value):
+                raise Invalid(f"{name} {value!r}: it is the feature id, and {RULE}")
             change.external_id = value
         elif mode == "create" and value != change.external_id:
             raise Invalid(f"{name} {value!r} must equal the feature id {change.external_id!r}: "
