@@ -32,6 +32,7 @@ shared/reference/anchor-measurements.md):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -474,7 +475,7 @@ def run_threads(make, threads: int, seconds: float, min_total: int = 40,
                 call()
                 latencies[i].append((time.perf_counter() - t0) * 1000)
                 done[0] += 1
-        except Exception as exc:  # noqa: BLE001 - re-raised in the main thread below
+        except Exception as exc:
             errors.append(exc)
             ready.abort()
         finally:
@@ -483,10 +484,8 @@ def run_threads(make, threads: int, seconds: float, min_total: int = 40,
     pool = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(threads)]
     for t in pool:
         t.start()
-    try:
+    with contextlib.suppress(threading.BrokenBarrierError):
         ready.wait(timeout=120)
-    except threading.BrokenBarrierError:
-        pass
     t0 = time.perf_counter()
     stop_at[0], hard_stop[0] = t0 + seconds, t0 + max_seconds
     go.set()
@@ -610,7 +609,7 @@ def report(bench: Bench, cases: list[Case], conc: dict, pyg_tiles: dict, meta: d
               "features than tipg (twin generalises by the layer's `tiles:` rules, tipg "
               "sends every feature), so the bodies differ."), "",
              md_table(header, rows), "", "p90 latency, ms:", "",
-             md_table(["case"] + list(TARGETS), p90_rows), ""]
+             md_table(["case", *TARGETS], p90_rows), ""]
     lines += concurrency_section(cases, conc)
     lines += tiles_section(bench, cases, pyg_tiles)
     lines += twin_sql_section(bench, cases)
@@ -680,7 +679,7 @@ def tiles_section(bench: Bench, cases: list[Case], pyg: dict) -> list[str]:
             out.append(f"  A z18 tile ({z18['tile']}): {z18['seconds']:.2f} s for {z18['n']} "
                        f"features ({per:.1f} ms a feature), against a floor of "
                        f"{fmt_ms(z18['floor_ms'])} ms.")
-    return out + [""]
+    return [*out, ""]
 
 
 def twin_sql_section(bench: Bench, cases: list[Case]) -> list[str]:
@@ -710,10 +709,12 @@ def md_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def text_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    fmt = lambda r: "  ".join(
-        (str(v).ljust(w) if i == 0 else str(v).rjust(w)) for i, (v, w) in
-        enumerate(zip(r, widths)))
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+
+    def fmt(r: list) -> str:
+        return "  ".join((str(v).ljust(w) if i == 0 else str(v).rjust(w))
+                         for i, (v, w) in enumerate(zip(r, widths, strict=False)))
+
     return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)])
 
 
