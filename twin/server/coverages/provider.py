@@ -7,6 +7,8 @@ The data itself is served by twin's routes; a ``query`` through pygeoapi is refu
 
 from __future__ import annotations
 
+import itertools
+
 from pygeoapi.provider.base import BaseProvider, ProviderConnectionError, ProviderQueryError
 
 from twin.server.coverages.config import catalogue_of
@@ -34,7 +36,7 @@ class SeriesProvider(BaseProvider):
             self._coverage_properties["time_range"] = [times[0].isoformat(),
                                                        times[-1].isoformat()]
             if len(times) > 1:
-                step = min(b - a for a, b in zip(times, times[1:]))
+                step = min(b - a for a, b in itertools.pairwise(times))
                 self._coverage_properties["restime"] = _iso_duration(step.total_seconds())
         self.get_fields()
 
@@ -51,7 +53,7 @@ class SeriesProvider(BaseProvider):
 
 def _iso_duration(seconds: float) -> str:
     """``PT1H``, ``PT30M``, ``P1D``... for the temporal grid resolution."""
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds and seconds % 86400 == 0:
         return f"P{seconds // 86400}D"
     if seconds and seconds % 3600 == 0:

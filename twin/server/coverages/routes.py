@@ -18,6 +18,7 @@ is logged and answered 410 naming the raster.
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import numpy as np
@@ -79,7 +80,7 @@ def pick_step(series: Series, request: Request) -> Step:
     if moment is None or not series.timed:
         return series.latest
     times = series.times
-    spacing = min((b - a for a, b in zip(times, times[1:])), default=timedelta(hours=1))
+    spacing = min((b - a for a, b in itertools.pairwise(times)), default=timedelta(hours=1))
     if moment < times[0] - spacing or moment > times[-1] + spacing:
         raise InvalidParameter(f"datetime: {moment.isoformat()} is outside the time extent "
                                f"{times[0].isoformat()}/{times[-1].isoformat()}")
@@ -279,7 +280,7 @@ class CoverageRoutes:
                                    f"{series.variable!r}")
         steps = self.position_steps(series, request)
         values = await in_thread(_sample_all, steps, lon, lat)
-        samples = [(s.valid_time, v) for s, v in zip(steps, values)]
+        samples = [(s.valid_time, v) for s, v in zip(steps, values, strict=False)]
         if fmt == "csv":
             return Response(documents.point_series_csv(series, lon, lat, samples),
                             media_type="text/csv; charset=utf-8")

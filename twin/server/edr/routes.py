@@ -156,10 +156,9 @@ def bridge_routes(bridge) -> list[BaseRoute]:
     base = f"/collections/{config.COLLECTION}"
     out = [Route(f"{base}/{qt}", r.handler(qt, qt), methods=["GET"])
            for qt in ("position", "radius", "area", "cube")]
-    return out + [
-        Route(f"{base}/locations", r.handler("locations", "locations"), methods=["GET"]),
-        Route(base + "/locations/{location_id}", r.handler("location", "locations"),
-              methods=["GET"]),
-        Route(f"{base}/items", r.items, methods=["GET"]),
-        Route(base + "/items/{item_id}", r.items, methods=["GET"]),
-    ]
+    return [*out,
+            Route(f"{base}/locations", r.handler("locations", "locations"), methods=["GET"]),
+            Route(base + "/locations/{location_id}", r.handler("location", "locations"),
+                  methods=["GET"]),
+            Route(f"{base}/items", r.items, methods=["GET"]),
+            Route(base + "/items/{item_id}", r.items, methods=["GET"])]

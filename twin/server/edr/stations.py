@@ -24,8 +24,11 @@ class Station:
     properties: tuple[str, ...]
 
 
+BY_CODE = sql.SQL("code")
+
+
 def _select(conn: psycopg.Connection, where: sql.Composable, params: dict,
-            order: sql.Composable = sql.SQL("code"), limit: int | None = None
+            order: sql.Composable = BY_CODE, limit: int | None = None
             ) -> list[Station]:
     statement = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}{}").format(
         COLUMNS, TABLE, where, order,
@@ -62,7 +65,7 @@ def in_bbox(conn, bbox: tuple[float, float, float, float] | None) -> list[Statio
         return _select(conn, sql.SQL("TRUE"), {})
     return _select(conn, sql.SQL("geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, "
                                  "4326)"),
-                   dict(zip(("x0", "y0", "x1", "y1"), bbox)))
+                   dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=False)))
 
 
 def by_code(conn, code: str) -> list[Station]:

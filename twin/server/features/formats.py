@@ -67,7 +67,7 @@ def _column(layer: Layer, name: str, values: list) -> np.ndarray:
 def to_file(fmt: str, layer: Layer, names: list[str], rows: list[tuple], srid: int) -> bytes:
     """Write rows (id, properties..., WKB) with GDAL and return the file's bytes."""
     driver, suffix = DRIVER[fmt]
-    columns = list(zip(*rows)) if rows else [[] for _ in range(len(names) + 2)]
+    columns = list(zip(*rows, strict=False)) if rows else [[] for _ in range(len(names) + 2)]
     fields = ["id", *names]
     data = [np.array(columns[0], dtype=object)]
     data += [_column(layer, n, list(columns[i + 1])) for i, n in enumerate(names)]
@@ -78,9 +78,10 @@ def to_file(fmt: str, layer: Layer, names: list[str], rows: list[tuple], srid: i
     os.close(fd)
     os.unlink(path)
     try:
-        pyogrio.raw.write(path, wkb, fields=fields, field_data=data, field_mask=masks, driver=driver,
-                          layer=layer.name, geometry_type=OGR_GEOMETRY[layer.geometry],
-                          crs=f"EPSG:{srid}", encoding="UTF-8")
+        pyogrio.raw.write(path, wkb, fields=fields, field_data=data, field_mask=masks,
+                          driver=driver, layer=layer.name,
+                          geometry_type=OGR_GEOMETRY[layer.geometry], crs=f"EPSG:{srid}",
+                          encoding="UTF-8")
         with open(path, "rb") as fh:
             return fh.read()
     finally:

@@ -62,9 +62,9 @@ class Features:
                   if k not in ("cursor", "offset", "f")]
         links = [
             {"rel": "self", "type": GEOJSON, "title": "this page",
-             "href": f"{base}?{urlencode(params + [('f', 'json')])}"},
+             "href": f"{base}?{urlencode([*params, ('f', 'json')])}"},
             {"rel": "alternate", "type": "text/html", "title": "this page as HTML",
-             "href": f"{base}?{urlencode(params + [('f', 'html')])}"},
+             "href": f"{base}?{urlencode([*params, ('f', 'html')])}"},
             {"rel": "collection", "type": "application/json", "title": layer.title,
              "href": self.state.url(f"collections/{layer.name}")},
         ]
@@ -74,7 +74,7 @@ class Features:
             links.append({"rel": "next", "type": GEOJSON, "title": "next page",
                           "href": f"{base}?{urlencode(nxt)}"})
         if q.offset and q.after_id is None:
-            prev = params + [("offset", str(max(0, q.offset - q.limit)))]
+            prev = [*params, ("offset", str(max(0, q.offset - q.limit)))]
             links.append({"rel": "prev", "type": GEOJSON, "title": "previous page",
                           "href": f"{base}?{urlencode(prev)}"})
         return links

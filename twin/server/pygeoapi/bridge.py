@@ -93,14 +93,14 @@ def landing_links(links: list[dict], base: str, processes: bool) -> list[dict]:
                 continue
             link = {**link, "href": f"{base}/tileMatrixSets"}
         out.append(link)
-    return out + [
-        {"rel": "related", "type": "text/html", "title": "Web viewer of the city",
-         "href": f"{base}/viewer"},
-        {"rel": f"{OGC_REL}/styles", "type": "application/vnd.mapbox.style+json",
-         "title": "Map style of the whole city (MapLibre)", "href": f"{base}/styles"},
-        {"rel": "related", "type": "application/zip",
-         "title": "QGIS project with every layer styled", "href": f"{base}/qgis/project.qgz"},
-    ]
+    return [*out,
+            {"rel": "related", "type": "text/html", "title": "Web viewer of the city",
+             "href": f"{base}/viewer"},
+            {"rel": f"{OGC_REL}/styles", "type": "application/vnd.mapbox.style+json",
+             "title": "Map style of the whole city (MapLibre)", "href": f"{base}/styles"},
+            {"rel": "related", "type": "application/zip",
+             "title": "QGIS project with every layer styled",
+             "href": f"{base}/qgis/project.qgz"}]
 
 
 class Bridge:
@@ -279,14 +279,13 @@ def routes(state: ServerState) -> list[BaseRoute]:
     state.html = bridge
     state.extent_listeners.append(bridge.extents_changed)
     extra = [r for m in blocks.modules("bridged") for r in m.bridge_routes(bridge)]
-    return extra + [
-        Route("/", bridge.landing),
-        Route("/openapi", bridge.openapi_doc),
-        Route("/collections", bridge.collections),
-        Route("/collections/{collection_id}", bridge.collection),
-        Route("/collections/{collection_id}/schema", bridge.schema),
-        Mount("/static", app=StaticFiles(directory=bridge.static_dir), name="static"),
-    ]
+    return [*extra,
+            Route("/", bridge.landing),
+            Route("/openapi", bridge.openapi_doc),
+            Route("/collections", bridge.collections),
+            Route("/collections/{collection_id}", bridge.collection),
+            Route("/collections/{collection_id}/schema", bridge.schema),
+            Mount("/static", app=StaticFiles(directory=bridge.static_dir), name="static")]
 
 
 __all__ = ["Bridge", "TwinAPI", "routes"]

@@ -332,15 +332,15 @@ def items_parameters(params: list[dict], layer: Layer,
             p = deepcopy(p)
             p["schema"]["enum"] = sorted(name for fmt in ITEM_FORMATS for name in fmt.names)
         out.append(p)
-    return out + [_query_param("filter", "A CQL2 filter on the queryables "
-                               "(see /collections/{collectionId}/queryables).",
-                               {"type": "string"}),
-                  _query_param("filter-lang", "The language of the filter.",
-                               {"type": "string", "enum": ["cql2-text", "cql2-json"],
-                                "default": "cql2-text"}),
-                  _query_param("filter-crs", "The CRS of geometry literals in the filter.",
-                               {"type": "string", "format": "uri",
-                                "enum": crs_uris or supported_uris(layer.srid)})]
+    return [*out,
+            _query_param("filter", "A CQL2 filter on the queryables "
+                         "(see /collections/{collectionId}/queryables).", {"type": "string"}),
+            _query_param("filter-lang", "The language of the filter.",
+                         {"type": "string", "enum": ["cql2-text", "cql2-json"],
+                          "default": "cql2-text"}),
+            _query_param("filter-crs", "The CRS of geometry literals in the filter.",
+                         {"type": "string", "format": "uri",
+                          "enum": crs_uris or supported_uris(layer.srid)})]
 
 
 def _query_param(name: str, description: str, schema: dict) -> dict:

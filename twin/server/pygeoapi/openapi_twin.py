@@ -178,7 +178,7 @@ def tile_paths(name: str) -> dict[str, dict]:
     return {
         base: _get(f"Tilesets of {name}", "tiles", f"{name}.tilesets",
                    {"200": _ok("The tileset list.", JSON), **_errors(400, 404)},
-                   meta + [_DATETIME]),
+                   [*meta, _DATETIME]),
         base + "/{tms}": _get(f"Tileset metadata of {name}", "tiles", f"{name}.tileset",
                               {"200": _ok("Tileset metadata.", JSON), **_errors(400, 404)},
                               [_TMS, *meta, _DATETIME]),
