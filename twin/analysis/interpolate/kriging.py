@@ -93,8 +93,8 @@ class GlobalKriging:
         pred = self.mean + _rowdot(cov, self.alpha)
         if not variance:
             return pred, None
-        u = cov @ self.linv_t  # rows L^-1 c: one matrix product per block, BLAS at full speed
-        s2 = self.vgm.sill - np.einsum("ij,ij->i", u, u) + (1.0 - _rowdot(u, self.q)) ** 2 / self.qq
+        u = _rows_matmul(cov, self.linv_t)  # rows L^-1 c, BLAS at full speed
+        s2 = self.vgm.sill - (u * u).sum(axis=1) + (1.0 - _rowdot(u, self.q)) ** 2 / self.qq
         return pred, np.maximum(s2, 0.0)
 
     def predict_points(
@@ -151,14 +151,36 @@ class GlobalKriging:
         return pred
 
 
+SLAB = 256  # rows per matrix product: every product has the same shape
+
+
+def _rows_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` computed in slabs of exactly SLAB rows (the last one padded), so every
+    row goes through the same BLAS kernel tiles whatever the number of rows: a dask
+    chunk reproduces the in-memory grid bit for bit."""
+    m = len(a)
+    out = np.empty((m, b.shape[1]))
+    slab = np.zeros((SLAB, a.shape[1]))
+    for start in range(0, m, SLAB):
+        stop = min(start + SLAB, m)
+        if stop - start == SLAB:
+            out[start:stop] = a[start:stop] @ b
+        else:
+            slab[: stop - start] = a[start:stop]
+            slab[stop - start:] = 0.0
+            out[start:stop] = (slab @ b)[: stop - start]
+    return out
+
+
 def _rowdot(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``a @ v`` summed in the same order for every row whatever the number of rows.
 
     BLAS matrix-vector kernels treat the last rows of a block differently, so
-    the same cell could round differently in a dask chunk of another width;
-    einsum's loop does not.
+    the same cell could round differently in a dask chunk of another width. A
+    reduction along each row does not (numpy 2.5's einsum no longer guarantees it
+    either): each row is summed on its own, by the same pairwise loop.
     """
-    return np.einsum("ij,j->i", a, v)
+    return (a * v).sum(axis=1)
 
 
 def _coincident(
