@@ -46,7 +46,9 @@ def test_python_and_sql_rules_agree(city_url, value):
 
 @pytest.fixture(scope="module")
 def environment(city_engine) -> dict[str, str]:
-    key, _ = create_key(city_engine, "test security csv", "environment")
+    # An admin's key: sensor stations are edited per agency (access.edit_scope), and this
+    # station's agency is itself one of the formula-looking values under test.
+    key, _ = create_key(city_engine, "test security csv", "admin")
     return {"X-API-Key": key}
 
 

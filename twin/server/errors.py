@@ -18,6 +18,7 @@ from twin.errors import TwinInputError
 
 log = logging.getLogger("twin.server")
 
+RETRY_AFTER = "Retry-After"  # the header's name, for the modules that must name it (CORS)
 RETRY_AFTER_S = 5  # what every 503 tells clients: the pools reconnect within about this long
 UNAVAILABLE = "the database is unavailable; retry shortly"
 INTERNAL = "internal error; it has been logged"

@@ -13,10 +13,12 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from twin.server.errors import RETRY_AFTER
+
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 REQUEST_HEADERS = ("X-API-Key", "Authorization", "Content-Type", "If-Match", "If-None-Match",
                    "Prefer", "Accept", "Accept-Language", "Content-Crs")
-EXPOSED = ("ETag", "Location", "Content-Crs", "Link", "OGC-NumberMatched", "Retry-After",
+EXPOSED = ("ETag", "Location", "Content-Crs", "Link", "OGC-NumberMatched", RETRY_AFTER,
            "Preference-Applied", "Content-Disposition")
 
 
