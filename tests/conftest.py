@@ -42,6 +42,17 @@ def _server_database(base_url: str, name: str = TEST_DB):
     return url.set(database=name, drivername="postgresql+psycopg").render_as_string(False), drop
 
 
+@pytest.fixture(autouse=True)
+def _umask_restored():
+    """twin's commands set the process umask to 077 (twin.datadir.protect); the tests run
+    many commands in one process, so each test starts from the umask the run began with
+    instead of inheriting the last command's."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     """Test settings: the embedded cluster in TWIN_DATA_DIR (default .twin/), never the
