@@ -105,7 +105,9 @@ class Features:
             features, returned, last_id = await page
             budget = self.state.settings.count_budget_ms / 1000
             left = max(0.0, budget - (time.perf_counter() - started))
-            done, _ = await asyncio.wait({counting}, timeout=left)
+            # A whole layer's kept count is O(1) and always given (issue 17): no budget.
+            done, _ = await asyncio.wait({counting},
+                                         timeout=None if whole_layer(layer, q) else left)
             if counting in done and counting.exception() is None:
                 matched = counting.result()
         else:
