@@ -4,6 +4,7 @@ result over the real API."""
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
 import subprocess
@@ -259,10 +260,12 @@ def test_newer_extract_upserts_and_never_touches_hand_entered_features(osm, db, 
     assert rows(db, "SELECT count(*) FROM load_runs WHERE mode = 'osm-import'") == [(3,)]
 
 
-def test_change_file_updates_exactly_what_it_touches(osm, db):
+def test_change_file_updates_exactly_what_it_touches(osm, db, tmp_path):
     osm(BLOCKS)
     before = dict(rows(db, "SELECT external_id, updated_at FROM road_segments"))
-    report = osm(CHANGE)
+    packed = tmp_path / "hoan_kiem_change.osc.gz"    # as replication servers publish them
+    packed.write_bytes(gzip.compress(CHANGE.read_bytes()))
+    report = osm(packed)
     assert counts(report) == {
         "osm": (0, 0, 0, 0, 0, 0, 1), "admin_areas": (0,) * 7,
         "bus_routes": (0, 0, 1, 0, 0, 0, 0), "bus_stops": (0, 1, 0, 0, 0, 0, 0),
@@ -317,8 +320,10 @@ def test_truncated_or_corrupt_pbf_is_refused_whole(osm, db, tmp_path):
     for path in (cut, junk):
         with pytest.raises(LoadError, match="not a readable OSM file"):
             osm(path)
+    text = tmp_path / "roads.txt"
+    text.write_text("x")
     with pytest.raises(LoadError, match="not an OSM file"):
-        osm(tmp_path / "roads.txt") if (tmp_path / "roads.txt").write_text("x") else None
+        osm(text)
     nothing_written(db)
 
 

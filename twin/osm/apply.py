@@ -33,6 +33,7 @@ from twin.osm.report import ImportReport
 from twin.registry import Registry
 
 KEY_SQL = "substring(external_id from '^(osm-[nwr][0-9]+)')"
+BULK_ROWS = 50_000
 StoreWriter = Callable[[psycopg.Cursor], None]
 
 
@@ -70,18 +71,54 @@ def _keep_unmapped(cur: psycopg.Cursor, built: Built) -> None:
                 "WHERE t.external_id = s.external_id")
 
 
+def _refused_keys(cur: psycopg.Cursor, built: Built) -> None:
+    with cur.copy("COPY _osm_keys FROM STDIN") as copy:
+        for key in built.refused:
+            copy.write_row((built.layer.name, key, "refused"))
+
+
+def _merge(cur: psycopg.Cursor, built: Built, names: list[str], staged: int) -> int:
+    """The loaders' merge; a large import into a (nearly) empty table drops the spatial
+    index and builds it again after (a GiST index built at once is several times faster
+    than one grown row by row). The table is locked until the import commits."""
+    table = built.layer.table
+    cur.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", (table,))
+    rows = max(cur.fetchone()[0], 0)
+    index = f"ix_{table}_geom"
+    cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s AND tablename = %s",
+                (index, table))
+    found = cur.fetchone()
+    bulk = found is not None and staged >= BULK_ROWS and rows * 4 < staged
+    if bulk:
+        cur.execute(f'DROP INDEX "{index}"')
+    written, _ = merge(cur, built.layer, names, "upsert")
+    if bulk:
+        cur.execute(found[0])
+    if written > max(rows, 1000) / 10:   # the statistics changed: plan the deletes on them
+        cur.execute(f'ANALYZE "{table}"')
+    return written
+
+
 def write_layer(cur: psycopg.Cursor, built: Built, registry: Registry,
                 report: ImportReport) -> None:
     layer = built.layer
     counts = report.counts(layer.name)
     names = staging_table(cur, layer)
     summary = LoadSummary(layer.name, report.source, "upsert")
-    copy_rows(cur, Prepared(layer, built.ids, built.values, built.wkb, summary), names)
+    staged = 0
+    for piece in (built.pieces if built.pieces is not None else [built]):
+        copy_rows(cur, Prepared(layer, piece.ids, piece.values, piece.wkb, summary), names)
+        staged += len(piece.ids)
+    # A temp table has no statistics and no index: without them a join on a large import
+    # can be planned as a nested loop over both tables.
+    cur.execute("CREATE INDEX ON _twin_stage (external_id)")
+    cur.execute("ANALYZE _twin_stage")
+    _refused_keys(cur, built)
     _keep_unmapped(cur, built)
     cur.execute(f"SELECT count(*) FROM _twin_stage s JOIN {layer.table} t USING (external_id)")
     existing = cur.fetchone()[0]
     try:
-        written, _ = merge(cur, layer, names, "upsert")
+        written = _merge(cur, built, names, staged)
         cur.execute(f"DELETE FROM {layer.table} t WHERE {_in_scope(built)} AND NOT EXISTS "
                     "(SELECT 1 FROM _twin_stage s WHERE s.external_id = t.external_id)")
         counts.deleted += cur.rowcount
@@ -91,7 +128,7 @@ def write_layer(cur: psycopg.Cursor, built: Built, registry: Registry,
     except psycopg.errors.CheckViolation as exc:
         raise LoadError(f"{layer.name}: a row breaks the constraint "
                         f"{exc.diag.constraint_name}") from None
-    created = len(built.ids) - existing
+    created = staged - existing
     counts.created += created
     counts.updated += written - created
     counts.unchanged += existing - (written - created)
@@ -145,11 +182,11 @@ def apply(engine: Engine, registry: Registry, builts: list[Built], links: Links 
     with engine.begin() as conn, conn.connection.driver_connection.cursor() as cur:
         lock(cur)
         store(cur)
-        apply_in(cur, registry, builts, links, report)
+        apply_in(cur, registry, builts, links, report, strict)
 
 
 def apply_in(cur: psycopg.Cursor, registry: Registry, builts: list[Built],
-             links: Links | None, report: ImportReport) -> None:
+             links: Links | None, report: ImportReport, strict: bool = False) -> None:
     """The layers, the route stops and the load_runs row, in the caller's transaction."""
     started = datetime.now(UTC)
     by_name = {b.layer.name: b for b in builts}
@@ -161,6 +198,7 @@ def apply_in(cur: psycopg.Cursor, registry: Registry, builts: list[Built],
         write_layer(cur, built, registry, report)
     if routes is not None and "bus_stops" in by_name:
         write_links(cur, links, report, routes, by_name["bus_stops"].layer.table)
+    check_strict(report, strict)   # refusals found while writing: nothing is committed
     counts = report.layers.values()
     cur.execute(
         "INSERT INTO load_runs (layer, source, mode, loaded, repaired, rejected, report, "

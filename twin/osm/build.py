@@ -27,14 +27,14 @@ class Mappers:
 
 
 def build(mapper: Mapper, extract: Extract, report: ImportReport, links: Links,
-          only: dict[str, set[int] | None] | None = None) -> Built:
+          only: dict[str, set[int] | None] | None = None, check=None) -> Built:
     """One layer's features; ``only`` limits each kind of object (a change file)."""
     only = only or {}
     built = Built(mapper.layer)
     report.counts(mapper.layer.name)
     objects = mapper.osm.objects
     if mapper.osm.split:
-        segment_features(built, mapper, extract, report, only.get("way"))
+        segment_features(built, mapper, extract, report, only.get("way"), check)
     elif "relation" in objects and mapper.layer.geometry == "MultiLineString":
         route_features(built, mapper, extract, report, links, only.get("relation"))
     elif "relation" in objects:
@@ -50,8 +50,12 @@ def build_all(mappers: Mappers, extract: Extract, report: ImportReport, extent: 
               clip: bool, strict: bool, only=None) -> tuple[list[Built], Links]:
     links = Links()
     builts = []
-    for mapper in mappers.all:
-        built = build(mapper, extract, report, links, only)
+    def check(built: Built) -> None:
         finish(built, report, extent, clip, strict)
+
+    for mapper in mappers.all:
+        built = build(mapper, extract, report, links, only, check)
+        if built.pieces is None:
+            check(built)
         builts.append(built)
     return builts, links

@@ -184,7 +184,8 @@ def _gather(cur: psycopg.Cursor, mappers: Mappers, change: Change,
                                      if m.wants(s[2].get)))}
     extract = Extract(pois, _ways_table(mappers, ways, locations), rels,
                       len(change.nodes) + len(change.ways) + len(change.relations),
-                      usage=usage, node_layers=node_layers)
+                      shared=np.array(sorted(n for n, k in usage.items() if k > 1),
+                                      dtype=np.int64), node_layers=node_layers)
     only = {"node": set(pois), "way": set(roads) | set(others), "relation": set(rels)}
     keys = {"node": {f"osm-n{n}" for n in change.nodes},
             "way": {f"osm-w{w}" for w in only["way"] | set(change.ways)},
@@ -225,6 +226,6 @@ def apply_change(engine: Engine, registry: Registry, settings: Settings, path: P
         for built in builts:
             built.scope = set().union(*(keys[k] for k in built.layer.osm.objects))
         check_strict(report, strict)
-        apply_in(cur, registry, builts, links, report)
+        apply_in(cur, registry, builts, links, report, strict)
     report.seconds = time.perf_counter() - started
     return report

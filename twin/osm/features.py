@@ -8,6 +8,7 @@ all the features it made: what a change file touches, and what a refusal protect
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +20,7 @@ from twin.osm.extent import Extent, inside, outside_reasons
 from twin.osm.read import Extract
 from twin.osm.report import ImportReport
 from twin.osm.tags import Mapper
-from twin.osm.topology import split
+from twin.osm.topology import shared_nodes, split
 from twin.registry import Layer
 
 OSM_ID = re.compile(r"^osm-([nwr])([0-9]+)(?:-[0-9]+)?$")
@@ -47,6 +48,7 @@ class Built:
     refused: set[str] = field(default_factory=set)     # keys of refused objects
     scope: set[str] | None = None    # change files: the keys whose features may change
     wkb: list[bytes] = field(default_factory=list)
+    pieces: Iterator[Built] | None = None   # made while written (the split layer)
 
     def add(self, fid: str, values: list, geom) -> None:
         self.ids.append(fid)
@@ -123,41 +125,77 @@ def way_features(built: Built, mapper: Mapper, extract: Extract, report: ImportR
                                             built.layer.geometry))
 
 
-def segment_features(built: Built, mapper: Mapper, extract: Extract, report: ImportReport,
-                     only: set[int] | None = None) -> None:
-    """The split layer: each road way's values once, then one feature per segment."""
+PIECE = 25_000   # road ways split, checked and written at a time (bounded memory)
+
+
+def _road_ways(built: Built, extract: Extract, report: ImportReport,
+               only: set[int] | None) -> np.ndarray:
+    """Indices of the split layer's ways that can be drawn (the others refused)."""
     ways, name = extract.ways, built.layer.name
-    chosen, flips, per_way = [], [], {}
+    missing = ways.missing()
+    chosen = []
     for i in range(len(ways)):
-        wid = int(ways.ids[i])
-        if name not in ways.layers[i] or (only is not None and wid not in only):
+        if name not in ways.layers[i] or (only is not None and int(ways.ids[i]) not in only):
             continue
-        problem = missing_location(extract, i)
-        if problem:
-            built.refuse(report, f"osm-w{wid}", problem)
+        if missing[i]:
+            built.refuse(report, f"osm-w{int(ways.ids[i])}", missing_location(extract, i))
             continue
+        chosen.append(i)
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def _piece(built: Built, mapper: Mapper, extract: Extract, report: ImportReport,
+           chosen: np.ndarray, shared: np.ndarray) -> Built:
+    """One piece of the split layer: the ways' values, then one feature per segment."""
+    ways = extract.ways
+    piece = Built(built.layer, refused=built.refused)
+    keep, flips, per_way = [], [], {}
+    for i in chosen.tolist():
+        fid = f"osm-w{int(ways.ids[i])}"
         get = ways.tags[i].get
-        values = feature_values(built, mapper, report, f"osm-w{wid}", get, {"@id": f"osm-w{wid}"})
+        values = feature_values(piece, mapper, report, fid, get, {"@id": fid})
         if values is not None:
-            chosen.append(i)
+            keep.append(i)
             flips.append(mapper.reversed(get))
             per_way[i] = values
-    if not chosen:
-        return
-    segments = split(ways, np.asarray(chosen), np.asarray(flips), extract.usage)
-    at_source = _position(mapper, "@source")
-    at_target = _position(mapper, "@target")
-    for k in range(len(segments)):
-        i = int(segments.way[k])
-        values = per_way[i]
-        if at_source is not None or at_target is not None:
-            values = list(values)
+    if not keep:
+        return piece
+    segments = split(ways, np.asarray(keep), np.asarray(flips), shared)
+    at_source, at_target = _position(mapper, "@source"), _position(mapper, "@target")
+    owners = segments.way.tolist()
+    piece.ids = [f"osm-w{w}-{n}" for w, n in zip(ways.ids[segments.way].tolist(),
+                                                 segments.number.tolist(), strict=True)]
+    if at_source is None and at_target is None:
+        piece.values = [per_way[i] for i in owners]
+    else:
+        for i, source, target in zip(owners, segments.source.tolist(),
+                                     segments.target.tolist(), strict=True):
+            values = per_way[i].copy()
             if at_source is not None:
-                values[at_source] = int(segments.source[k])
+                values[at_source] = source
             if at_target is not None:
-                values[at_target] = int(segments.target[k])
-        built.add(f"osm-w{int(ways.ids[i])}-{int(segments.number[k])}", values,
-                  segments.geoms[k])
+                values[at_target] = target
+            piece.values.append(values)
+    piece.geoms = list(segments.geoms)
+    return piece
+
+
+def segment_features(built: Built, mapper: Mapper, extract: Extract, report: ImportReport,
+                     only: set[int] | None = None, check=None) -> None:
+    """The split layer, as pieces made when written (``built.pieces``): ways are split at
+    the intersections of the whole network, ``check`` (:func:`finish`) runs per piece."""
+    chosen = _road_ways(built, extract, report, only)
+    shared = extract.shared
+    if shared is None:
+        shared = shared_nodes(extract.ways, chosen)
+
+    def pieces():
+        for start in range(0, len(chosen), PIECE):
+            piece = _piece(built, mapper, extract, report, chosen[start:start + PIECE], shared)
+            if check is not None:
+                check(piece)
+            yield piece
+    built.pieces = pieces()
 
 
 def _position(mapper: Mapper, pseudo: str) -> int | None:

@@ -59,6 +59,14 @@ class Ways:
     def nodes(self, i: int) -> np.ndarray:
         return self.refs[self.offsets[i]:self.offsets[i + 1]]
 
+    def missing(self) -> np.ndarray:
+        """For each way, how many of its nodes have no location (-1: fewer than 2 nodes)."""
+        counts = np.diff(self.offsets)
+        nan = np.r_[np.isnan(self.lon).astype(np.int64), 0]
+        out = np.add.reduceat(nan, np.minimum(self.offsets[:-1], len(nan) - 1)) if len(
+            counts) else np.zeros(0, dtype=np.int64)
+        return np.where(counts < 2, -1, np.where(counts == 0, 0, out))
+
     def coords(self, i: int) -> np.ndarray:
         s = slice(self.offsets[i], self.offsets[i + 1])
         return np.column_stack([self.lon[s], self.lat[s]])
@@ -70,7 +78,7 @@ class Extract:
     ways: Ways
     relations: dict[int, Relation]
     objects: int = 0
-    usage: dict[int, int] | None = None   # node -> road ways using it (change files only)
+    shared: np.ndarray | None = None   # intersection node ids (change files: the network's)
     node_layers: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 

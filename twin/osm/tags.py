@@ -18,6 +18,8 @@ from twin.osm_mapping import ANY, FieldRule
 from twin.registry import FieldType, Layer
 
 Get = Callable[[str], Any]
+SPLIT_ENDS = {"@source", "@target"}   # filled per segment by the split, not from tags
+CACHED = 50_000   # remembered values (per field, and rows of tag values) before starting over
 _SPEED = re.compile(r"(\d+(?:[.,]\d+)?)\s*(km/h|kmh|kph|mph|knots)?")
 _LENGTH = re.compile(r"(\d+(?:[.,]\d+)?)\s*(m|km|ft|feet|')?")
 _FEET_INCHES = re.compile(r"(\d+)'\s*(\d+(?:\.\d+)?)\"")
@@ -109,6 +111,12 @@ class Mapper:
                        for name, spec in layer.fields.items()]
         self.position = {name: i for i, name in enumerate(layer.fields)}
         self._cache: dict[tuple[int, Any], tuple[Any, str | None]] = {}
+        mapped = [i for i, (_, _, rule) in enumerate(self.fields) if rule is not None]
+        self._dynamic = [i for i in mapped if any(t[0] == "@" for t in self.fields[i][2].tags)
+                         and set(self.fields[i][2].tags) - SPLIT_ENDS]
+        self._static = [i for i in mapped if not any(t[0] == "@" for t in self.fields[i][2].tags)]
+        self._static_keys = sorted({t for i in self._static for t in self.fields[i][2].tags})
+        self._rows: dict[tuple, tuple[list, list[str], str | None]] = {}
 
     @property
     def triggers(self) -> set[str]:
@@ -138,33 +146,70 @@ class Mapper:
         except ValueError as exc:
             return None, f"field {spec.name}: {exc}"
 
-    def values(self, get: Get, pseudo: dict[str, Any]) -> tuple[list, list[str], str | None]:
-        """(values in field order, repairs, refusal): the refusal names the first required
-        field without a usable value."""
-        out, repairs = [], []
-        for i, (_name, spec, rule) in enumerate(self.fields):
-            if rule is None:
-                out.append(None)
-                continue
-            raw, is_pseudo = None, False
-            for tag in rule.tags:
-                raw = pseudo.get(tag) if tag[0] == "@" else get(tag)
-                if raw is not None and raw != "":
-                    is_pseudo = tag[0] == "@"
-                    break
-            else:
+    def _field(self, i: int, get: Get, pseudo: dict[str, Any]) -> tuple[Any, str | None]:
+        _name, spec, rule = self.fields[i]
+        raw, is_pseudo = None, False
+        for tag in rule.tags:
+            raw = pseudo.get(tag) if tag[0] == "@" else get(tag)
+            if raw is not None and raw != "":
+                is_pseudo = tag[0] == "@"
+                break
+        else:
+            raw = None
+        if is_pseudo:
+            return self._one(spec, rule, raw)
+        found = self._cache.get((i, raw))
+        if found is None:
+            if len(self._cache) > CACHED:
+                self._cache.clear()
+            found = self._cache[(i, raw)] = self._one(spec, rule, raw)
+        return found
+
+    def _fill(self, which: list[int], get: Get, pseudo: dict[str, Any], values: list,
+              repairs: list[str]) -> str | None:
+        cache, fields = self._cache, self.fields
+        for i in which:
+            if not pseudo:   # tags only: the first set tag's value, remembered per field
+                rule = fields[i][2]
                 raw = None
-            if is_pseudo:
-                value, problem = self._one(spec, rule, raw)
-            else:
-                key = (i, raw)
-                found = self._cache.get(key)
+                for tag in rule.tags:
+                    raw = get(tag)
+                    if raw is not None and raw != "":
+                        break
+                else:
+                    raw = None
+                found = cache.get((i, raw))
                 if found is None:
-                    found = self._cache[key] = self._one(spec, rule, raw)
+                    if len(cache) > CACHED:   # names are many: keep memory bounded
+                        cache.clear()
+                    found = cache[(i, raw)] = self._one(fields[i][1], rule, raw)
                 value, problem = found
-            if problem and spec.required:
-                return out, repairs, problem
+            else:
+                value, problem = self._field(i, get, pseudo)
+            if problem and fields[i][1].required:
+                return problem
             if problem:
                 repairs.append(f"{problem}; left empty")
-            out.append(value)
-        return out, repairs, None
+            values[i] = value
+        return None
+
+    def values(self, get: Get, pseudo: dict[str, Any]) -> tuple[list, list[str], str | None]:
+        """(values in field order, repairs, refusal): the refusal names the first required
+        field without a usable value. What the tags alone decide is remembered per
+        combination of tag values (a city's roads share few); the returned list may be
+        shared: do not change it."""
+        key = tuple(map(get, self._static_keys))
+        row = self._rows.get(key)
+        if row is None:
+            values, repairs = [None] * len(self.fields), []
+            refusal = self._fill(self._static, get, {}, values, repairs)
+            row = (values, repairs, refusal)
+            if len(self._rows) > CACHED:
+                self._rows.clear()
+            self._rows[key] = row
+        values, repairs, refusal = row
+        if refusal or not self._dynamic:
+            return values, repairs, refusal
+        values, repairs = list(values), list(repairs)
+        refusal = self._fill(self._dynamic, get, pseudo, values, repairs)
+        return values, repairs, refusal

@@ -42,12 +42,20 @@ def usage_counts(refs: np.ndarray) -> np.ndarray:
     return counts[inverse]
 
 
+def shared_nodes(ways: Ways, selected: np.ndarray) -> np.ndarray:
+    """The node ids (sorted) that occur more than once among the ways ``selected``."""
+    starts = ways.offsets[selected]
+    positions, _ = _ranges(starts, ways.offsets[selected + 1] - starts)
+    ids, counts = np.unique(ways.refs[positions], return_counts=True)
+    return ids[counts > 1]
+
+
 def split(ways: Ways, selected: np.ndarray, reverse: np.ndarray,
-          usage: dict[int, int] | None = None) -> Segments:
+          shared: np.ndarray | None = None) -> Segments:
     """Split the ways ``selected`` (indices into ``ways``; ``reverse`` flags the ones drawn
-    against their direction). A node is an intersection when it occurs more than once among
-    the selected ways, or, with ``usage`` (a change file's view of the whole network), when
-    ``usage`` counts it more than once."""
+    against their direction) at their intersections: the nodes in ``shared`` (sorted ids:
+    :func:`shared_nodes` of the whole network, or a change file's view of it), by default
+    the nodes that occur more than once among the selected ways."""
     selected = np.asarray(selected, dtype=np.int64)
     starts = ways.offsets[selected]
     lengths = ways.offsets[selected + 1] - starts
@@ -56,12 +64,13 @@ def split(ways: Ways, selected: np.ndarray, reverse: np.ndarray,
     flip = np.repeat(np.asarray(reverse, dtype=bool), lengths)
     positions = np.where(flip, positions - local + (rep_len - 1 - local), positions)
     refs = ways.refs[positions]
-    if usage is None:
-        shared = usage_counts(refs) > 1
+    if shared is None:
+        at_shared = usage_counts(refs) > 1
     else:
-        shared = np.fromiter((usage.get(int(n), 1) > 1 for n in refs), bool, len(refs))
+        at = np.clip(np.searchsorted(shared, refs), 0, max(len(shared) - 1, 0))
+        at_shared = (shared[at] == refs) if len(shared) else np.zeros(len(refs), dtype=bool)
     owner = np.repeat(np.arange(len(selected), dtype=np.int64), lengths)
-    marks = np.flatnonzero((local == 0) | (local == rep_len - 1) | shared)
+    marks = np.flatnonzero((local == 0) | (local == rep_len - 1) | at_shared)
     same = owner[marks[:-1]] == owner[marks[1:]]
     first, last = marks[:-1][same], marks[1:][same]
     seg_owner = owner[first]
