@@ -23,10 +23,11 @@ def _progress(path: Path):
         return None, None
     started = time.perf_counter()
 
-    def update(position: int, objects: int) -> None:
-        bar.update(max(0, min(position, bar.total or position) - bar.n))
+    def update(position: int | None, objects: int) -> None:
+        if position is not None:
+            bar.n = min(position, bar.total or position)
         rate = objects / max(time.perf_counter() - started, 1e-3)
-        bar.set_postfix_str(f"{objects:,} objects, {rate:,.0f} objects/s", refresh=False)
+        bar.set_postfix_str(f"{objects:,} objects, {rate:,.0f} objects/s")   # redraws
 
     return bar, update
 

@@ -27,7 +27,7 @@ import osmium
 from twin.ingest.errors import LoadError
 from twin.osm.tags import Mapper
 
-Progress = Callable[[int, int], None]     # (bytes read, objects seen)
+Progress = Callable[[int | None, int], None]   # (bytes read if known, objects seen)
 UNDEFINED = 2147483647                    # libosmium's undefined coordinate
 ON_DISK = 100 * 2**20                     # files larger than this keep node locations on disk
 SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.gz", ".osm.bz2", ".osc", ".osc.gz", ".osc.bz2")
@@ -204,10 +204,12 @@ class _Poller:
             return None
 
     def run(self) -> None:
+        size = os.path.getsize(self.real)
         while not self.stop.wait(0.5):
             pos = self.position()
-            if pos is not None:
-                self.progress(pos, self.seen())
+            if pos is None and os.path.isdir("/proc/self/fd"):
+                pos = size   # pyosmium has read it all and closed it: the rest is in memory
+            self.progress(pos, self.seen())
 
     def __enter__(self):
         if self.progress:
