@@ -69,7 +69,12 @@ def station(server, environment, city_engine):
         assert r.status_code == 201, r.text
         try:
             with city_engine.begin() as conn:
-                start = conn.execute(text("SELECT min(observed_at) FROM sensor_readings")).scalar()
+                # Inside the EDR collection's temporal extent as the server read it at
+                # start (other tests may have added readings before or after it since).
+                interval = client.get("/collections/sensor_readings",
+                                      params={"f": "json"}).json()["extent"]["temporal"]
+                start = datetime.fromisoformat(
+                    interval["interval"][0][0].replace("Z", "+00:00"))
                 conn.execute(text(
                     "INSERT INTO sensor_readings (station_id, observed_at, property, value, "
                     "unit, quality) SELECT s.id, :t + h * interval '1 hour', 'temperature', :v, "
