@@ -15,7 +15,6 @@ import asyncio
 import concurrent.futures
 import math
 import os
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,11 +23,10 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from tests.chromium import GL_ARGS, launched
 from twin.server.auth.keys import create_key
 from twin.server.middleware.security import SecurityHeadersMiddleware, is_local, policies
 
-CHROMIUM = "/usr/bin/chromium"
-GL_ARGS = ["--use-gl=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]
 ELSEWHERE = ("10.1.2.3", 1234)
 LOOPBACK = ("127.0.0.1", 4321)
 
@@ -161,14 +159,8 @@ def test_the_public_url_is_an_allowed_origin_and_nothing_else_gets_in():
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Debian chromium is not installed ({CHROMIUM} is missing)")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="the playwright package (test extra) is not installed")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=GL_ARGS)
+    with launched(GL_ARGS) as chromium:
         yield chromium
-        chromium.close()
 
 
 RECORD_VIOLATIONS = """

@@ -29,6 +29,7 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import text
 
+from tests.chromium import launched
 from tests.reports_data import ensure_daily_aqi
 from twin.reports import csp
 from twin.reports.build import build_report
@@ -40,7 +41,6 @@ PERIOD = {"from": "2026-10-01", "to": "2026-10-02"}
 XSS = "<img src=x onerror=alert(document.domain)>"
 MISSING = "/nonexistent/twin-security-test/missing.png"
 PNG_SIZE = (37, 23)            # a size no map or chart of a report has
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -245,14 +245,8 @@ def test_header_policy_of_other_pages():
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Debian chromium is not installed ({CHROMIUM} is missing)")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="the playwright package (test extra) is not installed")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM)
+    with launched() as chromium:
         yield chromium
-        chromium.close()
 
 
 WATCH = """window.__violations = [];

@@ -14,17 +14,15 @@ import io
 import json
 from datetime import datetime, timedelta
 from http.client import HTTPConnection
-from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
 
+from tests.chromium import GL_ARGS, launched
 from twin.server.viewer.routes import STATIC_DIR as STATIC_ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-GL_ARGS = ["--use-gl=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]
 VIEWPORT = {"width": 1400, "height": 900}
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -173,14 +171,8 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Debian chromium is not installed ({CHROMIUM} is missing)")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="the playwright package (test extra) is not installed")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=GL_ARGS)
+    with launched(GL_ARGS) as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
