@@ -151,7 +151,9 @@ class GlobalKriging:
         return pred
 
 
-SLAB = 256  # rows per matrix product: every product has the same shape
+# Rows per matrix product: every product has the same shape. On 250,000 x 200 rows
+# (shared 2-core machine) 1,024-row slabs cost 1.35x one product, 256-row slabs 1.9x.
+SLAB = 1024
 
 
 def _rows_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
