@@ -168,6 +168,8 @@ class CityProfile(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     names: dict[str, str] = Field(default_factory=dict, description="Name per language")
+    # The languages of human-facing text, the default first (twin speaks vi and en).
+    languages: list[Literal["vi", "en"]] = Field(default=["vi", "en"], min_length=1)
     timezone: str = Field(pattern=ZONE_PATTERN)
     extent: Extents
     crs: Crs
@@ -201,8 +203,13 @@ class CityProfile(BaseModel):
             raise ValueError("gauges: two gauges have the same code")
         return self
 
-    def title(self, lang: str = "vi") -> str:
-        return self.names.get(lang, self.name)
+    def title(self, lang: str | None = None) -> str:
+        return self.names.get(lang or self.language, self.name)
+
+    @property
+    def language(self) -> str:
+        """The default language of pages, reports and errors."""
+        return self.languages[0]
 
     @property
     def zone(self) -> ZoneInfo:
