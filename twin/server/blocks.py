@@ -50,6 +50,8 @@ BLOCKS = (
     Block("styles"),       # /collections/{id}/styles, the QGIS project
     Block("viewer"),       # the web viewer and its local assets
     Block("metrics"),      # /metrics (Prometheus), /health and /ready
+    Block("notify"),       # alert delivery: /alerts/stream (SSE), CAP, webhook listings
+    Block("alerts"),       # alert rules, alerts and their acknowledgement
     Block("edr", own=False, bridged=True, resources=True),
     Block("processes", own=False, bridged=True, resources=True),
     Block("coverages", own=False, bridged=True, resources=True),
