@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy import text
 
 from tests.conftest import _free_port, served
+from twin.feature_ids import unsafe_id
 from twin.server.pygeoapi.config import DEFAULT_SERVER_FILE
 
 BASE = "/collections/sensor_readings"
@@ -294,6 +295,9 @@ def test_geojson_has_a_feature_per_station_and_time(http, city_engine, span):
     for i, feature in enumerate(doc["features"]):
         assert feature["geometry"]["type"] == "Point"
         assert feature["properties"]["station"] == "AQ-BD-01"
+        # path-safe (clients build URLs from ids as they are), one per station and hour
+        assert not unsafe_id(feature["id"])
+        assert feature["id"] == "AQ-BD-01~" + iso(want["t"][i])
         for name in names:
             assert feature["properties"][name] == want["ranges"][name][i]
 

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from twin.config import Settings
 from twin.ingest.errors import LoadError
+from twin.ingest.fields import local_zone
 from twin.registry import Registry
 
 RASTER_SUFFIXES = (".tif", ".tiff")
@@ -40,12 +41,14 @@ def load_any(engine: Engine, registry: Registry, settings: Settings, path: Path,
                               tz=settings.city.timezone).line()]
     if path.suffix.lower() == ".zip" and is_gtfs(path):
         mode = opts["mode"] if opts["mode"] != "append" else "upsert"
-        return [s.line() for s in load_gtfs(engine, registry, path, extent=extent, mode=mode,
-                                            strict=opts["strict"])]
+        with local_zone(settings.city.zone):
+            return [s.line() for s in load_gtfs(engine, registry, path, extent=extent,
+                                                mode=mode, strict=opts["strict"])]
     if layer is None:
         raise LoadError("name the target layer (--layer) for a vector file")
-    return _vector_lines(engine, registry, layer, path, extent,
-                         {**opts, "options": source_options(opts, settings)}, progress)
+    with local_zone(settings.city.zone):
+        return _vector_lines(engine, registry, layer, path, extent,
+                             {**opts, "options": source_options(opts, settings)}, progress)
 
 
 def local_crs(settings: Settings) -> str | None:

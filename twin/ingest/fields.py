@@ -6,7 +6,11 @@ import json
 import math
 import re
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime, tzinfo
+from functools import cache
 from typing import Any
 
 from twin.feature_ids import RULE, unsafe_id
@@ -16,7 +20,9 @@ from twin.registry import FieldSpec, FieldType, Layer
 ID_COLUMNS = ("external_id", "id", "uuid", "gml_id", "fid")
 TRUE = {"true", "t", "yes", "y", "1", "có", "co"}
 FALSE = {"false", "f", "no", "n", "0", "không", "khong"}
-CITY_TZ = timezone(timedelta(hours=7), "ICT")  # naive times are read as Hanoi time
+# Naive times in a source are the city's local time: the zone of the load under way
+# (``local_zone``), else the zone of the city profile the environment names.
+_ZONE: ContextVar[tzinfo | None] = ContextVar("twin_local_zone", default=None)
 NAMESPACE = uuid.UUID("6f1c1d5e-7b7a-4c59-9d36-1b2f3c2a9e10")
 
 
@@ -86,10 +92,27 @@ def _to_date(value: Any) -> date:
     return date.fromisoformat(str(value).strip()[:10])
 
 
+@contextmanager
+def local_zone(zone: tzinfo) -> Iterator[None]:
+    """Read naive times as ``zone`` (the city profile's) inside the block."""
+    token = _ZONE.set(zone)
+    try:
+        yield
+    finally:
+        _ZONE.reset(token)
+
+
+@cache
+def _profile_zone() -> tzinfo:
+    from twin.config import Settings
+
+    return Settings().city.zone
+
+
 def _to_datetime(value: Any) -> datetime:
     stamp = value if isinstance(value, datetime) else datetime.fromisoformat(
         str(value).strip().replace("Z", "+00:00").replace("/", "-"))
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=CITY_TZ)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=_ZONE.get() or _profile_zone())
 
 
 def _to_list(value: Any) -> list[str]:

@@ -15,8 +15,9 @@ and, for a block pygeoapi describes (``resources``), ``config.py`` with
 processes, ``manager(state)``: the job manager that runs them;
 :mod:`twin.server.pygeoapi.config`).
 
-A block whose package is absent is skipped, so an optional block registers itself by
-existing; an error inside a present one is raised, not hidden.
+A block whose door module is absent is skipped, so an optional block registers itself
+by existing (a package still being written has no door yet); an error inside a present
+door is raised, not hidden.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ MODULE = {"own": "routes", "bridged": "routes", "resources": "config"}
 def modules(part: Part, blocks: tuple[Block, ...] = BLOCKS) -> Iterator[ModuleType]:
     """The modules giving ``part`` of each present block, in order, imported."""
     for block in blocks:
-        if getattr(block, part) and exists(block.package):
-            yield importlib.import_module(f"{block.package}.{MODULE[part]}")
+        door = f"{block.package}.{MODULE[part]}"
+        if getattr(block, part) and exists(door):
+            yield importlib.import_module(door)
 
 
 def exists(name: str) -> bool:

@@ -5,7 +5,8 @@ maps filter features on a ``datetime`` property and style them by a numeric colu
 feature per station with nested series would need custom code in every client, and a
 feature per single reading would repeat the geometry once per parameter. A parameter
 not observed (or observed missing/bad/NaN) at that time is ``null``. The collection
-lists the parameters (with units) as EDR's GeoJSON responses do.
+lists the parameters (with units) as EDR's GeoJSON responses do. A feature's id is
+``<station>~<UTC time>``: path-safe, as every id twin gives (:mod:`twin.feature_ids`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ MEDIA = "application/geo+json"
 FEATURES = """
 SELECT json_build_object(
          'type', 'Feature',
-         'id', s.code || '/' || (to_json(g.observed_at) #>> '{{}}'),
+         'id', s.code || '~' || to_char(g.observed_at AT TIME ZONE 'UTC',
+                                        'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
          'geometry', ST_AsGeoJSON(s.geom, 7)::json,
          'properties', json_build_object('station', s.code, 'name', s.name,
                                          'datetime', g.observed_at, {values}))::text
