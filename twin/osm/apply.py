@@ -26,6 +26,7 @@ from twin.ingest.vector import (
     link_nearest,
     merge,
     staging_table,
+    touched_tables,
 )
 from twin.osm.features import OSM_ID_SQL, Built
 from twin.osm.relations import Links
@@ -183,6 +184,16 @@ def apply(engine: Engine, registry: Registry, builts: list[Built], links: Links 
         lock(cur)
         store(cur)
         apply_in(cur, registry, builts, links, report, strict)
+    analyze_after(engine, builts)
+
+
+def analyze_after(engine: Engine, builts: list[Built]) -> None:
+    """Fresh planner statistics for the layers a whole import rewrote, after its commit,
+    as every load does (:mod:`twin.ingest.analyze`). A change file touches a few rows:
+    autovacuum is enough there."""
+    from twin.ingest.analyze import vacuum_analyze
+
+    vacuum_analyze(engine, [t for b in builts for t in touched_tables(b.layer)])
 
 
 def apply_in(cur: psycopg.Cursor, registry: Registry, builts: list[Built],
