@@ -330,3 +330,21 @@ def test_random_filters_over_http_are_never_5xx(http, pred):
         assert response.status_code in (200, 400), (params, response.text)
         if response.status_code == 400:
             assert response.json()["description"].startswith("filter"), response.text
+
+
+@pytest.mark.parametrize(("lang", "text", "words"), [
+    ("cql2-text", "registered_on = DATE('2024-13-45')", "unexpected '2024' at line 1, column"),
+    ("cql2-text", "S_INTERSECTS(geometry, POINT(1))", "unexpected ')' at line 1, column 31"),
+    ("cql2-json", '{"op": "=", "args": [{"property": "registered_on"}, {"date": "2024-02-30"}]}',
+     "a literal is not valid (a date must be a real day"),
+    ("cql2-json", "{bad", "Expecting property name enclosed in double quotes at line 1, column 2"),
+])
+def test_syntax_errors_speak_the_clients_terms(lang, text, words):
+    """A malformed filter says where, in the filter's own text; never the grammar's token
+    names (lark's ``Token('wkt__SIGNED_NUMBER', …)``) nor Python's datetime messages."""
+    with pytest.raises(InvalidParameter) as caught:
+        cql.parse(text, lang)
+    description = caught.value.description
+    assert words in description
+    for internal in ("Token(", "terminal", "must be in", "day is out of range", "Error"):
+        assert internal not in description

@@ -366,15 +366,27 @@ def parse(text: str, lang: str):
 
 
 def _parse_error(exc: Exception) -> str:
-    """What the parser says about the input (its position, the token it expected);
-    never Python's words about pygeofilter's insides (a KeyError, an IndexError)."""
-    from lark.exceptions import UnexpectedInput, VisitError
+    """Where the input went wrong, in the client's terms (the position and the text
+    found there); never the parser's or Python's words (grammar token names, a
+    KeyError, datetime's messages)."""
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken, VisitError
 
     if isinstance(exc, VisitError):
         exc = exc.orig_exc
-    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    if isinstance(exc, (UnexpectedInput, json.JSONDecodeError, ValueError)) and first:
-        return first
+    if isinstance(exc, UnexpectedToken):
+        if exc.token.type == "$END":
+            return "the filter ends too early"
+        return f"unexpected {str(exc.token.value)[:40]!r} at line {exc.line}, column {exc.column}"
+    if isinstance(exc, UnexpectedCharacters):
+        return (f"unexpected {exc.char!r} at line {exc.line}, column {exc.column} (a property "
+                "name, a literal or an operator was expected)")
+    if isinstance(exc, UnexpectedEOF):
+        return "the filter ends too early"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+    if isinstance(exc, ValueError):
+        return ("a literal is not valid (a date must be a real day, YYYY-MM-DD; a timestamp "
+                "RFC 3339; a number finite)")
     return "an operator or a literal is malformed (missing, extra or misplaced arguments)"
 
 
