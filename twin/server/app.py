@@ -58,7 +58,10 @@ def create_app(settings: Settings, database_url: str,
 
         if not state.extents:  # the pygeoapi bridge may have read them already
             state.extents = await load_extents(state)
-        yield
+        async with contextlib.AsyncExitStack() as stack:  # the blocks' background work
+            for run in state.background:
+                await stack.enter_async_context(run())
+            yield
         await state.db.close()
 
     app = Starlette(

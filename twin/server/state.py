@@ -11,12 +11,15 @@ the block that uses it (none is required: a route whose provider is absent says 
 - :attr:`ServerState.extent_listeners`: told when an edit moved a layer's extent (the
   bridge, which rewrites the collection documents);
 - :attr:`ServerState.raster_url`: the URL of a catalogued COG (set by
-  :mod:`twin.server.coverages.routes`, used by the QGIS project).
+  :mod:`twin.server.coverages.routes`, used by the QGIS project);
+- :attr:`ServerState.background`: what a block runs for the app's lifetime (entered by
+  the lifespan after the pools open, left before they close), e.g. the alerts' timer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,6 +32,7 @@ from twin.server.db import Database
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 ExtentListener = Callable[[str, dict], None]  # (layer name, {"bbox", "interval"})
+Background = Callable[[], AbstractAsyncContextManager[None]]
 
 
 class HtmlPages(Protocol):
@@ -54,6 +58,7 @@ class ServerState:
     item_routes: dict[str, Endpoint] = field(default_factory=dict)  # collection -> /items
     extent_listeners: list[ExtentListener] = field(default_factory=list)
     raster_url: Callable[[str], str] | None = None  # raster external id -> its COG's URL
+    background: list[Background] = field(default_factory=list)  # run for the app's life
 
     def url(self, path: str) -> str:
         return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
