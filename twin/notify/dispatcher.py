@@ -1,0 +1,144 @@
+"""The dispatcher: fans alert events out into deliveries and delivers what is due.
+
+It wakes on ``LISTEN twin_alert_events`` (a new event) and ``twin_deliveries`` (an
+admin retried a dead letter), polls every ``poll_s`` as a fallback and sleeps until the
+next retry is due otherwise. Any number of dispatchers (server workers, ``twin alerts
+dispatch`` processes) run against one database: fan-out takes turns on a row lock and
+deliveries are claimed ``FOR UPDATE SKIP LOCKED`` (:mod:`twin.notify.outbox`). A lost
+database connection is reopened with back-off; nothing is kept in memory that the
+tables do not hold, so a restart loses nothing (a delivery in flight when a dispatcher
+dies is tried again after its lease: receivers deduplicate on ``Idempotency-Key``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import httpx
+import psycopg
+
+from twin.notify import fanout, outbox, webhook
+from twin.notify.config import Endpoint, NotifySettings, load_webhooks
+from twin.notify.mqtt import Publisher
+
+log = logging.getLogger("twin.notify")
+NOTICES = ("twin_alert_events", outbox.RETRY_NOTICE)
+OPTIONS = "-c TimeZone=UTC -c statement_timeout=30000"
+RECONNECT_MAX_S = 10.0
+
+
+class Dispatcher:
+    def __init__(self, dsn: str, settings: NotifySettings,
+                 endpoints: dict[str, Endpoint] | None = None):
+        self.dsn = dsn
+        self.settings = settings
+        self.endpoints = (load_webhooks(settings.alerts_config) if endpoints is None
+                          else endpoints)
+        self.wake = asyncio.Event()
+        self.publisher: Publisher | None = None
+        self._mqtt_back = False
+        self.delivered = 0  # counted for tests and the benchmark
+
+    @property
+    def channels(self) -> list[str]:
+        return ["webhook"] + (["mqtt"] if self.publisher else [])
+
+    async def _connect(self, autocommit: bool = True) -> psycopg.AsyncConnection:
+        return await psycopg.AsyncConnection.connect(
+            self.dsn, autocommit=autocommit, options=OPTIONS, application_name="twin-notify")
+
+    async def _listen(self) -> None:
+        """Set :attr:`wake` on every notice; reconnects while the database is away."""
+        while True:
+            try:
+                async with await self._connect() as conn:
+                    for channel in NOTICES:
+                        await conn.execute(f"LISTEN {channel}")
+                    self.wake.set()  # anything committed while not listening
+                    async for _notice in conn.notifies():
+                        self.wake.set()
+            except psycopg.Error as exc:
+                log.warning("notify listener: %s; reconnecting", exc)
+                await asyncio.sleep(1.0)
+
+    def _broker_back(self, loop: asyncio.AbstractEventLoop) -> None:
+        def flag():
+            self._mqtt_back = True
+            self.wake.set()
+        loop.call_soon_threadsafe(flag)
+
+    async def _send(self, conn, client, delivery: outbox.Claimed) -> outbox.Outcome:
+        if delivery.channel == "webhook":
+            return await webhook.send(client, self.endpoints.get(delivery.target), delivery)
+        current = await fanout.current_alert(conn, delivery.payload["alert"]["id"])
+        return await self.publisher.send(delivery, current)
+
+    async def step(self, conn, client) -> bool:
+        """One round of fan-out and delivery; True when more work is waiting."""
+        if self._mqtt_back:
+            self._mqtt_back = False
+            await outbox.hurry(conn, "mqtt")
+        fanned = await fanout.fan_out(
+            conn, endpoints=self.endpoints,
+            mqtt_topic=self.publisher.prefix if self.publisher else None)
+        claimed = await outbox.claim(conn, self.channels, self.settings.batch,
+                                     self.settings.lease_s)
+        gate = asyncio.Semaphore(self.settings.concurrency)
+
+        async def bounded(delivery):
+            async with gate:
+                return await self._send(conn, client, delivery)
+
+        outcomes = await asyncio.gather(*(bounded(d) for d in claimed))
+        for delivery, outcome in zip(claimed, outcomes, strict=True):
+            status = await outbox.record(conn, delivery, outcome)
+            self.delivered += status == "delivered"
+            if status == "dead":
+                log.warning("delivery %s to %s %s is a dead letter: %s", delivery.id,
+                            delivery.channel, delivery.target, outcome.error)
+        return bool(fanned) or len(claimed) == self.settings.batch
+
+    async def _idle(self, conn, stop: asyncio.Event) -> None:
+        due = await outbox.due_in(conn, self.channels)
+        timeout = self.settings.poll_s if due is None else min(self.settings.poll_s, due)
+        waiter = asyncio.create_task(self.wake.wait())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({waiter, stopper}, timeout=max(timeout, 0.01),
+                           return_when=asyncio.FIRST_COMPLETED)
+        for task in (waiter, stopper):
+            task.cancel()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set."""
+        loop = asyncio.get_running_loop()
+        if self.settings.mqtt_url:
+            self.publisher = Publisher(self.settings.mqtt_url, self.settings.mqtt_prefix,
+                                       self.settings.mqtt_retry_max_s,
+                                       on_connect=lambda: self._broker_back(loop))
+            self.publisher.start()
+        listener = asyncio.create_task(self._listen())
+        failures = 0
+        try:
+            async with httpx.AsyncClient(follow_redirects=False) as client:
+                while not stop.is_set():
+                    try:
+                        async with await self._connect() as conn:
+                            failures = 0
+                            while not stop.is_set():
+                                self.wake.clear()
+                                if not await self.step(conn, client):
+                                    await self._idle(conn, stop)
+                    except psycopg.Error as exc:
+                        failures += 1
+                        log.warning("dispatcher: %s; reconnecting", exc)
+                        with contextlib.suppress(asyncio.TimeoutError):
+                            await asyncio.wait_for(
+                                stop.wait(), min(RECONNECT_MAX_S, 0.5 * 2 ** failures))
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            if self.publisher:
+                self.publisher.stop()
