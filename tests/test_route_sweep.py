@@ -170,6 +170,9 @@ def calls_for(template: str, method: str, ctx) -> list[Call]:
                             refused_body={"inputs": VALID_INPUTS[pid]},
                             allowed_body={"inputs": {"no_such_input": 1}}))
         return out
+    if template == "/admin/deliveries/{delivery_id}/retry" and method == "POST":
+        # admin only (twin.server.notify.admin); admin's call names no delivery: 404
+        return [Call("/admin/deliveries/999999999/retry", {ADMIN})]
     if template == "/jobs/{job_id}" and method == "DELETE":
         return [Call(f"/jobs/{ctx['job_id']}", {ADMIN}, owner_only=True,
                      allowed_path="/jobs/00000000-0000-0000-0000-000000000000")]

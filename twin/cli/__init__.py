@@ -26,6 +26,7 @@ def _register() -> None:
         keys,
         layers,
         load,
+        notify,
         report,
         rollups,
         serve,
@@ -33,7 +34,8 @@ def _register() -> None:
     )
 
     for module in (db, demo, keys, layers, load, serve, report, styles, rollups, ingest,
-                   interpolate, flood, importer):
+                   interpolate, flood, importer,
+                   notify):  # last: adds to the alerts group when it exists
         module.register(main)
 
 
