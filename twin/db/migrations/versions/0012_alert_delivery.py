@@ -77,10 +77,10 @@ CREATE INDEX ix_delivery_attempts ON delivery_attempts (delivery_id, id);
 """
 
 
-def upgrade() -> None:
+def upgrade(registry=None) -> None:
     op.execute(TABLES)
 
 
-def downgrade() -> None:
+def downgrade(registry=None) -> None:
     op.execute("DROP TABLE IF EXISTS delivery_attempts, deliveries, notify_fanned, "
                "notify_cursors")
