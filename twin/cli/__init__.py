@@ -17,6 +17,7 @@ def main(ctx: click.Context) -> None:
 
 def _register() -> None:
     from twin.cli import (
+        alerts,
         db,
         demo,
         flood,
@@ -31,10 +32,11 @@ def _register() -> None:
         rollups,
         serve,
         styles,
+        tiles,
     )
 
     for module in (db, demo, keys, layers, load, serve, report, styles, rollups, ingest,
-                   interpolate, flood, importer,
+                   interpolate, flood, importer, tiles, alerts,
                    notify):  # last: adds to the alerts group when it exists
         module.register(main)
 

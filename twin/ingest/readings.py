@@ -23,6 +23,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import Engine
 
+from twin.alerts import hook as alerts
 from twin.ingest import derived
 from twin.ingest.analyze import vacuum_analyze
 from twin.ingest.errors import LoadError
@@ -152,9 +153,13 @@ def load_readings(engine: Engine, path: Path, progress: Callable[[int], None] | 
         except (psycopg.errors.DataError, psycopg.errors.BadCopyFileFormat) as exc:
             raise _copy_error(path, exc) from None
         _check(cur, path, window)
-        summary.rows, summary.inserted, summary.partitions_created = _merge(cur, cols, tz)
+        summary.rows, summary.inserted, summary.partitions_created, batch = _merge(cur, cols,
+                                                                                   tz)
         summary.duplicates = summary.rows - summary.inserted
     vacuum_analyze(engine, ["sensor_readings", *derived.DERIVED_TABLES])
+    if batch is not None:  # after commit: the alert rules on the touched stations
+        with engine.connect() as conn:
+            alerts.after_commit(conn.connection.driver_connection, batch)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -245,7 +250,10 @@ def _insert_new(cur: psycopg.Cursor, select: str, name: str, lo, hi) -> int | No
     return inserted
 
 
-def _merge(cur: psycopg.Cursor, cols: list[tuple[str, str]], tz: str) -> tuple[int, int, int]:
+def _merge(cur: psycopg.Cursor, cols: list[tuple[str, str]], tz: str
+           ) -> tuple[int, int, int, alerts.Touched | None]:
+    """Move the staged rows into their months and refresh what derives from them: rows
+    staged, inserted, partitions made and what the alert rules must look at."""
     names = {c for c, _ in cols}
     unit = "r.unit" if "unit" in names else "NULL"
     quality = ("coalesce(nullif(r.quality, ''), CASE WHEN r.value IS NULL THEN 'missing' "
@@ -273,6 +281,7 @@ def _merge(cur: psycopg.Cursor, cols: list[tuple[str, str]], tz: str) -> tuple[i
         raise LoadError("a quality flag is not one of good, suspect, bad, missing") from None
     relation = _new_rows(cur, filled)
     derived.refresh(cur, relation, tz=tz)
+    batch = alerts.touched(cur, relation) if inserted else None
     if filled:  # a view on a partition would block dropping that partition later
         cur.execute("DROP VIEW _twin_new_readings")
-    return rows, inserted, made
+    return rows, inserted, made, batch

@@ -20,6 +20,7 @@ from datetime import UTC
 
 import psycopg
 
+from twin.alerts import hook as alerts
 from twin.ingest.derived import lock
 from twin.ingest.observations import DeadLetter, Parsed, Reading, dump, payload_text
 from twin.ingest.policy import NEW_MONTHS_PER_BATCH, Scope, topic_names_agency
@@ -68,7 +69,7 @@ def write_batch(conn: psycopg.Connection, parsed: Parsed, source: str,
     input and retries."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
-    result = WriteResult(received=parsed.received)
+    result, batch = WriteResult(received=parsed.received), None
     with conn.transaction(), conn.cursor() as cur:
         lock(cur)  # batches one after another: the count of new months below is exact
         stations = _stations(cur, {r.station for r in parsed.readings})
@@ -78,10 +79,11 @@ def write_batch(conn: psycopg.Connection, parsed: Parsed, source: str,
         rows, capped = cap_new_months(cur, rows, new_months)
         result.dead = parsed.dead + refused + capped
         if rows:
-            result.inserted = _store(cur, rows, tz)
+            result.inserted, batch = _store(cur, rows, tz)
         result.duplicates = len(rows) - result.inserted
         if result.dead:
             _dead_letters(cur, result.dead, source)
+    alerts.after_commit(conn, batch)  # committed: the alert rules on the touched stations
     return result
 
 
@@ -175,15 +177,17 @@ def cap_new_months(cur: psycopg.Cursor, rows: list[Reading], limit: int
     return kept, refused
 
 
-def _store(cur: psycopg.Cursor, rows: list[Reading], tz: str) -> int:
-    """COPY the rows into the staging table and merge them: the number inserted."""
+def _store(cur: psycopg.Cursor, rows: list[Reading], tz: str
+           ) -> tuple[int, alerts.Touched | None]:
+    """COPY the rows into the staging table and merge them: the number inserted, and what
+    the alert rules must look at."""
     cur.execute("CREATE TEMP TABLE _twin_readings (" + ", ".join(
         f"{c} {t}" for c, t in STAGE) + ") ON COMMIT DROP")
     with cur.copy("COPY _twin_readings (station_code, observed_at, property, value, unit, "
                   "quality) FROM STDIN") as copy:
         copy.write(copy_text(rows))
-    _rows, inserted, _made = _merge(cur, STAGE, tz)
-    return inserted
+    _rows, inserted, _made, batch = _merge(cur, STAGE, tz)
+    return inserted, batch
 
 
 NULL = "\\N"

@@ -60,6 +60,8 @@ CREATE TABLE alerts (
   resolved_at     timestamptz,
   agency          text,            -- the rule's agency, for filters
   area            text,            -- the ward (or area) the subject lies in, for filters
+  checked_at      timestamptz,     -- data time of the last evaluation of a live alert
+  clear_since     timestamptz,     -- since when its condition has been clear (hysteresis)
   CONSTRAINT ck_alerts_resolved CHECK ((state = 'resolved') = (resolved_at IS NOT NULL))
 );
 CREATE UNIQUE INDEX ux_alerts_live ON alerts (rule_id, subject) WHERE state <> 'resolved';

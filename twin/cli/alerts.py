@@ -1,0 +1,76 @@
+"""``twin alerts``: load the declared rules, evaluate them, list the alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from twin.cli.context import AppContext, handle_errors
+
+
+@click.group("alerts")
+def alerts() -> None:
+    """Alert rules and the alerts they raise."""
+
+
+@alerts.group("rules")
+def rules() -> None:
+    """The rules of config/alerts.yaml."""
+
+
+def _pg(app: AppContext):
+    return app.engine.connect()
+
+
+@rules.command("load")
+@click.pass_obj
+@handle_errors
+def load(app: AppContext) -> None:
+    """Check config/alerts.yaml's rules and store them (one transaction)."""
+    from twin.alerts import loader
+
+    app.upgrade(quiet=True)
+    path = loader.rules_path(app.settings.city_profile)
+    with _pg(app) as conn:
+        done = loader.load_file(conn.connection.driver_connection, path,
+                                loader.gauge_levels(app.settings.city))
+    click.echo(f"alert_rules: {len(done)} rule(s) from {path} loaded")
+
+
+@alerts.command()
+@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), default=None,
+              help="Re-read the stored series from this UTC time (default: each rule's "
+                   "own state, from the beginning).")
+@click.pass_obj
+@handle_errors
+def evaluate(app: AppContext, since: datetime | None) -> None:
+    """Evaluate every enabled rule on every station once, then the silence timer."""
+    from twin.alerts import engine
+
+    app.upgrade(quiet=True)
+    lo = since.replace(tzinfo=UTC) if since else engine.EPOCH
+    with _pg(app) as conn:
+        pg = conn.connection.driver_connection
+        summary = engine.evaluate(pg, None, lo)
+        timer = engine.tick(pg)
+    click.echo(summary.line())
+    if timer is not None:
+        click.echo(f"silence timer: {timer.count('opened')} opened")
+
+
+@alerts.command("list")
+@click.option("--all", "everything", is_flag=True, help="Resolved alerts too.")
+@click.pass_obj
+@handle_errors
+def list_alerts(app: AppContext, everything: bool) -> None:
+    """The live alerts (or all), oldest first."""
+    from twin.alerts.summary import alert_lines
+
+    with _pg(app) as conn:
+        for line in alert_lines(conn.connection.driver_connection, everything):
+            click.echo(line)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(alerts)

@@ -1,0 +1,1 @@
+"""The alerts block: rules, alerts and their acknowledgement (:mod:`.routes`)."""
