@@ -37,14 +37,16 @@ from twin.server.state import ServerState
 log = logging.getLogger("twin.server")
 
 DEFAULT_SERVER_FILE = REPO_ROOT / "config" / "server.yaml"
+# twin's own HTML pages: its templates over pygeoapi's, its static files (twin's CSS and
+# script, the vendored Leaflet): nothing a page loads comes from outside the server.
+TEMPLATES = {"path": str(Path(__file__).parent / "templates"),
+             "static": str(Path(__file__).parent / "static")}
 PROVIDER = "twin.server.pygeoapi.provider.TwinProvider"
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0"
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
-DEFAULT_MAP = {
-    "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-    "attribution": '&copy; <a href="https://openstreetmap.org/copyright">'
-                   "OpenStreetMap contributors</a>",
-}
+# No basemap unless config/server.yaml names a tile server (the pages' maps draw their
+# features on a plain background, so they work offline and on an intranet).
+DEFAULT_MAP = {"url": "", "attribution": ""}
 # twin's OGC routes are read-only: pygeoapi also documents POST (CQL2 JSON) and OPTIONS
 # on items, and PUT/DELETE for editable collections, which twin does not serve (yet).
 UNSERVED_METHODS = {"post", "put", "patch", "delete", "options"}
@@ -151,8 +153,8 @@ def server_section(state: ServerState, server: dict, path: Path) -> dict[str, An
         "pretty_print": bool(server.get("pretty_print", False)),
         "admin": False,
     }
-    if server.get("templates"):
-        out["templates"] = dict(server["templates"])
+    # config/server.yaml may point either at other templates or static files
+    out["templates"] = {**TEMPLATES, **(server.get("templates") or {})}
     return out
 
 
