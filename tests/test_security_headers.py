@@ -85,7 +85,10 @@ def test_pygeoapi_html_pages_have_a_policy_for_what_they_load(http):
         assert response.headers["content-type"].startswith("text/html")
         assert_base_headers(response)
         policy = assert_html_policy(response)
-        assert "https://unpkg.com" in policy  # pygeoapi's templates load Leaflet from there
+        # twin's templates load this server's files only (the vendored Leaflet), no inline
+        # script, no CDN (they used to load Leaflet and Bootstrap from unpkg)
+        assert "script-src 'self';" in policy and "style-src 'self';" in policy
+        assert "unsafe-inline" not in policy and "unpkg" not in policy
 
 
 def test_the_viewer_has_a_policy_of_its_own_files(http):
@@ -151,7 +154,7 @@ def test_a_policy_a_route_set_is_kept():
 def test_the_public_url_is_an_allowed_origin_and_nothing_else_gets_in():
     viewer, pages = policies("https://twin.example.org:8443/some/path")
     assert "connect-src 'self' https://twin.example.org:8443;" in viewer
-    assert "script-src 'self' https://twin.example.org:8443 'unsafe-inline'" in pages
+    assert "script-src 'self' https://twin.example.org:8443;" in pages
     assert policies("https://evil.example; script-src *") == policies(None)
 
 
@@ -192,8 +195,9 @@ def test_the_viewer_runs_under_its_policy(browser, server):
 
 
 def test_pygeoapi_pages_run_under_their_policy(browser, server):
-    """Inline scripts and CDN assets are allowed (whether the CDN answers or not)."""
-    for path in ("/collections/land_parcels/items?f=html&limit=5", "/collections?f=html"):
+    """twin's templates and their vendored assets run under the same-origin policy."""
+    for path in ("/collections/land_parcels/items?f=html&limit=5", "/collections?f=html",
+                 "/collections/land_parcels?f=html", "/?f=html"):
         assert violations(browser, server + path, None) == [], path
 
 

@@ -3,10 +3,12 @@
 Every response: ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: SAMEORIGIN`` and
 ``Referrer-Policy: strict-origin-when-cross-origin``. An HTML response also gets a
 Content-Security-Policy allowing what its page loads: the web viewer (``/viewer``) loads
-only this server's files (MapLibre's workers are ``blob:`` URLs); pygeoapi's pages load
-Leaflet, Bootstrap and friends from their CDNs and carry inline scripts and event
-handlers, so their policy names those CDNs and allows inline script until the assets are
-vendored. Both forbid plugins, ``<base>`` elsewhere and framing by other sites. A header
+only this server's files (MapLibre's workers are ``blob:`` URLs); the pages pygeoapi
+renders with twin's templates (``twin/server/pygeoapi/templates``) load only this
+server's files too (``/static``: the vendored Leaflet, twin's CSS and script) and carry
+no inline script; their images may also come from an https tile server, for a basemap
+``config/server.yaml`` names. Both forbid plugins, ``<base>`` elsewhere and framing by
+other sites. A header
 a route set itself (a stricter policy on a map report) is kept, never overridden.
 
 A pure ASGI middleware: it edits the response start message only, so streamed bodies
@@ -26,10 +28,6 @@ ALWAYS = (("x-content-type-options", "nosniff"), ("x-frame-options", "SAMEORIGIN
           ("referrer-policy", "strict-origin-when-cross-origin"))
 CSP = "content-security-policy"
 VIEWER_PREFIX = "/viewer"
-# What pygeoapi 0.2x's templates load (twin/server/pygeoapi/config.py: its HTML pages).
-CDN_SCRIPTS = "https://unpkg.com https://cdn.jsdelivr.net https://cdnjs.cloudflare.com"
-CDN_STYLES = "https://unpkg.com https://cdn.jsdelivr.net https://fonts.googleapis.com"
-CDN_FONTS = "https://fonts.gstatic.com https://unpkg.com https://cdn.jsdelivr.net"
 FIXED = ("object-src 'none'", "base-uri 'self'", "frame-ancestors 'self'")
 # Headers a proxy adds: a request carrying one came from elsewhere, whatever the socket.
 FORWARDED = ("forwarded", "x-forwarded-for", "x-real-ip")
@@ -54,9 +52,8 @@ def policies(public_url: str | None = None) -> tuple[str, str]:
         f"img-src {own} data: blob:", f"font-src {own} data:", f"connect-src {own}",
         "worker-src 'self' blob:", "child-src 'self' blob:", f"form-action {own}", *FIXED))
     pages = "; ".join((
-        f"default-src {own}", f"script-src {own} 'unsafe-inline' {CDN_SCRIPTS}",
-        f"style-src {own} 'unsafe-inline' {CDN_STYLES}", f"font-src {own} data: {CDN_FONTS}",
-        f"img-src {own} data: blob: https:", f"connect-src {own}",
+        f"default-src {own}", f"script-src {own}", f"style-src {own}",
+        f"font-src {own} data:", f"img-src {own} data: blob: https:", f"connect-src {own}",
         "worker-src 'self' blob:", "child-src 'self' blob:", f"form-action {own}", *FIXED))
     return viewer, pages
 
