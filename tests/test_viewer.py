@@ -178,7 +178,9 @@ def browser():
 @pytest.fixture(scope="module")
 def viewer(browser, server):
     """The page, opened once and ready (map loaded, first AQI frame drawn)."""
-    page = browser.new_page(viewport=VIEWPORT)
+    # A browser set to Vietnamese (its Accept-Language and navigator.languages): the page
+    # speaks the city's default language; tests/test_viewer_i18n.py covers both.
+    page = browser.new_page(viewport=VIEWPORT, locale="vi-VN")
     recorder = Recorder(page)
     page.goto(server + "/viewer")
     # Predicates are functions, not expressions: the page's Content-Security-Policy has
@@ -250,8 +252,9 @@ def test_roads_and_parcels_are_drawn(viewer, city_engine, tmp_path_factory):
     settle(page)
 
 
-def _local_hour(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(HANOI).strftime("%H:%M")
+def _local_time(iso: str) -> str:
+    """An instant as the Vietnamese page writes it: dd/mm/yyyy HH:MM, local time."""
+    return datetime.fromisoformat(iso).astimezone(HANOI).strftime("%d/%m/%Y %H:%M")
 
 
 def _wait_for_frame(page, other_than: set[str]):
@@ -277,7 +280,7 @@ def test_time_slider_changes_the_aqi_frame(viewer):
     _wait_for_frame(page, latest)
     moved = {f["observed_at"] for f in aqi_features(page)}
     assert len(moved) == 1 and moved != latest
-    assert page.inner_text("#time-label").startswith(_local_hour(moved.pop()))
+    assert page.inner_text("#time-label").endswith(_local_time(moved.pop()))
 
 
 def test_flood_tiles_follow_the_slider(viewer):
@@ -372,7 +375,8 @@ def test_clicking_a_road_shows_its_properties(viewer):
     assert point, "no road is clear of other features in the open part of the map"
     page.mouse.click(*point)
     page.wait_for_selector(".maplibregl-popup table.props")
-    assert "road class" in page.inner_text(".maplibregl-popup table.props")
+    # The field's row (its heading is the schema's title in the page's language).
+    assert page.locator('.maplibregl-popup table.props tr[data-field="road_class"]').count() == 1
     page.click(".maplibregl-popup-close-button")
 
 
@@ -433,7 +437,7 @@ def pm25_surfaces(city_engine, http, tmp_path_factory):
 
 
 def test_surface_layer_follows_the_slider_with_its_legend(browser, server, pm25_surfaces):
-    page = browser.new_page(viewport=VIEWPORT)
+    page = browser.new_page(viewport=VIEWPORT, locale="vi-VN")
     recorder = Recorder(page)
     try:
         page.goto(server + "/viewer")
@@ -454,7 +458,7 @@ def test_surface_layer_follows_the_slider_with_its_legend(browser, server, pm25_
                    for u in recorder.requests)
         assert page.locator("#surface-classes li").count() >= 5
         options = page.locator("#surface-pollutant option").all_inner_texts()
-        assert options[0] == "PM2.5" and "off" in options
+        assert options[0] == "PM2.5" and "tắt" in options  # "off", in Vietnamese
         assert recorder.errors == [] and recorder.failed == []
     finally:
         page.close()

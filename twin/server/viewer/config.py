@@ -56,14 +56,16 @@ def city_bbox(state: ServerState) -> list[float]:
 
 def legend(layer: Layer) -> list[dict[str, str]]:
     """Legend entries ``{"label", "fill", "stroke"}`` of one layer, from the same resolved
-    style the MapLibre layers are written from, so the two cannot disagree."""
+    style the MapLibre layers are written from, so the two cannot disagree. A category
+    also names its ``field`` and ``value``: the page labels it in its own language."""
     r = resolve(layer)
     if not r.categories:
         return [{"label": layer.title, "fill": r.fill or "", "stroke": r.stroke or ""}]
     entries = []
     for cat in r.categories:
         fill, stroke = r.symbol(cat.colour)
-        entries.append({"label": cat.label, "fill": fill or "", "stroke": stroke or ""})
+        entries.append({"label": cat.label, "fill": fill or "", "stroke": stroke or "",
+                        "field": layer.style.by or "", "value": cat.value})
     return entries
 
 

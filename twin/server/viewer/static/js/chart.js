@@ -2,6 +2,8 @@
 // kind of chart (lines over hours, class colour bands behind, axes with units), which is
 // ~150 lines, against a 200 KB charting library.
 
+import { formatNumber, t } from "./i18n.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 const MARGIN = { top: 26, right: 12, bottom: 30, left: 44 };
 
@@ -85,7 +87,7 @@ function drawAxes(root, opts, s, formats) {
   const axis = svg("g", { class: "axis" });
   for (const v of s.yTicks) {
     axis.append(svg("line", { x1: MARGIN.left, x2: MARGIN.left + s.plotW, y1: s.y(v), y2: s.y(v), class: "grid" }));
-    axis.append(svg("text", { x: MARGIN.left - 5, y: s.y(v) + 3.5, "text-anchor": "end" }, String(v)));
+    axis.append(svg("text", { x: MARGIN.left - 5, y: s.y(v) + 3.5, "text-anchor": "end" }, formatNumber(v, 2)));
   }
   for (const t of timeTicks(s.t0, s.t1, formats)) {
     const x = s.x(t);
@@ -120,11 +122,11 @@ function drawLegend(root, opts, width) {
  */
 export function lineChart(opts, width = 360, height = 170) {
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "chart",
-                            role: "img", "aria-label": opts.title || opts.yLabel || "chart" });
+                            role: "img", "aria-label": opts.title || opts.yLabel || t("chart.aria") });
   const points = opts.series.flatMap((s) => s.points);
   if (!points.length) {
     root.append(svg("text", { x: width / 2, y: height / 2, "text-anchor": "middle", class: "empty" },
-                    opts.emptyText || "No data for this period"));
+                    opts.emptyText || t("chart.empty")));
     return root;
   }
   const s = scales(opts, width, height);

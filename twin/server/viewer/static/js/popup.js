@@ -1,9 +1,11 @@
 // Popups on click: the top feature's properties as a table, and for an air-quality
 // station its charts. Properties are written as text (never parsed as HTML); private
-// fields are not in the public tiles to begin with.
+// fields are not in the public tiles to begin with. Field names show as the collection
+// schema's titles in the page's language (requested with its `lang`), once per layer.
 
+import { language, t } from "./i18n.js";
 import { stationCharts } from "./station.js";
-import { el } from "./util.js";
+import { el, fetchJson } from "./util.js";
 
 const HIDDEN_PROPERTIES = new Set(["colour"]);
 const TOLERANCE_PX = 4;  // lines are a pixel wide at city zooms: a click near one hits it
@@ -12,11 +14,40 @@ function around(point) {
   return [[point.x - TOLERANCE_PX, point.y - TOLERANCE_PX], [point.x + TOLERANCE_PX, point.y + TOLERANCE_PX]];
 }
 
-function propertyTable(properties) {
+const fieldTitleCache = new Map();  // "lang/collection" -> Promise<{field: title}>
+
+/** The collection's field titles in the page's language ({} if it has no schema). */
+function fieldTitles(baseUrl, collection) {
+  const key = `${language()}/${collection}`;
+  if (!fieldTitleCache.has(key)) {
+    const q = new URLSearchParams({ f: "json", lang: language() });
+    const url = `${baseUrl}/collections/${encodeURIComponent(collection)}/schema?${q}`;
+    fieldTitleCache.set(key, fetchJson(url).then((doc) => Object.fromEntries(
+      Object.entries(doc.properties || {}).map(([name, spec]) => [name, spec.title || name]),
+    )).catch(() => ({})));
+  }
+  return fieldTitleCache.get(key);
+}
+
+function propertyTable(properties, titles) {
   const rows = Object.entries(properties)
     .filter(([key, value]) => !HIDDEN_PROPERTIES.has(key) && value !== null && value !== "")
-    .map(([key, value]) => el("tr", {}, el("th", {}, key.replace(/_/g, " ")), el("td", {}, String(value))));
-  return el("table", { class: "props" }, el("tbody", {}, rows));
+    .map(([key, value]) => el("tr", { "data-field": key },
+      el("th", { "data-server-text": "" }, key.replace(/_/g, " ")),
+      el("td", { "data-server-text": "" }, String(value))));
+  const table = el("table", { class: "props" }, el("tbody", {}, rows));
+  titles.then((names) => {
+    for (const row of table.querySelectorAll("tr[data-field]")) {
+      const name = names[row.dataset.field];
+      if (name && name !== row.dataset.field) row.querySelector("th").textContent = name;
+    }
+  });
+  return table;
+}
+
+/** The collection a clicked feature belongs to (the AQI frame's is the AQI layer). */
+function collectionOf(feature, ctx) {
+  return feature.source === ctx.aqiSource ? ctx.aqiCollection : (feature.sourceLayer || feature.source);
 }
 
 /** The station code of an AQI frame feature or of an air sensor station, else null. */
@@ -48,16 +79,19 @@ function keepInView(map, popup) {
 function popupContent(feature, ctx, onResize) {
   const p = feature.properties;
   const title = p.station_name || p.name || p.code || p.external_id || ctx.titles[feature.source] || "";
-  const head = el("header", {}, el("strong", {}, title),
-                  el("span", { class: "layer-name" }, ctx.titles[feature.source] || feature.source));
+  const head = el("header", {}, el("strong", { "data-server-text": "" }, title),
+                  el("span", { class: "layer-name", "data-server-text": "" },
+                     ctx.titles[feature.source] || feature.source));
   const content = el("div", { class: "popup" }, head);
   const code = airStation(feature, ctx);
   if (code) {
-    const charts = el("div", { class: "charts", "data-station": code }, el("p", { class: "loading" }, "Loading series…"));
+    const charts = el("div", { class: "charts", "data-station": code }, el("p", { class: "loading" }, t("popup.loading")));
     content.append(charts);
     stationCharts(ctx, code, charts).then(onResize);
   }
-  content.append(el("details", { open: code ? null : true }, el("summary", {}, "Properties"), propertyTable(p)));
+  const titles = fieldTitles(ctx.baseUrl, collectionOf(feature, ctx));
+  content.append(el("details", { open: code ? null : true }, el("summary", {}, t("popup.properties")),
+                    propertyTable(p, titles)));
   return content;
 }
 

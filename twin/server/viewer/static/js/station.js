@@ -3,6 +3,7 @@
 // OGC API – EDR (CoverageJSON) when the server has EDR.
 
 import { lineChart } from "./chart.js";
+import { t } from "./i18n.js";
 import { el, fetchJson, HOUR_MS, isoInstant } from "./util.js";
 
 const DAYS_BEFORE = 6;
@@ -62,9 +63,9 @@ async function pollutantSeries(ctx, code, win) {
 function aqiChart(ctx, points, scale, win) {
   const spec = ctx.scales[scale];
   return lineChart({
-    title: `${spec.title} hourly`, yLabel: spec.title, xLabel: "giờ Hà Nội",
+    title: t("station.hourly", { scale: spec.title }), yLabel: spec.title, xLabel: ctx.timeAxis(),
     series: [{ label: spec.title, colour: "#222222", points }],
-    bands: spec.classes, marker: ctx.now(), from: win.from, to: win.to, formats: ctx.formats,
+    bands: spec.classes, marker: ctx.now(), from: win.from, to: win.to, formats: ctx.formats(),
   });
 }
 
@@ -72,10 +73,10 @@ function pollutantChart(ctx, series, win) {
   const present = POLLUTANTS.filter((p) => series[p.id]);
   const unit = present.length ? series[present[0].id].unit || "µg/m³" : "µg/m³";
   return lineChart({
-    title: "Pollutant concentrations", yLabel: unit, xLabel: "giờ Hà Nội",
+    title: t("station.pollutants"), yLabel: unit, xLabel: ctx.timeAxis(),
     series: present.map((p) => ({ label: p.label, colour: p.colour, points: series[p.id].points })),
-    marker: ctx.now(), from: win.from, to: win.to, formats: ctx.formats,
-    emptyText: "No PM2.5, PM10 or NO₂ readings in this period",
+    marker: ctx.now(), from: win.from, to: win.to, formats: ctx.formats(),
+    emptyText: t("station.noReadings"),
   });
 }
 
@@ -87,12 +88,13 @@ export async function stationCharts(ctx, code, body) {
   if (ctx.edr) jobs.push(pollutantSeries(ctx, code, win));
   const [aqi, pollutants] = await Promise.allSettled(jobs);
   body.replaceChildren();
-  body.append(el("h4", {}, `${ctx.scales[scale].title} theo giờ`));
+  body.append(el("h4", {}, t("station.hourly", { scale: ctx.scales[scale].title })));
   body.append(aqi.status === "fulfilled" ? aqiChart(ctx, aqi.value, scale, win)
-                                         : el("p", { class: "error" }, `AQI unavailable: ${aqi.reason.message}`));
+                                         : el("p", { class: "error" }, t("station.aqiFailed", { message: aqi.reason.message })));
   if (pollutants) {
     body.append(el("h4", {}, "PM2.5 · PM10 · NO₂"));
     body.append(pollutants.status === "fulfilled" ? pollutantChart(ctx, pollutants.value, win)
-                                                  : el("p", { class: "error" }, `Readings unavailable: ${pollutants.reason.message}`));
+                                                  : el("p", { class: "error" },
+                                                         t("station.readingsFailed", { message: pollutants.reason.message })));
   }
 }

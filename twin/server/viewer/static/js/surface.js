@@ -4,13 +4,14 @@
 // drawn, and only at hours inside their temporal extent, so a city without surfaces
 // makes no request that fails.
 
+import { localiseNumbers, t } from "./i18n.js";
 import { el, fetchJson, isoInstant } from "./util.js";
 
 const SOURCE = "air-surface";
 
-/** The configured pollutants whose surface collection this server has, with extents. */
-export async function availableSurfaces(baseUrl, surfaces) {
-  const doc = await fetchJson(`${baseUrl}/collections?f=json`);
+/** The configured pollutants whose surface collection this server has, with extents
+ * (`doc`: the server's /collections document). */
+export function availableSurfaces(doc, surfaces) {
   const found = Object.fromEntries((doc.collections || []).map((c) => [c.id, c]));
   const out = [];
   for (const entry of surfaces.pollutants) {
@@ -72,28 +73,36 @@ export class SurfaceLayer {
 
   async showLegend() {
     const { collection, title } = this.current;
+    // Classes are numbers and units (written with the page's decimal sign below).
     this.legends[collection] ??= await fetchJson(
       `${this.baseUrl}/collections/${collection}/legend?f=json`);
     const legend = this.legends[collection];
     document.getElementById("surface-classes").replaceChildren(...legend.classes.map((c) =>
       el("li", {}, el("span", { class: "swatch", style: { background: c.colour } }),
-         el("span", {}, c.label))));
+         el("span", {}, localiseNumbers(c.label)))));
     document.getElementById("surface-unit").textContent = `${title} (${legend.unit || "µg/m³"})`;
   }
 
   /** The panel section: a switch between pollutants (and off) and the legend. */
   panel() {
-    const select = el("select", { id: "surface-pollutant", "aria-label": "Surface pollutant",
-                                  onchange: (event) => this.#onSelect(event.target.value) },
+    this.select = el("select", { id: "surface-pollutant",
+                                 onchange: (event) => this.#onSelect(event.target.value) },
       ...this.entries.map((e) => el("option", { value: e.id }, e.title)),
-      el("option", { value: "" }, "off"));
-    const section = el("section", { id: "surface-legend", class: "panel-section",
-                                    "aria-label": "Air-quality surface" },
-      el("h2", {}, "Interpolated surface ", select),
+      el("option", { value: "", "data-i18n": "surface.off" }));
+    this.section = el("section", { id: "surface-legend", class: "panel-section" },
+      el("h2", {}, el("span", { "data-i18n": "surface.heading" }), " ", this.select),
       el("p", { id: "surface-unit", class: "subtitle" }),
       el("ul", { id: "surface-classes", class: "legend" }));
     const anchor = document.getElementById("aqi-legend");
-    anchor.parentNode.insertBefore(section, anchor);
+    anchor.parentNode.insertBefore(this.section, anchor);
+    return this.relabel();
+  }
+
+  /** Write the section's texts in the page's language (at start and on a switch). */
+  relabel() {
+    this.select.setAttribute("aria-label", t("surface.select"));
+    this.section.setAttribute("aria-label", t("surface.aria"));
+    for (const node of this.section.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
     return this.showLegend();
   }
 

@@ -1,7 +1,9 @@
 // The time slider: one step per hour across the time-aware layers' extent, play/pause,
-// step buttons, the hour shown in Hà Nội's time zone, and the AQI scale switch.
+// step buttons, the hour shown in the city's time zone, and the AQI scale switch.
 // Playing waits for each frame to be drawn before pausing on it, so a slow frame delays
 // the animation instead of skipping it.
+
+import { t } from "./i18n.js";
 
 const FRAME_PAUSE_MS = 600;
 
@@ -54,6 +56,13 @@ export class Timeline {
     await this.onTime(this.current, () => ticket === this.request);
   }
 
+  /** Rewrite the texts in the page's language with new `formats`. */
+  relabel(formats) {
+    this.formats = formats;
+    this.label.textContent = this.formats.full(this.current);
+    this.playButton.setAttribute("aria-label", t(this.playing ? "time.pause" : "time.play"));
+  }
+
   step(delta) {
     this.pause();
     return this.goTo(this.index + delta);
@@ -63,7 +72,7 @@ export class Timeline {
     if (this.playing || this.hours.length < 2) return;
     this.playing = true;
     this.playButton.textContent = "❚❚";
-    this.playButton.setAttribute("aria-label", "Pause");
+    this.playButton.setAttribute("aria-label", t("time.pause"));
     if (this.index === this.hours.length - 1) await this.goTo(0);
     while (this.playing) {
       await new Promise((resolve) => setTimeout(resolve, FRAME_PAUSE_MS));
@@ -75,7 +84,7 @@ export class Timeline {
   pause() {
     this.playing = false;
     this.playButton.textContent = "▶";
-    this.playButton.setAttribute("aria-label", "Play");
+    this.playButton.setAttribute("aria-label", t("time.play"));
   }
 }
 

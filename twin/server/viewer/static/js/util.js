@@ -1,6 +1,8 @@
 // Small helpers shared by the viewer's modules: JSON fetching with OGC error texts,
-// hour arithmetic, times shown in Hà Nội's time zone, and DOM building that never
-// parses data as HTML (feature properties are set as text only).
+// hour arithmetic, and DOM building that never parses data as HTML (feature properties
+// are set as text only). Times and numbers are written by i18n.js.
+
+import { t } from "./i18n.js";
 
 export const HOUR_MS = 3600 * 1000;
 
@@ -10,7 +12,7 @@ export async function fetchJson(url, init) {
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const why = body && body.description ? body.description : response.statusText;
-    throw new Error(`${response.status} ${why}`);
+    throw new Error(t("error.http", { status: response.status, message: why }));
   }
   return body;
 }
@@ -22,22 +24,6 @@ export function floorHour(ms) {
 /** An instant as the API wants it: ISO 8601 in UTC, whole seconds. */
 export function isoInstant(ms) {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-/** Formatters for one time zone (the city's), built once. */
-export function timeFormats(timeZone) {
-  const make = (options) => new Intl.DateTimeFormat("vi-VN", { timeZone, hour12: false, ...options });
-  const full = make({ weekday: "short", day: "2-digit", month: "2-digit", year: "numeric",
-                      hour: "2-digit", minute: "2-digit" });
-  const hour = make({ hour: "2-digit", minute: "2-digit" });
-  const day = make({ day: "2-digit", month: "2-digit" });
-  const hourOfDay = make({ hour: "numeric" });
-  return {
-    full: (ms) => full.format(ms),
-    hour: (ms) => hour.format(ms),
-    day: (ms) => day.format(ms),
-    hourOfDay: (ms) => Number(hourOfDay.formatToParts(ms).find((p) => p.type === "hour").value) % 24,
-  };
 }
 
 /** Create an element with attributes and children (strings become text nodes). */
