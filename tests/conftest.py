@@ -223,6 +223,9 @@ def server(settings, registry, city_url, oidc, tmp_path_factory):
     app_settings = settings.model_copy(update={"port": port, "public_url": None,
                                                # jobs, surfaces: this run's own folder
                                                "data_dir": tmp_path_factory.mktemp("served"),
+                                               # counts within a budget are a matter of
+                                               # machine load: the tests want them exact
+                                               "count_budget_ms": 5000,
                                                "oidc_issuer": oidc.issuer,
                                                "oidc_audience": oidc.audience})
     with served(create_app(app_settings, city_url, registry), port) as base:

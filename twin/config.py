@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         "Who may read /metrics (and /health's worker pid): 'local' = requests over this "
         "host's loopback that no proxy forwarded, 'public' = anyone, 'role:<name>' = "
         "callers with that role; admin always may"))
+    tile_cache: str | None = Field(None, description=(
+        "Where made vector tiles are kept: a directory, or 'off'; unset = "
+        "<data_dir>/tiles. Keyed by layer version: an edit or load is never served stale"))
+    tile_max_age: int = Field(0, ge=0, le=31_536_000, description=(
+        "Seconds a browser or CDN may keep a tile without asking again (Cache-Control "
+        "max-age); 0 = revalidate every time (by ETag, the layer version)"))
     cors_origins: str = Field("*", description=(
         "Origins whose web pages may call the API (CORS): '*' = any, without credentials "
         "(cookies); or comma-separated origins, e.g. https://ops.city.vn,http://localhost:8080"))

@@ -13,8 +13,12 @@ exists in the matrix set but the tileset has nothing there; the tileset metadata
 body. ``datetime`` on a layer without a ``time_field`` is a 400, as in the Features API.
 Unknown query parameters are ignored (map clients add cache busters and keys). Layers
 whose ``access.read`` lacks ``public`` have no tiles (404) until requests carry roles.
-Tiles carry an ETag (a hash of the bytes, stable because features are encoded in id
-order) and answer 304 to a matching ``If-None-Match``; gzip is left to the app middleware.
+Tiles of table layers are cached (``cache.py``, :mod:`twin.tilecache`) under the layer's
+version, which is also their ETag: a matching ``If-None-Match`` is a 304 for the price
+of one primary-key lookup, and an edit, load or import changes both. View layers' tiles
+carry a hash of their bytes as ETag (stable: features are encoded in id order).
+``Cache-Control`` is ``TWIN_TILE_MAX_AGE`` for a CDN (revalidated by ETag), else
+``no-cache``. gzip is left to the app middleware.
 """
 
 from __future__ import annotations
@@ -30,15 +34,15 @@ from twin.server.auth.policy import can_read
 from twin.server.auth.principal import ANONYMOUS
 from twin.server.errors import NotFound
 from twin.server.http import etag_for, matches
+from twin.server.metrics.instruments import open_instruments
 from twin.server.params.negotiate import JSON, MVT, Format, negotiate
 from twin.server.params.values import TimeFilter, layer_datetime
 from twin.server.state import ServerState
 from twin.server.tiles import metadata as docs
+from twin.server.tiles.cache import TileCache
 from twin.server.tiles.params import tile_address
 from twin.server.tiles.sql import LayerTiles
 from twin.server.tiles.tms import TMS_ID, WEB_MERCATOR_QUAD
-
-CACHE_CONTROL = "public, no-cache"  # stored, but revalidated: edits show at once
 
 
 class TileService:
@@ -49,6 +53,7 @@ class TileService:
         # Built (and validated) at start-up: a bad tiles: rule fails fast, naming its file.
         self.layers = {layer.name: LayerTiles(layer) for layer in state.registry
                        if can_read(layer, ANONYMOUS)}  # tiles are the public view
+        self.cache = TileCache(state)
 
     # --- lookups --------------------------------------------------------------------
 
@@ -122,16 +127,34 @@ class TileService:
         p = request.path_params
         z, x, y = tile_address(p["tileMatrix"], p["tileRow"], p["tileCol"])
         when, _ = self._time(request, tiles.layer)
-        headers = {"Cache-Control": CACHE_CONTROL}
+        headers = {"Cache-Control": self.cache.cache_control}
         if not tiles.rules.minzoom <= z <= tiles.rules.maxzoom:
             return Response(status_code=204, headers=headers)
+        key = await self.cache.key(tiles, TMS_ID, z, x, y, when)
+        if key is not None:
+            headers["ETag"] = key.etag
+            if matches(request.headers.get("if-none-match"), key.etag):
+                self._count("hit")
+                return Response(status_code=304, headers=headers)
+            body = self.cache.get(key)
+            if body is not None:
+                self._count("hit")
+                return Response(body, media_type=docs.MVT, headers=headers)
         statement, params = tiles.query(z, x, y, when)
         row = await self.state.db.fetchrow(statement, params)
         body = bytes(row[0]) if row and row[0] is not None else b""
-        headers["ETag"] = etag = etag_for(body)
-        if matches(request.headers.get("if-none-match"), etag):
-            return Response(status_code=304, headers=headers)
+        if key is None:
+            self._count("bypass")
+            headers["ETag"] = etag = etag_for(body)
+            if matches(request.headers.get("if-none-match"), etag):
+                return Response(status_code=304, headers=headers)
+        else:
+            self._count("miss" if await self.cache.put(key, body) else "uncached")
         return Response(body, media_type=docs.MVT, headers=headers)
+
+    def _count(self, result: str) -> None:
+        open_instruments(self.state.settings.data_dir / "metrics").tile_cache.labels(
+            result).inc()
 
 
 def routes(state: ServerState) -> list[BaseRoute]:

@@ -1,0 +1,128 @@
+"""Where cached tiles live: a directory (the default), or nowhere.
+
+Writes are atomic (a temporary file in the same directory, then ``os.replace``), so a
+reader sees a whole tile or none, across processes. A failed write (ENOSPC, EROFS,
+EACCES, a path that is not a directory) is logged once per kind and counted; the caller
+serves the tile it made. Reads that fail are misses.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from twin.tilecache.keys import TileKey
+
+log = logging.getLogger(__name__)
+
+
+class TileStore(ABC):
+    """What the tile routes and ``twin tiles seed`` ask of a cache."""
+
+    @abstractmethod
+    def get(self, key: TileKey) -> bytes | None:
+        """The tile's bytes, or None on a miss (or an unreadable entry)."""
+
+    @abstractmethod
+    def put(self, key: TileKey, body: bytes) -> bool:
+        """Store the tile; False when the store could not (the tile is still served)."""
+
+    @abstractmethod
+    def prune(self, layer: str, keep_version: str) -> int:
+        """Remove the tiles of ``layer``'s other versions; returns the versions removed."""
+
+    @property
+    def enabled(self) -> bool:
+        return True
+
+
+class NoStore(TileStore):
+    """``TWIN_TILE_CACHE=off``: every tile is made."""
+
+    def get(self, key: TileKey) -> bytes | None:
+        return None
+
+    def put(self, key: TileKey, body: bytes) -> bool:
+        return False
+
+    def prune(self, layer: str, keep_version: str) -> int:
+        return 0
+
+    @property
+    def enabled(self) -> bool:
+        return False
+
+
+class DiskStore(TileStore):
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._warned: set[str] = set()
+        self._pruned: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: TileKey) -> bytes | None:
+        try:
+            return (self.root / key.path).read_bytes()
+        except OSError:
+            return None
+
+    def put(self, key: TileKey, body: bytes) -> bool:
+        target = self.root / key.path
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tile-")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(body)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            self._warn(exc)
+            return False
+        self._prune_once(key.layer, key.version)
+        return True
+
+    def prune(self, layer: str, keep_version: str) -> int:
+        removed = 0
+        try:
+            entries = list((self.root / layer).iterdir())
+        except OSError:
+            return 0
+        for entry in entries:
+            if entry.name != keep_version and not entry.name.startswith("."):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+        return removed
+
+    def _prune_once(self, layer: str, version: str) -> None:
+        """The first tile this process stores at a new version removes the tiles of the
+        layer's other versions (another worker may be storing one it read earlier: it is
+        removed at the next change)."""
+        with self._lock:
+            if self._pruned.get(layer) == version:
+                return
+            self._pruned[layer] = version
+        threading.Thread(target=self.prune, args=(layer, version), daemon=True,
+                         name="tile-cache-prune").start()
+
+    def _warn(self, exc: OSError) -> None:
+        kind = exc.__class__.__name__ + str(exc.errno)
+        if kind not in self._warned:
+            self._warned.add(kind)
+            log.warning("tile cache %s: cannot store tiles (%s); serving them uncached",
+                        self.root, exc.strerror or exc)
+
+
+def open_store(setting: str | None, data_dir: Path) -> TileStore:
+    """The store a ``TWIN_TILE_CACHE`` value names: ``off``, a directory, or unset
+    (``<data_dir>/tiles``)."""
+    if setting is not None and setting.strip().lower() in ("off", "none", "false", "0"):
+        return NoStore()
+    return DiskStore(Path(setting) if setting else Path(data_dir) / "tiles")
