@@ -198,11 +198,12 @@ def test_reports_before_and_after_say_which_map(conn):
                                  "topics": "assets", "format": "html"}, TZ)
         return build_report(conn, request).decode()
 
+    # Reports are in the city's language, Vietnamese, unless asked otherwise.
     before = html("Bồ Đề", "2025-06-01", "2025-06-30")
     after = html("Bồ Đề", "2026-10-01", "2026-10-02")
     assert "<h1>Phường Bồ Đề, Quận Long Biên</h1>" in before
-    assert "in force until 30/06/2025" in before
-    assert "<h1>Phường Bồ Đề</h1>" in after and "in force from 01/07/2025" in after
+    assert "có hiệu lực đến 30/06/2025" in before
+    assert "<h1>Phường Bồ Đề</h1>" in after and "có hiệu lực từ 01/07/2025" in after
 
 
 def test_cli_report_says_which_map(city_url, tmp_path):
@@ -214,7 +215,8 @@ def test_cli_report_says_which_map(city_url, tmp_path):
         "--topics", "assets", "-o", str(out)], env={"TWIN_DATABASE_URL": city_url})
     assert result.exit_code == 0, result.output
     assert "Phường Cửa Nam" in result.output
-    assert "spans a change of the administrative map on 01/07/2025" in result.output
+    # The CLI speaks the report's language: Vietnamese by default.
+    assert "có thay đổi bản đồ hành chính vào ngày 01/07/2025" in result.output
 
 
 # --- rollups and flood exposure by area --------------------------------------------------

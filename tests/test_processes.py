@@ -21,7 +21,8 @@ def test_processes_list_map_report(http):
     ids = [p["id"] for p in doc["processes"]]
     assert "map-report" in ids
     one = http.get("/processes/map-report").json()
-    assert set(one["inputs"]) == {"area", "from", "to", "topics", "format", "paper"}
+    assert set(one["inputs"]) == {"area", "from", "to", "topics", "format", "paper", "lang"}
+    assert one["inputs"]["lang"]["schema"]["enum"] == ["vi", "en"]
     assert "async-execute" in one["jobControlOptions"]
 
 
@@ -43,6 +44,24 @@ def test_execute_sync_html(http):
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/html")
     assert "Quận Hoàn Kiếm" in r.content.decode()
+
+
+def test_execute_in_either_language(http):
+    """``lang`` picks the report's language; without it the city's (Vietnamese)."""
+    pages = {}
+    for lang in (None, "vi", "en"):
+        inputs = {**INPUTS, "format": "html", **({"lang": lang} if lang else {})}
+        r = http.post("/processes/map-report/execution", json={"inputs": inputs})
+        assert r.status_code == 200, r.text
+        pages[lang] = r.content.decode()
+    for page in (pages[None], pages["vi"]):
+        assert '<html lang="vi">' in page and "Chú giải" in page and "Legend" not in page
+        assert "Bản sao số Hà Nội" in page          # the city's name from its profile
+    assert '<html lang="en">' in pages["en"] and "Legend" in pages["en"]
+    assert "Hanoi digital twin" in pages["en"] and "Chú giải" not in pages["en"]
+    bad = http.post("/processes/map-report/execution",
+                    json={"inputs": {**INPUTS, "lang": "fr"}})
+    assert bad.status_code == 400 and "lang" in bad.json()["description"]
 
 
 def test_execute_async_job_completes_and_result_downloads(http):

@@ -34,7 +34,7 @@ def conn(city_url, city_engine):
 
 @pytest.fixture(scope="module")
 def district_pdf(conn, tmp_path_factory) -> Path:
-    request = parse_request({"area": "hoan kiem", **PERIOD})
+    request = parse_request({"area": "hoan kiem", "lang": "en", **PERIOD})
     path = tmp_path_factory.mktemp("report") / "hoan-kiem.pdf"
     path.write_bytes(build_report(conn, request))
     return path
@@ -73,8 +73,8 @@ def test_pdf_text_names_district_legend_tables_and_pages(district_pdf):
     assert all(DISTRICT in page for page in pages)   # every page's header
     for expected in ("Legend", "Roads by condition", "1 very poor", "Road condition by class",
                      "Assets needing inspection", "Assets in the area by type",
-                     "Days per VN_AQI class per station", "Trung bình", "Daily VN_AQI",
-                     "EPSG:3405", "01/10/2026 – 02/10/2026", f"Page 1 of {len(pages)}"):
+                     "Days per VN_AQI class per station", "Moderate", "Daily VN_AQI",
+                     "EPSG:3405", "2026-10-01 – 2026-10-02", f"Page 1 of {len(pages)}"):
         assert expected in everything, expected
     assert "No flood extents are recorded" in everything   # the demo city has none
 
@@ -93,7 +93,7 @@ def test_flood_section_reports_exposure(conn, city_engine, tmp_path):
             WHERE a.name = :name"""), {"name": DISTRICT})
     try:
         body = build_report(conn, parse_request({"area": "Hoàn Kiếm", "topics": "flood",
-                                                 **PERIOD}))
+                                                 "lang": "en", **PERIOD}))
     finally:
         with city_engine.begin() as c:
             c.execute(text("DELETE FROM flood_extents WHERE external_id LIKE 'test-report-%'"))
@@ -114,7 +114,7 @@ def test_a3_paper(conn):
 
 def test_html_report_is_interactive_and_offline(conn):
     body = build_report(conn, parse_request({"area": "HOÀN KIẾM", "format": "html",
-                                             **PERIOD})).decode()
+                                             "lang": "en", **PERIOD})).decode()
     assert body.count('class="folium-map"') == 3          # one map per topic
     assert "L.map(" in body and "L.control.layers(" in body
     assert "<table>" in body and "Road condition by class" in body

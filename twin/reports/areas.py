@@ -24,8 +24,10 @@ import shapely
 from psycopg import Connection
 
 from twin.admin_map import EDGES_SQL, changes_within, day_text, map_at, map_label
+from twin.i18n import day
 from twin.reports.model import Area
 from twin.reports.request import AreaNotFound
+from twin.reports.words import pick
 
 AREAS_SQL = """
 SELECT a.id, a.code, a.name, a.level, p.name, ST_AsBinary(a.geom), a.area_m2,
@@ -67,9 +69,10 @@ def _rank(row: tuple, wanted_full: str, first: date | None, last: date | None) -
 
 
 def resolve_area(conn: Connection, name: str, first: date | None = None,
-                 last: date | None = None) -> Area:
+                 last: date | None = None, lang: str | None = None) -> Area:
     """The area called ``name`` (from either map), for a period of local days
-    [first, last] when given; AreaNotFound lists up to five close names."""
+    [first, last] when given, its map note in ``lang`` (None: twin.admin_map's words);
+    AreaNotFound lists up to five close names."""
     with conn.cursor() as cur:
         rows = cur.execute(AREAS_SQL).fetchall()
         edges = [r[0] for r in cur.execute(EDGES_SQL).fetchall()]
@@ -80,7 +83,7 @@ def resolve_area(conn: Connection, name: str, first: date | None = None,
         best = min(matches, key=lambda r: _rank(r, full, first, last))
         area = _area(best)
         if first is not None and last is not None:
-            area.map_note = map_note(best, edges, first, last)
+            area.map_note = map_note(best, edges, first, last, lang)
         return area
     folded = {fold(r[2]): r[2] for r in reversed(rows)}
     close = difflib.get_close_matches(wanted, list(folded), n=5, cutoff=0.6)
@@ -88,11 +91,14 @@ def resolve_area(conn: Connection, name: str, first: date | None = None,
     raise AreaNotFound(name, [folded[f] for f in (close + starts)[:5]])
 
 
-def map_note(row: tuple, edges: list[date], first: date, last: date) -> str:
+def map_note(row: tuple, edges: list[date], first: date, last: date,
+             lang: str | None = None) -> str:
     """Which map the period [first, last] uses, and whether the area belongs to it;
     empty where no area has validity dates (one map only)."""
     if not edges:
         return ""
+    if lang is not None:
+        return _map_note_in(row, edges, first, last, lang)
     label = map_label(*map_at(edges, last))
     changes = changes_within(edges, first, last)
     if changes:
@@ -103,6 +109,42 @@ def map_note(row: tuple, edges: list[date], first: date, last: date) -> str:
     if not _in_force(row, last, last):
         note += (f" {row[2]} is an area of {map_label(row[7], row[8])}, not of that map: "
                  "the report covers its territory.")
+    return note
+
+
+def label_in(since: date | None, until: date | None, lang: str) -> str:
+    """:func:`twin.admin_map.map_label` in ``lang``, its dates as the language writes them."""
+    last = date.fromordinal(until.toordinal() - 1) if until else None
+    if since is None and until is None:
+        return pick(lang, "bản đồ hành chính (không ghi ngày hiệu lực)",
+                    "the administrative map (no validity dates recorded)")
+    if last is None:
+        return pick(lang, f"bản đồ hành chính có hiệu lực từ {day(since, lang)}",
+                    f"the administrative map in force from {day(since, lang)}")
+    if since is None:
+        return pick(lang, f"bản đồ hành chính có hiệu lực đến {day(last, lang)}",
+                    f"the administrative map in force until {day(last, lang)}")
+    return pick(lang, f"bản đồ hành chính có hiệu lực từ {day(since, lang)} đến "
+                      f"{day(last, lang)}", f"the administrative map in force from "
+                      f"{day(since, lang)} to {day(last, lang)}")
+
+
+def _map_note_in(row: tuple, edges: list[date], first: date, last: date, lang: str) -> str:
+    label = label_in(*map_at(edges, last), lang)
+    changes = changes_within(edges, first, last)
+    if changes:
+        when = day(changes[-1], lang)
+        note = pick(lang, f"Kỳ báo cáo có thay đổi bản đồ hành chính vào ngày {when}: báo "
+                          f"cáo dùng {label}.", f"The period spans a change of the "
+                          f"administrative map on {when}: the report uses {label}.")
+    else:
+        note = pick(lang, f"Kỳ báo cáo dùng {label}.", f"The period uses {label}.")
+    if not _in_force(row, last, last):
+        own = label_in(row[7], row[8], lang)
+        note += pick(lang, f" {row[2]} là đơn vị của {own}, không thuộc bản đồ đó: báo cáo "
+                           "bao quát lãnh thổ của đơn vị này.",
+                     f" {row[2]} is an area of {own}, not of that map: the report covers "
+                     "its territory.")
     return note
 
 

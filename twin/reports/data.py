@@ -110,31 +110,33 @@ def asset_counts(conn: Connection, area: int) -> dict[str, int]:
 
 
 def inspection_due(conn: Connection, area: int, as_of: date) -> list[tuple]:
-    """Assets needing inspection or repair, worst first: (asset, id, name, reason,
-    last inspected or installed, sort key). Roads: condition 1–2 or no inspection within
-    INSPECTION_MONTHS of ``as_of``; signs: poor, damaged or missing; signals: fault or
-    offline; cameras: offline or in maintenance."""
+    """Assets needing inspection or repair, worst first: (asset, id, name, reasons,
+    last inspected or installed, sort key); reasons are codes joined by ``;``
+    (``condition:2``, ``never``, ``overdue``, ``state:<status>``), worded by the report.
+    Roads: condition 1–2 or no inspection within INSPECTION_MONTHS of ``as_of``;
+    signs: poor, damaged or missing; signals: fault or offline; cameras: offline or in
+    maintenance."""
     query = AREA + """
     SELECT 'road' AS asset, r.external_id, r.name,
-           concat_ws('; ', CASE WHEN r.condition <= 2 THEN 'condition ' || r.condition || '/5' END,
-                     CASE WHEN r.last_inspected IS NULL THEN 'never inspected'
-                          WHEN r.last_inspected < %(cutoff)s THEN 'inspection overdue' END),
+           concat_ws(';', CASE WHEN r.condition <= 2 THEN 'condition:' || r.condition END,
+                     CASE WHEN r.last_inspected IS NULL THEN 'never'
+                          WHEN r.last_inspected < %(cutoff)s THEN 'overdue' END),
            r.last_inspected, coalesce(r.condition, 0)
     FROM road_segments r, area a
     WHERE ST_Intersects(r.geom, a.geom)
       AND (r.condition <= 2 OR r.last_inspected IS NULL OR r.last_inspected < %(cutoff)s)
     UNION ALL
-    SELECT 'traffic sign', s.external_id, s.sign_code, 'sign ' || s.condition, s.installed_on,
+    SELECT 'traffic sign', s.external_id, s.sign_code, 'state:' || s.condition, s.installed_on,
            CASE s.condition WHEN 'missing' THEN 0 WHEN 'damaged' THEN 1 ELSE 2 END
     FROM traffic_signs s, area a
     WHERE ST_Intersects(s.geom, a.geom) AND s.condition IN ('poor', 'damaged', 'missing')
     UNION ALL
     SELECT 'traffic signal', g.external_id, coalesce(g.intersection, g.code),
-           'signal ' || g.status, g.installed_on, CASE g.status WHEN 'fault' THEN 0 ELSE 1 END
+           'state:' || g.status, g.installed_on, CASE g.status WHEN 'fault' THEN 0 ELSE 1 END
     FROM traffic_signals g, area a
     WHERE ST_Intersects(g.geom, a.geom) AND g.status IN ('fault', 'offline')
     UNION ALL
-    SELECT 'camera', c.external_id, c.code, 'camera ' || c.status, c.installed_on,
+    SELECT 'camera', c.external_id, c.code, 'state:' || c.status, c.installed_on,
            CASE c.status WHEN 'offline' THEN 1 ELSE 2 END
     FROM cameras c, area a
     WHERE ST_Intersects(c.geom, a.geom) AND c.status IN ('offline', 'maintenance')

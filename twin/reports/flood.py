@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from psycopg import Connection
 
-from twin.reports import charts, data, symbols
+from twin.i18n import number
+from twin.reports import charts, data, symbols, words
 from twin.reports.model import Area, Chart, MapLayer, Section, Table
 from twin.reports.request import ReportRequest
 from twin.styles import roads
@@ -16,65 +17,69 @@ STOP_ROWS = 25
 
 
 def section(conn: Connection, area: Area, request: ReportRequest) -> Section:
-    out = Section("flood", "Flooding")
+    lang = request.language
+    out = Section("flood", words.say("flood_title", lang))
     args = (conn, area.id, request.begins, request.ends)
     extents = data.flood_extents(*args)
     if not extents:
-        out.notes.append(
-            f"No flood extents are recorded in {area.name} between {request.period_label}. "
-            "Flood extents come from the flood model or from surveys (layer flood_extents); "
-            "none covers this area and period, so no road, bus stop or parcel is reported "
-            "as exposed.")
-        out.map_note = "No flood extents in the period."
+        out.notes.append(words.say("no_flood", lang, area=area.name,
+                                   period=request.period_label))
+        out.map_note = words.say("no_flood_map", lang)
         return out
     ordered = sorted(extents, key=lambda f: FLOOD_DEPTH_CODES.index(f.category))
     scenarios = sorted({f.attrs["scenario"] for f in extents})
-    out.layers = [MapLayer("Flood extents (depth)", "polygon", [f.geom for f in ordered],
-                           [f.category for f in ordered], symbols.flood_symbols(),
-                           popups=[f"{f.attrs['scenario']} {f.attrs['valid_time']:%d/%m %H:%M}"
-                                   f": depth {f.category} m" for f in ordered], zorder=1)]
-    out.map_note = (f"All extents valid in the period overlaid, deepest on top; "
-                    f"scenario(s): {', '.join(scenarios)}.")
-    out.tables = [road_table(data.flooded_road_km(*args)),
-                  stops_table(data.exposed_bus_stops(*args)),
-                  parcels_table(data.exposed_parcels(*args))]
+    zone = request.zone
+    out.layers = [MapLayer(
+        words.say("flood_extents", lang), "polygon", [f.geom for f in ordered],
+        [f.category for f in ordered], symbols.flood_symbols(lang),
+        popups=[words.say("flood_popup", lang, scenario=f.attrs["scenario"],
+                          when=f"{f.attrs['valid_time'].astimezone(zone):%H:%M %d/%m}",
+                          depth=symbols.depth_label(f.category, lang).removesuffix(" m"))
+                for f in ordered], zorder=1)]
+    out.map_note = words.say("flood_map_note", lang, scenarios=", ".join(scenarios))
+    out.tables = [road_table(data.flooded_road_km(*args), lang),
+                  stops_table(data.exposed_bus_stops(*args), lang),
+                  parcels_table(data.exposed_parcels(*args), lang)]
     hourly = data.flooded_km_per_hour(*args)
-    out.charts = [Chart("Flooded road length per hour", charts.flooded_km(hourly, request.zone),
-                        "Road kilometres inside the extents valid in each hour.")]
+    out.charts = [Chart(words.say("flood_chart", lang),
+                        charts.flooded_km(hourly, request.zone, lang),
+                        words.say("flood_chart_caption", lang))]
     return out
 
 
-def road_table(rows: list[tuple[str, float, float]]) -> Table:
+def road_table(rows: list[tuple[str, float, float]], lang: str) -> Table:
     anyd = roads.by_report_class({c: a for c, a, _ in rows})     # links with their road,
     deep = roads.by_report_class({c: d for c, _, d in rows})     # footways and paths together
     rows = [(c, anyd[c], deep[c]) for c in anyd]
-    body = [[c, f"{a:,.2f}", f"{d:,.2f}" if d else "–"] for c, a, d in rows]
+    body = [[words.label(words.ROAD_CLASSES, c, lang), number(float(a), lang, 2),
+             number(float(d), lang, 2) if d else "–"] for c, a, d in rows]
     if body:
-        body.append(["all classes", f"{sum(r[1] for r in rows):,.2f}",
-                     f"{sum(r[2] for r in rows):,.2f}"])
-    return Table("Flooded road length by class (km)",
-                 ["Road class", "Flooded (any depth)", "Deeper than 0.5 m"], body,
-                 note="Union of the extents over the period." if body
-                 else "No road is reached by the flood extents.", total=bool(body))
-
-
-def stops_table(rows: list[tuple[str, str, str]]) -> Table:
-    labels = LABELS["depth_class"]
-    shown = rows[:STOP_ROWS]
-    note = f"{len(rows)} bus stops exposed" + (f"; the {len(shown)} deepest are listed."
-                                               if len(rows) > len(shown) else ".")
-    return Table("Bus stops exposed", ["Stop", "Name", "Deepest water"],
-                 [[code, name, labels.get(depth, depth)] for code, name, depth in shown],
-                 note=note if rows else "No bus stop is inside a flood extent.", align="LLR")
-
-
-def parcels_table(rows: list[tuple[str, int, float]]) -> Table:
-    labels = LABELS["land_use"]
-    body = [[labels.get(lu, lu), f"{n:,}", f"{ha:,.2f}"] for lu, n, ha in rows]
-    if body:
-        body.append(["all land uses", f"{sum(r[1] for r in rows):,}",
-                     f"{sum(r[2] for r in rows):,.2f}"])
-    return Table("Land parcels exposed, by land use",
-                 ["Land use", "Parcels", "Area under water (ha)"], body,
-                 note="" if body else "No land parcel is reached by the flood extents.",
+        body.append([words.say("all_classes", lang),
+                     number(float(sum(r[1] for r in rows)), lang, 2),
+                     number(float(sum(r[2] for r in rows)), lang, 2)])
+    return Table(words.say("road_flood_table", lang),
+                 [words.say(k, lang) for k in ("road_class", "flooded_any", "deeper")], body,
+                 note=words.say("union_note" if body else "no_road_flood", lang),
                  total=bool(body))
+
+
+def stops_table(rows: list[tuple[str, str, str]], lang: str) -> Table:
+    shown = rows[:STOP_ROWS]
+    note = words.say("stops_note", lang, n=number(len(rows), lang)) + (
+        words.say("stops_shown", lang, n=len(shown)) if len(rows) > len(shown) else ".")
+    return Table(words.say("stops_table", lang),
+                 [words.say(k, lang) for k in ("stop", "name", "deepest")],
+                 [[code, name, symbols.depth_label(depth, lang)] for code, name, depth in shown],
+                 note=note if rows else words.say("no_stops", lang), align="LLR")
+
+
+def parcels_table(rows: list[tuple[str, int, float]], lang: str) -> Table:
+    labels = LABELS["land_use"]
+    body = [[words.land_use(lu, labels.get(lu, lu), lang), number(n, lang),
+             number(float(ha), lang, 2)] for lu, n, ha in rows]
+    if body:
+        body.append([words.say("all_land_uses", lang), number(sum(r[1] for r in rows), lang),
+                     number(float(sum(r[2] for r in rows)), lang, 2)])
+    return Table(words.say("parcels_table", lang),
+                 [words.say(k, lang) for k in ("land_use", "parcels", "area_wet")], body,
+                 note="" if body else words.say("no_parcels", lang), total=bool(body))

@@ -28,6 +28,7 @@ import shapely
 
 from twin.reports import csp, maps
 from twin.reports.model import MapLayer, Report, Section, Symbol
+from twin.reports.words import brand, say
 
 PACKAGE = resources.files("twin.reports")
 
@@ -57,9 +58,18 @@ def render_html(report: Report) -> bytes:
     sections = [_section(report, s, i, swatches)
                 for i, s in enumerate(report.sections, start=1)]
     page = _template().render(report=report, sections=sections, leaflet_js=js,
-                              leaflet_css=css, crs_label=maps.CRS_LABEL,
+                              leaflet_css=css, t=page_words(report),
                               csp_meta=csp.META, swatch_css=swatch_css(swatches))
     return csp.embed(page).encode("utf-8")
+
+
+def page_words(report: Report) -> dict[str, str]:
+    """The page's own words in the report's language (the template escapes them)."""
+    lang = report.lang
+    return {"map_report": say("map_report", lang), "brand": brand(lang, report.place),
+            "legend": say("legend", lang), "contents": say("contents", lang),
+            "dashed": say("dashed_boundary", lang, area=report.area.name),
+            "footer": say("footer_html", lang, when=report.generated)}
 
 
 def _section(report: Report, section: Section, number: int,
@@ -72,6 +82,8 @@ def _section(report: Report, section: Section, number: int,
     return {"number": number, "section": section,
             "map_html": root.html.render(), "map_script": root.script.render(),
             "legend": legend,
+            "map_caption": say("pdf_projection", report.lang, note=section.map_note,
+                               crs=say("crs", report.lang)),
             "charts": [{"title": c.title, "caption": c.caption,
                         "src": "data:image/png;base64," + base64.b64encode(c.png).decode()}
                        for c in section.charts]}
@@ -86,7 +98,8 @@ def folium_map(report: Report, section: Section) -> folium.Map:
     for layer in sorted(report.context + section.layers, key=lambda lyr: lyr.zorder):
         if layer.geoms:
             _geojson(layer).add_to(fmap)
-    folium.GeoJson(shapely.geometry.mapping(report.area.geom), name="Area boundary",
+    folium.GeoJson(shapely.geometry.mapping(report.area.geom),
+                   name=html.escape(say("area_boundary", report.lang)),
                    interactive=False,   # drawn on top: it would take every hover inside it
                    style_function=lambda _: {"color": "#222222", "weight": 2.5,
                                              "dashArray": "8 4", "fill": False}).add_to(fmap)

@@ -24,6 +24,7 @@ from matplotlib.path import Path as MplPath
 from matplotlib.ticker import FuncFormatter
 from pyproj import CRS, Proj, Transformer
 
+from twin.reports import words
 from twin.reports.model import Area, MapLayer, Symbol
 
 MAP_EPSG = 3405
@@ -58,8 +59,8 @@ def view_bbox_crs84(area: Area, aspect: float) -> tuple[float, float, float, flo
 
 
 def render(area: Area, layers: list[MapLayer], size_in: tuple[float, float],
-           date_label: str) -> bytes:
-    """The map as a PNG of ``size_in`` inches at DPI."""
+           date_label: str, lang: str = "en") -> bytes:
+    """The map as a PNG of ``size_in`` inches at DPI, its words in ``lang``."""
     fig = Figure(figsize=size_in, dpi=DPI)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     bounds = view_bounds(area, size_in[0] / size_in[1])
@@ -74,9 +75,9 @@ def render(area: Area, layers: list[MapLayer], size_in: tuple[float, float],
     _fade_outside(ax, outline, bounds)
     ax.add_patch(_patch(outline, facecolor="none", edgecolor="#222222", linewidth=1.4,
                         linestyle=(0, (6, 2)), zorder=20))
-    scale_bar(ax, bounds)
-    north_arrow(ax, bounds, area.geom.centroid)
-    _frame(ax, date_label)
+    scale_bar(ax, bounds, lang)
+    north_arrow(ax, bounds, area.geom.centroid, words.say("north", lang))
+    _frame(ax, date_label, lang)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, facecolor="white")
     return buf.getvalue()
@@ -148,7 +149,7 @@ def nice_length(span: float) -> float:
     return max(m * exp for m in (1, 2, 5) if m * exp <= target)
 
 
-def scale_bar(ax, bounds) -> None:
+def scale_bar(ax, bounds, lang: str = "en") -> None:
     """A four-segment black and white bar in the lower left, labelled in m or km."""
     x0, y0, x1, y1 = bounds
     length = nice_length(x1 - x0)
@@ -162,17 +163,18 @@ def scale_bar(ax, bounds) -> None:
                                facecolor="black" if i % 2 == 0 else "white",
                                edgecolor="black", linewidth=0.6, zorder=31))
     for frac in (0, 0.5, 1):
-        ax.text(left + frac * length, base + height * 1.5, _distance(frac * length),
+        ax.text(left + frac * length, base + height * 1.5, _distance(frac * length, lang),
                 ha="center", va="bottom", fontsize=6, zorder=32)
 
 
-def _distance(metres: float) -> str:
+def _distance(metres: float, lang: str = "en") -> str:
     if metres == 0:
         return "0"
-    return f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+    text = f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+    return text.replace(".", ",") if lang == "vi" else text
 
 
-def north_arrow(ax, bounds, centre) -> None:
+def north_arrow(ax, bounds, centre, letter: str = "N") -> None:
     """An arrow to true north in the upper right: grid north turned by the meridian
     convergence at the area's centre (about 0.3° in Hà Nội)."""
     x0, y0, x1, y1 = bounds
@@ -184,13 +186,14 @@ def north_arrow(ax, bounds, centre) -> None:
     ax.add_patch(FancyArrow(cx, cy, dx, dy, width=size * 0.16, head_width=size * 0.42,
                             head_length=size * 0.45, length_includes_head=True,
                             facecolor="black", edgecolor="black", zorder=31))
-    ax.text(cx + dx * 1.12, cy + dy * 1.12, "N", ha="center", va="bottom", fontsize=9,
+    ax.text(cx + dx * 1.12, cy + dy * 1.12, letter, ha="center", va="bottom", fontsize=9,
             fontweight="bold", zorder=32)
 
 
-def _frame(ax, date_label: str) -> None:
+def _frame(ax, date_label: str, lang: str = "en") -> None:
     """Frame, grid coordinates in km on the edges, CRS and date in the lower right."""
-    km = FuncFormatter(lambda v, _: f"{v / 1000:,.1f}".replace(",", " "))
+    point = "," if lang == "vi" else "."
+    km = FuncFormatter(lambda v, _: f"{v / 1000:,.1f}".replace(",", " ").replace(".", point))
     ax.xaxis.set_major_formatter(km)
     ax.yaxis.set_major_formatter(km)
     ax.tick_params(direction="in", labelsize=5, pad=-10, colors="#555555", length=3)
@@ -198,7 +201,8 @@ def _frame(ax, date_label: str) -> None:
         label.set_horizontalalignment("left")
     for spine in ax.spines.values():
         spine.set_linewidth(0.8)
-    ax.text(0.985, 0.02, f"{CRS_LABEL}\ngrid in km · {date_label}", transform=ax.transAxes,
+    ax.text(0.985, 0.02, f"{words.say('crs', lang)}\n{words.say('grid_km', lang)} · "
+            f"{date_label}", transform=ax.transAxes,
             ha="right", va="bottom", fontsize=6, zorder=32, linespacing=1.4,
             bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 2})
 

@@ -97,7 +97,16 @@ class Area:
             label = f"{self.name} {self.level}"
         return f"{label}, {self.parent}" if self.parent else label
 
+    def label_in(self, lang: str) -> str:
+        """:attr:`label` in ``lang``: a name without its level gets the level first in
+        Vietnamese ("Phường X"), after it in English ("X ward")."""
+        if lang == "en" or self.name.lower().startswith(LEVEL_WORDS):
+            return self.label
+        label = f"{LEVEL_VI.get(self.level, self.level)} {self.name}"
+        return f"{label}, {self.parent}" if self.parent else label
 
+
+LEVEL_VI = {"district": "Quận/huyện", "ward": "Phường", "commune": "Xã"}
 LEVEL_WORDS = ("quận", "huyện", "thị xã", "phường", "xã", "thị trấn")
 
 
@@ -108,3 +117,11 @@ class Report:
     generated: str                # local date-time of generation, for the footer
     sections: list[Section]
     context: list[MapLayer] = field(default_factory=list)   # drawn under every map
+    day: str = ""                 # the generation's date, as the maps print it
+    lang: str = "vi"              # every word of the report is in this language
+    place: str = ""               # the city's name in that language (page headers)
+
+    @property
+    def title(self) -> str:
+        """The area as headers name it, in the report's language."""
+        return self.area.label_in(self.lang)

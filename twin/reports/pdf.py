@@ -9,6 +9,7 @@ and the generation date and "page n of N" in its footer.
 from __future__ import annotations
 
 import io
+from functools import partial
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -35,9 +36,11 @@ from reportlab.platypus import (
 )
 from reportlab.platypus import Table as RLTable
 
+from twin.i18n import content_language
 from twin.reports import maps
 from twin.reports.model import Report, Section, Symbol, Table
 from twin.reports.request import Paper, ReportError
+from twin.reports.words import brand, say
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
@@ -112,11 +115,14 @@ class TopicMark(Flowable):
 
 class ReportDoc(BaseDocTemplate):
     def __init__(self, buf, report: Report, pagesize):
+        lang = report.lang
         super().__init__(buf, pagesize=pagesize, leftMargin=MARGIN, rightMargin=MARGIN,
                          topMargin=MARGIN + HEADER, bottomMargin=MARGIN + FOOTER,
-                         title=f"{report.area.name}: map report {report.period_label}",
-                         author="twin", subject="Hà Nội digital twin map report",
-                         creator="twin (reportlab)")
+                         title=f"{report.area.name}: {say('map_report', lang)} "
+                               f"{report.period_label}",
+                         author="twin",
+                         subject=f"{say('map_report', lang)} · {brand(lang, report.place)}",
+                         creator="twin (reportlab)", lang=content_language(lang))
         self.report = report
         self.topic = ""
         frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body",
@@ -137,29 +143,32 @@ class ReportDoc(BaseDocTemplate):
         canvas.rect(MARGIN, top - 1.2 * mm, w - 2 * MARGIN, 1.2 * mm, stroke=0, fill=1)
         canvas.setFillColor(INK)
         canvas.setFont(BOLD, 15)
-        canvas.drawString(MARGIN, top - 8 * mm, self.report.area.label)
+        canvas.drawString(MARGIN, top - 8 * mm, self.report.title)
         canvas.setFont(FONT, 10)
         canvas.setFillColor(ACCENT)
         canvas.drawString(MARGIN, top - 13.5 * mm, f"{self.topic} · {self.report.period_label}")
         canvas.setFillColor(MUTED)
         canvas.setFont(FONT, 8)
-        canvas.drawRightString(w - MARGIN, top - 8 * mm, "Map report · Hà Nội digital twin")
+        lang = self.report.lang
+        canvas.drawRightString(w - MARGIN, top - 8 * mm,
+                               f"{say('map_report', lang)} · {brand(lang, self.report.place)}")
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.5)
         canvas.line(MARGIN, MARGIN + FOOTER - 3 * mm, w - MARGIN, MARGIN + FOOTER - 3 * mm)
         canvas.setFont(FONT, 7)
         canvas.drawString(MARGIN, MARGIN + 1 * mm,
-                          f"Generated {self.report.generated} by twin · data: twin city model "
-                          f"(PostGIS) · maps in {maps.CRS_LABEL}")
+                          say("footer_pdf", self.report.lang, when=self.report.generated,
+                              crs=say("crs", self.report.lang)))
         canvas.restoreState()
 
 
 class PagedCanvas(Canvas):
     """A canvas that holds pages back until the end to write "page n of N"."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, lang: str = "en", **kwargs):
         super().__init__(*args, **kwargs)
         self._pages: list[dict] = []
+        self._lang = lang
 
     def showPage(self):
         self._pages.append(dict(self.__dict__))
@@ -173,7 +182,7 @@ class PagedCanvas(Canvas):
             self.setFont(FONT, 7)
             self.setFillColor(MUTED)
             self.drawRightString(w - MARGIN, MARGIN + 1 * mm,
-                                 f"Page {self._pageNumber} of {total}")
+                                 say("page", self._lang, n=self._pageNumber, total=total))
             super().showPage()
         super().save()
 
@@ -189,7 +198,7 @@ def render_pdf(report: Report, paper: Paper = Paper.a4) -> bytes:
         if i:
             story.append(PageBreak())
         story += section_story(report, section, i + 1, doc, styles)
-    doc.build(story, canvasmaker=PagedCanvas)
+    doc.build(story, canvasmaker=partial(PagedCanvas, lang=report.lang))
     return buf.getvalue()
 
 
@@ -215,11 +224,11 @@ def map_block(report: Report, section: Section, doc: ReportDoc, styles) -> Flowa
     map_w = min(doc.width - legend_w - 5 * mm, map_h * maps.MAP_ASPECT)
     map_h = map_w / maps.MAP_ASPECT
     png = maps.render(report.area, report.context + section.layers,
-                      (map_w / 72, map_h / 72), report.generated.split(" ")[0])
-    caption = text(f"{section.map_note} Projection: {maps.CRS_LABEL}. Dashed line: "
-                   f"boundary of {report.area.name}; surroundings faded.", styles["note"])
+                      (map_w / 72, map_h / 72), report.day, report.lang)
+    caption = text(say("map_caption_pdf", report.lang, note=section.map_note,
+                       crs=say("crs", report.lang), area=report.area.name), styles["note"])
     image = [Image(io.BytesIO(png), width=map_w, height=map_h), caption]
-    side = legend_flowables(maps.legend_entries(section.layers), styles)
+    side = legend_flowables(maps.legend_entries(section.layers), styles, report.lang)
     block = RLTable([[image, side]], colWidths=[map_w + 5 * mm, doc.width - map_w - 5 * mm])
     block.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("LEFTPADDING", (0, 0), (-1, -1), 0),
@@ -227,8 +236,9 @@ def map_block(report: Report, section: Section, doc: ReportDoc, styles) -> Flowa
     return block
 
 
-def legend_flowables(entries: list[tuple[str, str, Symbol]], styles) -> list[Flowable]:
-    out: list[Flowable] = [text("Legend", styles["h2"])]
+def legend_flowables(entries: list[tuple[str, str, Symbol]], styles,
+                     lang: str) -> list[Flowable]:
+    out: list[Flowable] = [text(say("legend", lang), styles["h2"])]
     current = None
     rows: list[list] = []
 

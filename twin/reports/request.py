@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from twin.errors import TwinInputError, validation_text
+from twin.i18n import DEFAULT, day, normalise
 
 MAX_DAYS = 366
 # Reports cover the city's records, not all of the calendar (the ends of Python's and
@@ -43,6 +44,11 @@ class Format(StrEnum):
 class Paper(StrEnum):
     a4 = "a4"
     a3 = "a3"
+
+
+class Language(StrEnum):
+    vi = "vi"
+    en = "en"
 
 
 MEDIA_TYPES = {Format.pdf: "application/pdf", Format.html: "text/html; charset=utf-8"}
@@ -79,6 +85,8 @@ class ReportRequest(BaseModel):
     time zone (set by :func:`parse_request` from the city profile, never an input)."""
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     _tz: str = PrivateAttr("UTC")
+    _lang: str = PrivateAttr("vi")
+    _place: dict = PrivateAttr(default_factory=dict)
 
     area: str = Field(min_length=1, max_length=200,
                       description="District or ward name, with or without diacritics")
@@ -88,6 +96,8 @@ class ReportRequest(BaseModel):
         (Topic.assets, Topic.air, Topic.flood), min_length=1)
     format: Format = Format.pdf
     paper: Paper = Paper.a4
+    lang: Language | None = Field(None, description="Language of the report: vi or en "
+                                  "(default: the city profile's language)")
 
     @model_validator(mode="after")
     def _period(self) -> ReportRequest:
@@ -105,6 +115,16 @@ class ReportRequest(BaseModel):
     def timezone(self) -> str:
         """The city's IANA time zone, whose days the period's dates are."""
         return self._tz
+
+    @property
+    def language(self) -> str:
+        """The report's language: ``lang`` when given, else the city profile's."""
+        return self.lang.value if self.lang else self._lang
+
+    @property
+    def place(self) -> str:
+        """The city's name in the report's language (empty when the caller gave none)."""
+        return self._place.get(self.language) or next(iter(self._place.values()), "")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -126,17 +146,22 @@ class ReportRequest(BaseModel):
 
     @property
     def period_label(self) -> str:
-        return f"{self.start:%d/%m/%Y} – {self.end:%d/%m/%Y}"
+        """The period as the report's language writes dates (dd/mm/yyyy in Vietnamese)."""
+        return f"{day(self.start, self.language)} – {day(self.end, self.language)}"
 
 
-def parse_request(values: dict, tz: str = "UTC") -> ReportRequest:
+def parse_request(values: dict, tz: str = "UTC", lang: str = DEFAULT,
+                  place: dict[str, str] | None = None) -> ReportRequest:
     """A ReportRequest from plain values, its dates local days of the city's zone ``tz``,
-    or InvalidReportRequest naming each bad input."""
+    in ``lang`` (the city profile's language) unless the values name one, the city
+    called ``place`` ({language: name}); or InvalidReportRequest naming each bad input."""
     try:
         request = ReportRequest.model_validate(values)
     except ValidationError as exc:
         raise InvalidReportRequest(describe(exc)) from None
     request._tz = tz
+    request._lang = normalise(lang) or DEFAULT
+    request._place = dict(place or {})
     return request
 
 

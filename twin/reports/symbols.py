@@ -3,6 +3,10 @@ one exists (AQI classes, flood depth), so a report reads like the viewer and QGI
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from twin.i18n import normalise
+from twin.reports import words
 from twin.reports.model import Symbol
 from twin.styles import roads
 from twin.styles.ramps import FLOOD_DEPTH_CODES, flood_depth_classes, vn_aqi_classes
@@ -47,21 +51,61 @@ PARKING = {"on_street": Symbol("parking: on street", "#6baed6", 26, edge="white"
            "garage": Symbol("parking: garage", "#08306b", 34, edge="white", marker="h")}
 
 
-def aqi_symbols(size: float = 90) -> dict[str, Symbol]:
+# The Vietnamese legend labels of the symbols above (keyed by their English label).
+VI = {
+    "1 very poor": "1 rất kém", "2 poor": "2 kém", "3 fair": "3 trung bình", "4 good": "4 tốt",
+    "5 very good": "5 rất tốt", "not assessed": "chưa đánh giá",
+    "roads outside the area": "đường ngoài khu vực", "area boundary": "ranh giới khu vực",
+    "bus route": "tuyến xe buýt", "bus stop (shelter)": "điểm dừng xe buýt (có mái che)",
+    "bus stop": "điểm dừng xe buýt", "sign: prohibitory": "biển báo cấm",
+    "sign: warning": "biển báo nguy hiểm", "sign: mandatory": "biển hiệu lệnh",
+    "sign: information": "biển chỉ dẫn", "sign: auxiliary": "biển phụ", "signal": "đèn tín hiệu",
+    "signal: fault": "đèn tín hiệu: lỗi", "signal: offline": "đèn tín hiệu: mất kết nối",
+    "camera": "camera", "camera: maintenance": "camera: bảo trì",
+    "camera: offline": "camera: mất kết nối", "parking: on street": "đỗ xe: dưới lòng đường",
+    "parking: surface lot": "đỗ xe: bãi đỗ", "parking: garage": "đỗ xe: nhà đỗ xe",
+    "road": "đường",
+}
+
+
+def localised(symbols: dict[str, Symbol], lang: str) -> dict[str, Symbol]:
+    """The symbols with their labels in ``lang`` (they are written in English above)."""
+    if normalise(lang) == "en":
+        return dict(symbols)
+    return {k: replace(s, label=VI.get(s.label, s.label)) for k, s in symbols.items()}
+
+
+def aqi_symbols(lang: str, size: float = 90) -> dict[str, Symbol]:
     """One symbol per VN_AQI class, keyed by class level "1".."6"."""
-    return {str(i): Symbol(c.label, c.colour, size, edge="#222222")
+    return {str(i): Symbol(words.aqi_label(i, lang), c.colour, size, edge="#222222")
             for i, c in enumerate(vn_aqi_classes(), start=1)}
 
 
-def aqi_class(value: float) -> tuple[str, str, str]:
+def aqi_class(value: float, lang: str) -> tuple[str, str, str]:
     """(level "1".."6", colour, label) of a VN_AQI value."""
-    for i, c in enumerate(vn_aqi_classes(), start=1):
+    classes = vn_aqi_classes()
+    for i, c in enumerate(classes, start=1):
         if c.lower <= round(value) < c.upper:
-            return str(i), c.colour, c.label
-    return "6", vn_aqi_classes()[-1].colour, vn_aqi_classes()[-1].label
+            return str(i), c.colour, words.aqi_label(i, lang)
+    return "6", classes[-1].colour, words.aqi_label(6, lang)
 
 
-def flood_symbols() -> dict[str, Symbol]:
+def depth_label(code: str, lang: str) -> str:
+    """A depth class as the report prints it: "0,5–1 m" in Vietnamese."""
+    for c_code, c in zip(FLOOD_DEPTH_CODES, flood_depth_classes(), strict=False):
+        if c_code == code:
+            return decimal(c.label, lang)
+    return code
+
+
+def decimal(text: str, lang: str) -> str:
+    """Decimal points of a short label ("0.2–0.5 m") as the language writes them."""
+    return text.replace(".", ",") if normalise(lang) == "vi" else text
+
+
+def flood_symbols(lang: str) -> dict[str, Symbol]:
     """Flood depth classes keyed by the layer's depth_class codes, light to dark blue."""
-    return {code: Symbol(f"depth {c.label}", c.colour, 0.4, edge=c.colour, alpha=0.75)
+    return {code: Symbol(words.say("depth", lang, label=depth_label(code, lang)), c.colour,
+                         0.4, edge=c.colour, alpha=0.75)
             for code, c in zip(FLOOD_DEPTH_CODES, flood_depth_classes(), strict=False)}
+

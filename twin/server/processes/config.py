@@ -44,6 +44,9 @@ def resources(state: ServerState, source: str) -> dict[str, dict]:
         "processor": {"name": f"{m.__name__}.Processor", "source": source,
                       "raster_dir": str(state.settings.raster_dir),
                       "timezone": state.settings.city.timezone,  # dates are local days
+                      "language": state.settings.city.language,  # reports' default
+                      "city_names": {lang: state.settings.city.title(lang)
+                                     for lang in state.settings.city.languages},
                       "base_url": state.base_url},
     } for m in process_modules()}
 

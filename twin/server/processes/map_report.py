@@ -7,6 +7,7 @@ from typing import Any
 
 from psycopg import Connection
 
+from twin.i18n import DEFAULT
 from twin.reports.areas import resolve_area
 from twin.reports.build import build_report
 from twin.reports.request import MAX_DAYS, ReportRequest, parse_request
@@ -46,6 +47,9 @@ PROCESS_METADATA: dict[str, Any] = {
         "paper": {"title": "Paper", "description": "PDF paper size, landscape.",
                   "schema": {**_TEXT, "enum": ["a4", "a3"], "default": "a4"},
                   "minOccurs": 0, "maxOccurs": 1},
+        "lang": {"title": "Language", "description": "Language of the report: 'vi' "
+                 "(Vietnamese) or 'en' (English); default: the city profile's language.",
+                 "schema": {**_TEXT, "enum": ["vi", "en"]}, "minOccurs": 0, "maxOccurs": 1},
     },
     "outputs": {
         "report": {"title": "Report", "description": "The report file.",
@@ -56,7 +60,7 @@ PROCESS_METADATA: dict[str, Any] = {
     },
     "example": {"inputs": {"area": "Hoàn Kiếm", "from": "2026-10-01", "to": "2026-10-31",
                            "topics": ["assets", "air", "flood"], "format": "pdf",
-                           "paper": "a4"}},
+                           "paper": "a4", "lang": "vi"}},
 }
 
 
@@ -65,9 +69,16 @@ class Processor(TwinProcessor):
     # Reads only: anyone may run it.
     access = ProcessAccess()
 
+    def __init__(self, processor_def: dict):
+        super().__init__(processor_def)
+        # The city profile's language and name per language (the server's process config).
+        self.language: str = processor_def.get("language", DEFAULT)
+        self.place: dict[str, str] = dict(processor_def.get("city_names") or {})
+
     def check(self, inputs: dict, conn: Connection) -> ReportRequest:
         """Validated inputs; an unknown area is refused here, with close names."""
-        request = parse_request(inputs if isinstance(inputs, dict) else {}, self.timezone)
+        request = parse_request(inputs if isinstance(inputs, dict) else {}, self.timezone,
+                                self.language, self.place)
         resolve_area(conn, request.area)
         return request
 
