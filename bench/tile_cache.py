@@ -1,0 +1,155 @@
+"""The tile cache (issue 20, point 3): road tiles cold, cached, and at a 90 % hit rate.
+
+One twin server (``twin serve``, ``--workers``) on the full demo (bench/edr.py's dataset,
+copied as bench/load.py does), a fixed set of distinct road-segment tiles at z14-16 in
+the city centre, fetched by ``--clients`` concurrent clients (one asyncio process with
+httpx, keep-alive, no gzip):
+
+- ``uncached``: ``TWIN_TILE_CACHE=off``: every tile made by PostgreSQL;
+- ``cached``: every tile already in the cache (one pass made them): a hit each;
+- ``90 % hits``: a fresh cache holding 90 % of the tiles, each tile fetched once.
+
+Reported per run: tiles/s, p50 and p95 latency at the client (loopback; an upper bound of
+the server's own time). Then the database's share, measured by running the same
+statements directly with psycopg in the same run: the tile statements of one uncached
+pass against the version lookups (one primary-key read per tile) of a cached pass, and
+the mix at 90 % hits: the load the cache takes off PostgreSQL.
+
+    .venv/bin/python -m bench.tile_cache [--workers 2] [--clients 8] [--tiles 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shutil
+import statistics
+import time
+
+import httpx
+import psycopg
+
+from bench.common import ensure_out, libpq, scratch_database, table
+from bench.load import CITY, clone_or_load, tile_of
+from bench.servers import Fleet, twin_server
+from twin.config import load_settings
+from twin.db.counts import VERSION_SQL
+from twin.registry import load_registry
+from twin.server.tiles.sql import LayerTiles
+
+DB_NAME = "twin_bench_tiles"
+LAYER = "road_segments"
+
+
+def tile_set(n: int, seed: int = 7) -> list[tuple[int, int, int]]:
+    rng, seen = random.Random(seed), set()
+    while len(seen) < n:
+        z = rng.choice((14, 15, 16))
+        x, y = tile_of(rng.uniform(CITY[0], CITY[2]), rng.uniform(CITY[1], CITY[3]), z)
+        seen.add((z, x, y))
+    return sorted(seen)
+
+
+def path(z: int, x: int, y: int) -> str:
+    return f"/collections/{LAYER}/tiles/WebMercatorQuad/{z}/{y}/{x}"
+
+
+async def fetch_all(base: str, tiles: list[tuple[int, int, int]], clients: int
+                    ) -> tuple[float, list[float]]:
+    """(seconds, latencies) of fetching every tile once with ``clients`` workers."""
+    queue: asyncio.Queue = asyncio.Queue()
+    for t in tiles:
+        queue.put_nowait(t)
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits,
+                                 headers={"Accept-Encoding": "identity"}) as client:
+        async def worker() -> None:
+            while not queue.empty():
+                z, x, y = queue.get_nowait()
+                t0 = time.perf_counter()
+                r = await client.get(path(z, x, y))
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    raise RuntimeError(f"{path(z, x, y)}: HTTP {r.status_code}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return time.perf_counter() - started, latencies
+
+
+def db_seconds(url: str, tiles: list[tuple[int, int, int]]) -> tuple[float, float]:
+    """(tile statements of every tile, version lookups of every tile), in seconds,
+    measured directly on one connection (second pass of two: warm caches, as served)."""
+    settings = load_settings()
+    made = LayerTiles(load_registry(settings.layers_dir).get(LAYER))
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        def run() -> tuple[float, float]:
+            t0 = time.perf_counter()
+            for z, x, y in tiles:
+                statement, params = made.query(z, x, y)
+                conn.execute(statement, params).fetchone()
+            t1 = time.perf_counter()
+            for _ in tiles:
+                conn.execute(VERSION_SQL, {"layer": LAYER}).fetchone()
+            return t1 - t0, time.perf_counter() - t1
+
+        run()
+        return run()
+
+
+def measure(url: str, workers: int, clients: int, tiles: list, out) -> list[list]:
+    rows = []
+    cache = out / "tile-cache"
+
+    def one(name: str, setting: str, warm: list) -> None:
+        server = twin_server(url, workers, out)
+        server.env = {**server.env, "TWIN_TILE_CACHE": setting}
+        with Fleet([server]):
+            if warm:
+                asyncio.run(fetch_all(server.base, warm, clients))
+            seconds, lat = asyncio.run(fetch_all(server.base, tiles, clients))
+        lat.sort()
+        rows.append([name, len(tiles), f"{len(tiles) / seconds:,.0f}",
+                     f"{statistics.median(lat) * 1e3:.2f}",
+                     f"{lat[int(0.95 * (len(lat) - 1))] * 1e3:.2f}"])
+        print(f"{name}: done", flush=True)
+
+    one("uncached", "off", [])
+    shutil.rmtree(cache, ignore_errors=True)
+    one("cached (100 % hits)", str(cache), tiles)
+    shutil.rmtree(cache, ignore_errors=True)
+    rng = random.Random(11)
+    one("90 % hits", str(cache), rng.sample(tiles, int(len(tiles) * 0.9)))
+    shutil.rmtree(cache, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--tiles", type=int, default=400)
+    args = ap.parse_args()
+    out = ensure_out()
+    with scratch_database(DB_NAME, keep=True) as url:
+        clone_or_load(url, DB_NAME)
+        tiles = tile_set(args.tiles)
+        rows = measure(url, args.workers, args.clients, tiles, out)
+        print(table(rows, ["run", "tiles", "tiles/s", "p50 ms", "p95 ms"]))
+        tile_s, version_s = db_seconds(url, tiles)
+    n = len(tiles)
+    at90 = 0.1 * tile_s + version_s
+    print(f"\nDatabase time for {n} tiles, measured directly on one connection:")
+    print(table([
+        ["uncached", f"{n} tile", f"{tile_s:.3f}", f"{tile_s / n * 1e3:.2f}", "1.00"],
+        ["cached", f"{n} version", f"{version_s:.3f}", f"{version_s / n * 1e3:.3f}",
+         f"{version_s / tile_s:.3f}"],
+        ["90 % hits", f"{n // 10} tile + {n} version", f"{at90:.3f}",
+         f"{at90 / n * 1e3:.2f}", f"{at90 / tile_s:.3f}"]],
+        ["pass", "statements", "DB seconds", "ms per tile", "vs uncached"]))
+
+
+if __name__ == "__main__":
+    main()
