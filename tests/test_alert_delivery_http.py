@@ -15,6 +15,7 @@ from lxml import etree
 from tests.alert_delivery import (
     SECRET,
     SECRET_ENV,
+    MqttWatch,
     Receiver,
     Running,
     add_rule,
@@ -26,6 +27,7 @@ from tests.alert_delivery import (
     wait_for,
 )
 from tests.conftest import TEST_DB, _free_port, fresh_database, served
+from tests.mqtt_broker import Mosquitto
 from twin.db.engine import make_engine
 from twin.db.schema import upgrade
 from twin.server.db import libpq_url
@@ -36,14 +38,23 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture(scope="module")
-def site(settings, registry, tmp_path_factory):
-    """(base URL, libpq DSN, {role: API key}) of an app on a database of its own."""
-    from twin.server.app import create_app
-    from twin.server.auth.keys import create_key
-
+def site_url(settings, registry):
+    """The SQLAlchemy URL of a database of this module's own."""
     url, drop = fresh_database(settings, TEST_DB + "_notify_http")
     engine = make_engine(url, pool_size=1)
     upgrade(engine, registry)
+    engine.dispose()
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="module")
+def site(settings, registry, site_url, tmp_path_factory):
+    """(base URL, libpq DSN, {role: API key}) of an app on that database."""
+    from twin.server.app import create_app
+    from twin.server.auth.keys import create_key
+
+    engine = make_engine(site_url, pool_size=1)
     keys = {role: create_key(engine, "Sở Test", role)[0] for role in ("admin", "environment")}
     engine.dispose()
     port = _free_port()
@@ -52,10 +63,9 @@ def site(settings, registry, tmp_path_factory):
         mp.setenv("TWIN_NOTIFY_HEARTBEAT_S", "0.5")
         app = create_app(settings.model_copy(update={
             "port": port, "public_url": None, "data_dir": tmp_path_factory.mktemp("notify")}),
-            url, registry)
+            site_url, registry)
     with served(app, port) as base:
-        yield base, libpq_url(url), keys
-    drop()
+        yield base, libpq_url(site_url), keys
 
 
 @pytest.fixture(autouse=True)
@@ -250,3 +260,64 @@ def test_admins_list_deliveries_and_retry_a_dead_letter(site):
         run.stop()
         receiver.close()
     assert receiver.seen("alert.opened")[-1]["valid"]
+
+
+def _station_and_rule(settings, registry, dsn: str, url: str, folder: Path) -> None:
+    """A PM2.5 station of the keys' agency, loaded by the real loader, and a stuck rule
+    on it stored by the rules engine's loader."""
+    import psycopg
+
+    from twin.alerts import loader
+    from twin.alerts.rules import parse_rule
+    from twin.ingest.vector import load_vector
+
+    csv = folder / "stations.csv"
+    csv.write_text("code,name,kind,agency,properties,lon,lat,elevation_m,installed_on\n"
+                   "E2E-AQ,Trạm thử,air,Sở Test,pm25,105.8412,21.0245,10,2020-01-01\n",
+                   encoding="utf-8")
+    engine = make_engine(url, pool_size=1)
+    load_vector(engine, registry, "sensor_stations", csv, extent=settings.plausible_extent)
+    engine.dispose()
+    rule = parse_rule({"id": "e2e-stuck", "subject": {"stations": {"ids": ["E2E-AQ"]}},
+                       "condition": {"kind": "stuck", "property": "pm25", "times": 3},
+                       "severity": "minor", "ack_roles": ["environment"],
+                       "notify": {"webhooks": ["ops"], "mqtt": True}}, webhooks={"ops"})
+    with psycopg.connect(dsn) as conn, conn.transaction(), conn.cursor() as cur:
+        loader.check(cur, rule)
+        loader.store(cur, rule, "config")
+
+
+def test_a_reading_posted_opens_an_alert_that_reaches_sse_mqtt_and_the_webhook(
+        site, site_url, settings, registry, tmp_path):
+    """End to end with the rules engine: POST /readings -> the stuck rule opens an alert
+    -> the dispatcher delivers it over MQTT and the webhook, and the stream sends it."""
+    from datetime import UTC, datetime, timedelta
+
+    base, dsn, keys = site
+    _station_and_rule(settings, registry, dsn, site_url, tmp_path)
+    broker = Mosquitto(tmp_path / "broker").start()
+    receiver = Receiver()
+    watch = MqttWatch(broker.url, ["twin/alerts/#"])
+    run = Running(dsn, {"ops": endpoint("ops", receiver.url)}, mqtt_url=broker.url)
+    stream = Stream(base)
+    try:
+        now = datetime.now(UTC).replace(microsecond=0)
+        readings = [{"station": "E2E-AQ", "property": "pm25", "value": 61.5,
+                     "time": (now - timedelta(minutes=m)).isoformat()} for m in (12, 11, 10)]
+        r = httpx.post(base + "/readings", json=readings,
+                       headers={"X-API-Key": keys["environment"]})
+        assert r.status_code in (200, 201, 202), r.text
+        opened = wait_for(lambda: [m for m in stream.data() if m["type"] == "alert.opened"],
+                          "the alert on the stream")[0]
+        assert opened["alert"]["rule"] == "e2e-stuck" and opened["alert"]["kind"] == "stuck"
+        hook = wait_for(lambda: receiver.seen("alert.opened"), "the webhook")[0]
+        assert hook["valid"] and hook["json"]["alert"]["id"] == opened["alert"]["id"]
+        retained = wait_for(lambda: watch.on(f"twin/alerts/{opened['alert']['id']}"),
+                            "the retained MQTT state")[0][0]
+        assert json.loads(retained)["rule"] == "e2e-stuck"
+    finally:
+        stream.close()
+        run.stop()
+        watch.close()
+        receiver.close()
+        broker.stop()
