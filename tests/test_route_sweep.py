@@ -35,6 +35,8 @@ STATIC_MOUNTS = {"/static", "/viewer/static"}
 UNKNOWN_ID = "no-such-feature-sweep"
 REPORT = {"area": "Hoàn Kiếm", "from": "2026-10-01", "to": "2026-10-01",
           "topics": ["assets"], "format": "html"}
+ALERT_RULE = {"id": "sweep-rule", "agency": "Another agency",
+              "condition": {"kind": "silence", "minutes": 30}}
 VALID_INPUTS = {
     "map-report": REPORT,
     "flood-exposure": {"scenario": "none", "time": "2026-10-21T00:00:00Z"},
@@ -173,6 +175,19 @@ def calls_for(template: str, method: str, ctx) -> list[Call]:
     if template == "/admin/deliveries/{delivery_id}/retry" and method == "POST":
         # admin only (twin.server.notify.admin); admin's call names no delivery: 404
         return [Call("/admin/deliveries/999999999/retry", {ADMIN})]
+    if template == "/alerts/rules" and method == "POST":
+        # an admin, or an agency for its own rules: this rule is another agency's
+        return [Call(template, {ADMIN}, refused_body=ALERT_RULE, allowed_body={})]
+    if template == "/alerts/rules/{id}":
+        # a rule of config/alerts.yaml: changed in the file (403 to agencies); the admin's
+        # call names no rule (404)
+        body = None if method == "DELETE" else {"severity": "severe"}
+        return [Call("/alerts/rules/pm25-high", {ADMIN}, refused_body=body, allowed_body=body,
+                     allowed_path="/alerts/rules/no-such-rule-sweep")]
+    if template == "/alerts/{id:int}/acknowledge" and method == "POST":
+        # any agency role may try (the rule's ack_roles decide, per alert): no such alert
+        return [Call("/alerts/999999999/acknowledge", set(AGENCY_ROLES),
+                     refused_body={"note": "sweep"}, allowed_body={"note": "sweep"})]
     if template == "/jobs/{job_id}" and method == "DELETE":
         return [Call(f"/jobs/{ctx['job_id']}", {ADMIN}, owner_only=True,
                      allowed_path="/jobs/00000000-0000-0000-0000-000000000000")]

@@ -32,9 +32,9 @@ def rules_path(city_profile: Path) -> Path:
 
 
 def check(cur: psycopg.Cursor, rule: Rule) -> None:
-    """What needs the database: the stations, the area and the gauge exist, and the
-    property is one twin knows or a station measures. (A subject that matches no station
-    yet is accepted: stations may be loaded after the rules.)"""
+    """What needs the database: the stations and the area exist, and the property is one
+    twin knows or a station measures. (A subject that matches no station yet, such as a
+    gauge of the city profile, is accepted: stations may be loaded after the rules.)"""
     st = rule.subject.stations
     if st.ids:
         cur.execute("SELECT c FROM unnest(%s::text[]) c WHERE NOT EXISTS (SELECT 1 FROM "
@@ -47,11 +47,6 @@ def check(cur: psycopg.Cursor, rule: Rule) -> None:
                     "IS NULL", (st.area, st.area))
         if cur.fetchone() is None:
             raise RuleError(rule.id, "subject.stations.area", f"unknown area {st.area!r}")
-    if rule.condition.kind == "river_level":
-        cur.execute("SELECT 1 FROM sensor_stations WHERE code = %s", (rule.condition.gauge,))
-        if cur.fetchone() is None:
-            raise RuleError(rule.id, "condition.gauge", f"no station {rule.condition.gauge!r} "
-                            "reports this gauge")
     if rule.prop and rule.prop not in RANGES:
         cur.execute("SELECT 1 FROM sensor_stations WHERE %s = ANY(properties) LIMIT 1",
                     (rule.prop,))

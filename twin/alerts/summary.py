@@ -29,3 +29,16 @@ def counts(conn: psycopg.Connection) -> dict[str, int]:
     with conn.cursor() as cur:
         cur.execute("SELECT rule_id, count(*) FROM alerts GROUP BY rule_id ORDER BY rule_id")
         return dict(cur.fetchall())
+
+
+def demo_lines(conn: psycopg.Connection, per_rule: int = 6) -> Iterator[str]:
+    """Per rule: how many alerts, and the first ``per_rule`` of them."""
+    shown: dict[str, int] = {}
+    total = counts(conn)
+    for line in alert_lines(conn):
+        rule = line.split(" ", 2)[1]
+        shown[rule] = shown.get(rule, 0) + 1
+        if shown[rule] == 1:
+            yield f"{rule}: {total[rule]} alert(s)"
+        if shown[rule] <= per_rule:
+            yield f"  {line}"

@@ -30,6 +30,24 @@ def print_summary(app: AppContext) -> None:
     click.echo("\nThe demo city holds:")
     for name, count in counts.items():
         click.echo(f"  {name:<26} {count:>10,}")
+    from twin.alerts.summary import demo_lines
+
+    with app.engine.connect() as conn:
+        lines = list(demo_lines(conn.connection.driver_connection))
+    click.echo("\nAlerts raised by config/alerts.yaml (twin alerts list --all):")
+    for line in lines or ["none"]:
+        click.echo(f"  {line}")
+
+
+def load_alert_rules(app: AppContext) -> None:
+    """The rules first, so that the readings raise their alerts as they are stored."""
+    from twin.alerts import loader
+
+    path = loader.rules_path(app.settings.city_profile)
+    with app.engine.connect() as conn:
+        rules = loader.load_file(conn.connection.driver_connection, path,
+                                 loader.gauge_levels(app.settings.city))
+    click.echo(f"alert rules: {len(rules)} from {path}")
 
 
 def _has_rasters(app: AppContext, kind: str, scenario: str | None) -> bool:
@@ -109,6 +127,7 @@ def demo(app: AppContext, seed: int, scale: float, out: Path | None, serve: bool
     out.mkdir(parents=True, exist_ok=True)
     generate_inputs(out, seed, scale)
     app.upgrade()
+    load_alert_rules(app)
     from twin.ingest.dispatch import load_demo
 
     load_demo(app.engine, app.registry, app.settings, out, echo=click.echo,

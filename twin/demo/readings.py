@@ -4,7 +4,8 @@ Air monitors report every 10 minutes, gauges every 5. PM2.5 follows the Hanoi
 daily cycle (high 02-08 h, low 14-15 h) with multi-day episodes and rain
 wash-out; ozone peaks mid-afternoon. A ~350 mm storm on 20-21 October makes
 the Tô Lịch rise within hours, while an upstream flood wave takes the Red
-River at Long Biên past alarm levels I and II to about 11 m on the 22nd.
+River at Long Biên past alarm levels I and II to about 11 m on the 22nd. The
+first air monitor is silent for 90 minutes on the morning of the 27th.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ STORM_BURSTS = [(6, 1.5, 55.0), (14, 2.5, 95.0), (20, 1.2, 60.0), (29, 2.0, 70.0
 STORM_BACKGROUND = 25.0           # mm spread over the 48 h
 RED_PEAK_H = STORM_START_H + 66   # 2026-10-22 18:00 at Long Biên
 RED_PEAK_M = 11.0
+# One air monitor falls silent for 90 minutes in the late-October pollution episode (the
+# alert rules' silence demo): 2026-10-27 08:00-09:30 local, its rows written as missing.
+SILENT_FROM_H = 26 * 24 + 8
+SILENT_MINUTES = 90
 UNITS = {"pm25": "µg/m³", "pm10": "µg/m³", "no2": "µg/m³", "o3": "µg/m³", "co": "µg/m³",
          "so2": "µg/m³", "temperature": "°C", "humidity": "%", "water_level_m": "m",
          "rain_mm": "mm"}
@@ -205,6 +210,15 @@ def _lines(code: str, prop: str, values: np.ndarray, stamps: list[str], outage: 
             for ts, t, m, s in zip(stamps, texts, missing, suspect, strict=False)]
 
 
+def _silent_hour(outage: np.ndarray) -> np.ndarray:
+    """The first air monitor's outage, every 10 minutes (no randomness is drawn)."""
+    step = 2 * STEP_MIN
+    first = SILENT_FROM_H * 60 // step
+    out = outage.copy()
+    out[first:first + SILENT_MINUTES // step] = True
+    return out
+
+
 def write_readings(path: Path, stations: list[Station], days: int, rng: np.random.Generator
                    ) -> tuple[Path, int]:
     """Write readings.csv; returns the path and the number of rows."""
@@ -214,13 +228,15 @@ def write_readings(path: Path, stations: list[Station], days: int, rng: np.rando
     red = [s for s in stations if s.river == "red"]
     reference = next((s.position for s in red if s.code.startswith("WL-LB")), red[0].position
                      if red else 0.0)
-    rows = 0
+    rows, silenced = 0, False
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write("station_code,observed_at,property,value,unit,quality\n")
         for st in stations:
             series = _series(st, w, reference, rng)
             own = stamps[::2] if st.kind == "air" else stamps
             outage = _flags(len(own), rng)
+            if st.kind == "air" and not silenced:
+                outage, silenced = _silent_hour(outage), True
             per_prop = [_lines(st.code, p, series[p], own, outage, rng) for p in st.properties]
             fh.writelines("".join(group) for group in zip(*per_prop, strict=False))
             rows += len(own) * len(per_prop)

@@ -53,6 +53,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from twin.alerts import engine as alerts
 from twin.ingest.errors import LoadError
 from twin.ingest.observations import (
     DeadLetter,
@@ -70,6 +71,7 @@ log = logging.getLogger("twin.ingest.mqtt")
 
 NEVER_EXPIRES = 0xFFFFFFFF  # MQTT 5 session expiry: keep the session (and its queue)
 RECEIVE_MAXIMUM_CAP = 65535
+ALERTS_EVERY_S = 60.0       # the silence timer of the alert rules
 
 
 @dataclass(frozen=True)
@@ -293,11 +295,14 @@ class Subscriber:
         self.stopping.set()
 
     def _loop(self) -> None:
-        next_partitions = 0.0
+        next_partitions = next_alerts = 0.0
         while True:
             if time.monotonic() >= next_partitions and not self.stopping.is_set():
                 next_partitions = time.monotonic() + (
                     self.options.partitions_every_s if self._ensure_partitions() else 60)
+            if time.monotonic() >= next_alerts and not self.stopping.is_set():
+                next_alerts = time.monotonic() + ALERTS_EVERY_S
+                self._alerts_tick()
             stopping = self.stopping.is_set()
             batch = self._collect(drain=stopping)
             if batch:
@@ -392,6 +397,15 @@ class Subscriber:
         if self._conn is not None:
             self._conn.close()
         self._conn = None
+
+    def _alerts_tick(self) -> None:
+        """The alert rules' silence timer (one process at a time: twin.alerts.engine)."""
+        try:
+            alerts.tick(self.connection())
+        except psycopg.OperationalError:
+            self._drop_connection()  # the next tick tries again
+        except Exception:
+            log.exception("the alerts' silence timer failed")
 
     def _ensure_partitions(self) -> bool:
         try:
