@@ -265,3 +265,61 @@ def test_cli_lang(city_url, surfaces, tmp_path):
                                     "2026-10-01", "--lang", "fr", "-o", str(tmp_path / "x")],
                              env=env)
     assert bad.exit_code == 2 and "--lang" in bad.output
+
+
+def test_flood_section_in_vietnamese(conn, city_engine):
+    """A flood extent over part of the district: the flood tables, legend and chart in
+    Vietnamese, depths with a decimal comma, no English word."""
+    with city_engine.begin() as c:
+        c.execute(text("""
+            INSERT INTO flood_extents (external_id, scenario, valid_time, depth_class, geom)
+            SELECT 'test-lang-' || d.depth || '-' || h, 'bão thử', timestamptz
+                   '2026-10-01 10:00+07' + h * interval '1 hour', d.depth,
+                   ST_Multi(ST_Intersection(a.geom, ST_Buffer(ST_Centroid(a.geom), d.r)))
+            FROM admin_areas a, (VALUES ('0.2-0.5', 0.006), ('0.5-1', 0.003)) AS d(depth, r),
+                 generate_series(0, 1) AS h
+            WHERE a.name = 'Quận Hoàn Kiếm'"""))
+    try:
+        body = _report(conn, "vi", "pdf", topics="flood")
+    finally:
+        with city_engine.begin() as c:
+            c.execute(text("DELETE FROM flood_extents WHERE external_id LIKE 'test-lang-%'"))
+    content = "\n".join(pdf_text(body))
+    for expected in ("Vùng ngập (độ sâu)", "độ sâu 0,5–1 m", "Chiều dài đường ngập theo cấp (km)",
+                     "Điểm dừng xe buýt bị ảnh hưởng", "Thửa đất bị ảnh hưởng, theo loại đất",
+                     "Chiều dài đường ngập theo giờ", "bão thử"):
+        assert expected in content, expected
+    assert not english_words(content), english_words(content)
+
+
+SURFACE_LAYERS = """() => {
+    const map = window[document.querySelector('.folium-map').id];
+    let cells = 0;
+    map.eachLayer(l => { if (((l.feature || {}).properties || {}).alpha === 0.55) cells += 1; });
+    return cells;
+}"""
+
+
+def test_html_surface_draws_in_chromium(reports, tmp_path):
+    """The Vietnamese HTML report opened from disk: the surface's class polygons are
+    layers of the air map, listed in the layer control, with no console error (its
+    Content-Security-Policy allows what the page needs and nothing else)."""
+    from tests.chromium import launched
+
+    path = tmp_path / "vi.html"
+    path.write_bytes(reports["vi", "html"])
+    with launched() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(path.as_uri())
+        page.wait_for_selector(".leaflet-container canvas")
+        air = page.locator("section#air")
+        assert "Bề mặt PM2.5 nội suy (trung bình kỳ)" in air.locator(
+            ".leaflet-control-layers").inner_text()
+        air.scroll_into_view_if_needed()
+        cells = page.evaluate(SURFACE_LAYERS.replace(
+            "document.querySelector('.folium-map')",
+            "document.querySelector('section#air .folium-map')"))
+        assert cells >= 1
+        assert errors == []

@@ -109,8 +109,10 @@ def _grid(first: Step, area: shapely.Geometry):
                 int(window.height))
 
 
-def _masks(geoms: list[shapely.Geometry], crs, transform, shape) -> list[np.ndarray]:
-    """Per geometry (CRS84) the cells whose centre lies in it, or those it touches."""
+def _masks(geoms: list[shapely.Geometry], crs, transform, shape,
+           all_touched: bool = False) -> list[np.ndarray]:
+    """Per geometry (CRS84) the cells whose centre lies in it, or (for one smaller than
+    a cell, or with ``all_touched``) those it touches."""
     to_native = Transformer.from_crs("OGC:CRS84", crs, always_xy=True)
     out = []
     for geom in geoms:
@@ -118,7 +120,7 @@ def _masks(geoms: list[shapely.Geometry], crs, transform, shape) -> list[np.ndar
             to_native.transform(xy[:, 0], xy[:, 1])))
         mask = np.zeros(shape, dtype=bool)
         if not native.is_empty:
-            for touched in (False, True):
+            for touched in ((True,) if all_touched else (False, True)):
                 mask = features.geometry_mask([native], shape, transform, invert=True,
                                               all_touched=touched)
                 if mask.any():
@@ -137,8 +139,8 @@ def summarise(found: list[Step], area: shapely.Geometry,
         return None
     crs, transform, width, height = grid
     shape = (height, width)
-    area_mask, *ward_masks = _masks([area] + [g for _, _, g in ward_rows], crs, transform,
-                                    shape)
+    ward_masks = _masks([g for _, _, g in ward_rows], crs, transform, shape)
+    area_mask = _masks([area], crs, transform, shape, all_touched=True)[0]  # clipped later
     total, count = np.zeros(shape), np.zeros(shape, dtype=np.int64)
     result = [WardHours(code, name) for code, name, _ in ward_rows]
     readable = 0
