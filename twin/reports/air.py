@@ -7,7 +7,7 @@ days per AQI class per station, hours per AQI class per ward (from the hourly su
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import UTC, date
 
 from psycopg import Connection
 
@@ -50,7 +50,9 @@ def _add_surface(conn: Connection, area: Area, request: ReportRequest, out: Sect
     """The mean surface under the stations and the hours-per-ward table, or a note that
     the period has no surface."""
     lang = request.language
-    hours = round((request.ends - request.begins).total_seconds() / 3600)
+    # in UTC: two datetimes of one zone subtract as wall clocks (a DST day has 23 or 25 h)
+    hours = round((request.ends.astimezone(UTC) - request.begins.astimezone(UTC))
+                  .total_seconds() / 3600)
     found = surface.steps(conn, request.begins, request.ends)
     wards = surface.wards(conn, area.id, request.end) or [(area.code, area.name, area.geom)]
     summary = surface.summarise(found, area.geom, wards, hours)
