@@ -57,7 +57,7 @@ VIETNAMESE = re.compile("[àáảãạăằắẳẵặâầấẩẫậđèé�
 # language on purpose (the switch's "English" / "Tiếng Việt") are left out.
 UI_TEXTS = """() => {
     const page = document.documentElement.lang;
-    const skip = (node) => node.closest('[data-server-text], script, style, .aqi-label')
+    const skip = (node) => node.closest('[data-server-text], script, style')
         || (node.closest('[lang]') && node.closest('[lang]').lang !== page);
     const out = [['document.title', document.title]];
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
@@ -203,6 +203,7 @@ def test_vietnamese_page_has_no_english_ui_text(vi_page, http):
     open_station_popup(page)
     texts = page.evaluate(UI_TEXTS)
     assert len(texts) > 60, texts  # the check saw the page, legends and popup
+    print(f"\nVietnamese page: {len(texts)} UI texts checked")
     assert english_words(texts) == []
     assert page.inner_text("#layers h2").upper() == "LỚP BẢN ĐỒ"
     titles = collection_titles(http, "vi")
@@ -217,6 +218,7 @@ def test_english_page_has_no_vietnamese_ui_text(en_page, http):
     open_station_popup(page)
     texts = page.evaluate(UI_TEXTS)
     assert len(texts) > 60, texts
+    print(f"\nEnglish page: {len(texts)} UI texts checked")
     assert vietnamese_texts(texts) == []
     assert page.inner_text("h1") == "twin Hanoi"
     titles = collection_titles(http, "en")
@@ -277,7 +279,12 @@ def test_switch_rewrites_the_page_and_is_remembered(vi_page, http, server):
     box = 'li.layer[data-layer="road_segments"] input[type=checkbox]'
     page.uncheck(box)
     label = page.inner_text("#time-label")
-    page.evaluate("window.twinViewer.languages.switchTo('en')")  # resolves when rewritten
+    took = page.evaluate("""async () => {  // resolves when everything is rewritten
+        const t0 = performance.now();
+        await window.twinViewer.languages.switchTo('en');
+        return performance.now() - t0;
+    }""")
+    print(f"\nswitch to English rewrote the page in {took:.0f} ms")
     page.click('#lang-switch button[data-lang="en"]')            # and by the button itself
     page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert page.get_attribute('#lang-switch button[data-lang="en"]', "aria-pressed") == "true"
@@ -328,3 +335,23 @@ def test_no_console_errors_and_nothing_from_elsewhere(vi_page, en_page):
         # Texts from the server are asked for in the page's language.
         lang = page.evaluate("document.documentElement.lang")
         assert any("/collections?" in u and f"lang={lang}" in u for u in recorder.requests)
+
+
+def test_the_scans_catch_untranslated_text():
+    assert english_words([["h2", "Lớp bản đồ"], ["button@title", "Phóng to"]]) == []
+    assert english_words([["span#status", "Loading…"]]) == [("span#status", "Loading",
+                                                             "Loading…")]
+    assert vietnamese_texts([["h2", "Layers"]]) == []
+    assert vietnamese_texts([["summary", "Chú giải"]]) == [("summary", "Chú giải")]
+
+
+def test_dictionary_has_every_text_in_both_languages(en_page):
+    page, _ = en_page
+    keys = page.evaluate("""() => import('./viewer/static/js/i18n.js').then(m => ({
+        vi: Object.keys(m.STRINGS.vi).sort(), en: Object.keys(m.STRINGS.en).sort(),
+        same: Object.keys(m.STRINGS.vi).filter(k => m.STRINGS.vi[k] === m.STRINGS.en[k]),
+        aqi: Object.values(m.AQI_NAMES).flatMap(s => [s.vi.length, s.en.length])}))""")
+    assert keys["vi"] == keys["en"]
+    # Only unit symbols read the same in both languages.
+    assert sorted(keys["same"]) == ["map.ScaleControl.Kilometers", "map.ScaleControl.Meters"]
+    assert keys["aqi"] == [6, 6, 6, 6]
