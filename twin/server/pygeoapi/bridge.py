@@ -21,6 +21,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from http import HTTPStatus
 from pathlib import Path
 
@@ -57,11 +58,22 @@ log = logging.getLogger("twin.server")
 OPENAPI_MEDIA = "application/vnd.oai.openapi+json;version=3.0"
 CRS_PARAMS = ("crs", "bbox-crs", "filter-crs")
 DROPPED_HEADERS = {"content-type", "content-encoding", "content-length"}
+# pygeoapi renders some HTML pages (EDR queries, coverages) in its default language, not
+# the request's (it passes api.default_locale); an HTML request's locale stands in.
+PAGE_LOCALE: ContextVar = ContextVar("twin_page_locale", default=None)
 
 
 class TwinAPI(API):
     """pygeoapi's API whose exceptions are always ``{"code", "description"}`` JSON (also
     for ``f=html``) and whose client errors are not logged as server errors."""
+
+    @property
+    def default_locale(self):
+        return PAGE_LOCALE.get() or self._default_locale
+
+    @default_locale.setter
+    def default_locale(self, value) -> None:
+        self._default_locale = value
 
     def get_exception(self, status: int, headers: dict, format_: str | None, code: str,
                       description: str) -> tuple[dict, int, str]:
@@ -134,6 +146,8 @@ class Bridge:
         if params is not None:
             req._args = params
         req._format = fmt or (req.format.lower() if req.format else req.format)
+        if req._format == "html":  # this request's pages in its language (PAGE_LOCALE)
+            PAGE_LOCALE.set(req.locale)
         return req
 
     async def invoke(self, fn: Callable, req: APIRequest, *args) -> tuple[dict, int, str]:

@@ -81,7 +81,11 @@
 
   function drawMap(el) {
     if (typeof L === "undefined") { return; }
-    var map = L.map(el, { attributionControl: true });
+    var map = L.map(el, { attributionControl: true, zoomControl: false });
+    L.control.zoom({ zoomInTitle: el.dataset.msgZoomIn || "+",
+      zoomOutTitle: el.dataset.msgZoomOut || "-" }).addTo(map);
+    // "Leaflet" and a basemap's credits are names, not texts to translate
+    map.attributionControl.getContainer().setAttribute("translate", "no");
     el.twinMap = map;
     if (el.dataset.basemap) {
       L.tileLayer(el.dataset.basemap, { maxZoom: 19,
