@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from twin.catalogue_model import CatalogueSpec
 from twin.osm_mapping import OsmMapping, check_layer
 from twin.style_model import Style
 
@@ -192,6 +193,7 @@ class Layer(BaseModel):
     view: str | None = None
     fields: dict[str, FieldSpec]
     osm: OsmMapping | None = None   # features from OpenStreetMap (twin.osm_mapping)
+    catalogue: CatalogueSpec | None = None  # as a published dataset (twin.catalogue_model)
     source_file: Path | None = None
 
     @field_validator("name", "table")

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import AddConstraint, CreateColumn
 
-from twin.db import counts
+from twin.db import changelog, counts
 from twin.db.history import sync_history
 from twin.db.id_fields import sync_id_fields
 from twin.db.models import build_metadata
@@ -125,6 +125,8 @@ def upgrade(engine: Engine, registry: Registry) -> SyncReport:
         report.views = sync_views(connection, registry)  # they read the migrated tables
         # numberMatched of whole layers in O(1): counts kept by triggers (twin.db.counts)
         counts.install(connection, [layer.table for layer in registry.tables()])
+        # the change feeds' log (twin.db.changelog), on layer tables added since too
+        changelog.install(connection, [layer.table for layer in registry.tables()])
         # Readings partitions for this month and the next two exist before their first
         # reading (streaming writers create them too, hourly).
         connection.execute(text("SELECT twin_ensure_reading_partitions(now(), "

@@ -44,6 +44,7 @@ class Block:
 
 BLOCKS = (
     Block("edit"),         # write methods and OPTIONS only: GET falls through
+    Block("records", resources=True),  # the catalogue and change feeds: before features
     Block("features"),
     Block("tiles"),
     Block("auth"),

@@ -62,8 +62,8 @@ def _templated(link: dict) -> dict:
 def strict(doc: dict, is_feature: Callable[[str], bool], kind_of: Callable[[str], str]) -> dict:
     """One collection document, described as what it is."""
     cid = doc.get("id")
-    if cid is None or is_feature(cid):
-        return doc
+    if cid is None or is_feature(cid) or doc.get("itemType") == "record":
+        return doc  # a record collection (the catalogue) has records: items and queryables
     kept = []
     for link in doc.get("links", []):
         if not _keep(link):

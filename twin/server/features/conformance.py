@@ -21,6 +21,13 @@ CONFORMANCE = sorted({
     FEATURES.format(3, "filter"),
     FEATURES.format(3, "features-filter"),
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+    # the catalogue (twin.server.records): OGC API - Records Part 1
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/record-core",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/record-collection",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/record-api",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/searchable-catalog",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/json",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/html",
     CQL2.format("cql2-text"),
     CQL2.format("cql2-json"),
     CQL2.format("basic-cql2"),

@@ -1,0 +1,148 @@
+"""An ordered change log of every layer table, in commit order (issue 19, change feeds).
+
+Statement-level AFTER INSERT / UPDATE / DELETE triggers with transition tables (as the
+counts of :mod:`twin.db.counts`) append one ``change_log`` row per feature a statement
+wrote, whatever wrote it (edits, loads, OSM imports, psql): the action, the row id, the
+feature id and the envelope of its geometry in CRS84 (for an update the envelope of the
+old and the new geometry, so a feature leaving a bbox is seen by that bbox too). An
+update that changes a feature's id logs the old id as deleted.
+
+Identity values are not commit order: a transaction that started writing first can
+commit last, and a reader paging by id would skip it. So each writing transaction also
+registers its id in ``change_pending``, whose DEFERRED constraint trigger runs at commit:
+it takes one advisory lock (held until the commit is visible) and appends the
+transaction to ``change_commits`` with the next ``seq`` and the commit time. ``seq`` is
+therefore commit order, and a reader paging by ``(seq, change_log.id)`` never misses a
+change that commits after it read. Only the tail of writing commits is serialised.
+
+``install`` is run by migration 0013 and by ``twin db upgrade`` for new layer tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS change_log (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  xid         xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  layer       text NOT NULL,
+  action      text NOT NULL CONSTRAINT ck_change_log_action
+              CHECK (action IN ('created', 'updated', 'deleted')),
+  row_id      bigint NOT NULL,
+  external_id text NOT NULL,
+  env         geometry
+);
+COMMENT ON TABLE change_log IS
+  'Every feature written to a layer table, per transaction (change_commits orders them)';
+CREATE INDEX IF NOT EXISTS ix_change_log_xid ON change_log (xid, layer, id);
+CREATE INDEX IF NOT EXISTS ix_change_log_layer ON change_log (layer, id);
+CREATE TABLE IF NOT EXISTS change_commits (
+  seq  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  xid  xid8 NOT NULL UNIQUE,
+  at   timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE change_commits IS
+  'Transactions that wrote layer tables, in commit order (seq) with their commit time';
+CREATE INDEX IF NOT EXISTS ix_change_commits_at ON change_commits (at);
+CREATE TABLE IF NOT EXISTS change_pending (xid xid8 PRIMARY KEY);
+"""
+
+ENV = "ST_Transform(ST_Envelope({g}), 4326)"
+
+FUNCTIONS = f"""
+CREATE OR REPLACE FUNCTION twin_change_pending() RETURNS void LANGUAGE sql AS $$
+  INSERT INTO change_pending (xid) VALUES (pg_current_xact_id()) ON CONFLICT DO NOTHING
+$$;
+CREATE OR REPLACE FUNCTION twin_log_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO change_log (layer, action, row_id, external_id, env)
+  SELECT TG_TABLE_NAME, 'created', n.id, n.external_id, {ENV.format(g='n.geom')}
+  FROM new_rows n ORDER BY n.id;
+  IF FOUND THEN PERFORM twin_change_pending(); END IF;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION twin_log_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO change_log (layer, action, row_id, external_id, env)
+  SELECT TG_TABLE_NAME, c.action, c.id, c.external_id, c.env FROM (
+    SELECT n.id, 0 AS k, 'deleted' AS action, o.external_id, {ENV.format(g='o.geom')} AS env
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE o.external_id IS DISTINCT FROM n.external_id
+    UNION ALL
+    SELECT n.id, 1, 'updated', n.external_id,
+           {ENV.format(g='ST_Collect(o.geom, n.geom)')}
+    FROM new_rows n JOIN old_rows o ON o.id = n.id) c
+  ORDER BY c.id, c.k;
+  IF FOUND THEN PERFORM twin_change_pending(); END IF;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION twin_log_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO change_log (layer, action, row_id, external_id, env)
+  SELECT TG_TABLE_NAME, 'deleted', o.id, o.external_id, {ENV.format(g='o.geom')}
+  FROM old_rows o ORDER BY o.id;
+  IF FOUND THEN PERFORM twin_change_pending(); END IF;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION twin_change_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- Held until this transaction's commit is visible: seq follows commit order.
+  PERFORM pg_advisory_xact_lock(hashtext('twin_change_commits'));
+  INSERT INTO change_commits (xid) VALUES (NEW.xid);
+  DELETE FROM change_pending WHERE xid = NEW.xid;
+  RETURN NULL;
+END $$;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'twin_change_commit') THEN
+    CREATE CONSTRAINT TRIGGER twin_change_commit AFTER INSERT ON change_pending
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION twin_change_commit();
+  END IF;
+END $$;
+"""
+
+TRIGGERS = """
+CREATE TRIGGER twin_log_ins AFTER INSERT ON {t} REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION twin_log_inserted();
+CREATE TRIGGER twin_log_upd AFTER UPDATE ON {t}
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION twin_log_updated();
+CREATE TRIGGER twin_log_del AFTER DELETE ON {t} REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION twin_log_deleted();
+"""
+
+DROP = """
+DROP TABLE IF EXISTS change_pending, change_commits, change_log;
+DROP FUNCTION IF EXISTS twin_log_inserted(), twin_log_updated(), twin_log_deleted(),
+  twin_change_commit(), twin_change_pending();
+"""
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def install(connection: Connection, tables: list[str]) -> list[str]:
+    """The log, and its triggers on each of ``tables`` that lacks them; returns the tables
+    given triggers now. A table's rows written before are not in the log: a mirror
+    starts from a copy of the items."""
+    connection.exec_driver_sql(TABLES)
+    connection.exec_driver_sql(FUNCTIONS)
+    have = {row[0] for row in connection.execute(text(
+        "SELECT c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid "
+        "WHERE g.tgname = 'twin_log_ins'"))}
+    added = []
+    for table in tables:
+        if table not in have:
+            connection.exec_driver_sql(TRIGGERS.format(t=_quoted(table)))
+            added.append(table)
+    return added
+
+
+def uninstall(connection: Connection, tables: list[str]) -> None:
+    for table in tables:
+        for name in ("twin_log_ins", "twin_log_upd", "twin_log_del"):
+            connection.exec_driver_sql(
+                f"DROP TRIGGER IF EXISTS {name} ON {_quoted(table)}")
+    connection.exec_driver_sql(DROP)
