@@ -170,15 +170,27 @@ def layer_links(layer: Layer, url: Callable[[str], str]) -> list[dict]:
     return links
 
 
+def layer_texts(layer: Layer) -> tuple[Text, Text, dict[str, list[str]]]:
+    """The layer's title, description and keywords in each language: the registry's
+    bilingual texts where the layer has them (``title_text``...), else its plain ones."""
+    title = getattr(layer, "title_text", None) or Text.of(layer.title)
+    description = getattr(layer, "description_text", None) or Text.of(
+        layer.description or layer.title)
+    if hasattr(layer, "keywords_in"):
+        keywords = {code: list(layer.keywords_in(code)) for code in LANGS}
+    else:
+        keywords = {code: list(layer.keywords) for code in LANGS}
+    return title, description, keywords
+
+
 def layer_subject(layer: Layer, spec: CatalogueSpec, facts: LayerFacts | None,
                   extent: dict | None, url: Callable[[str], str]) -> Subject:
     extent = extent or {}
     interval = extent.get("interval")
+    title, description, keywords = layer_texts(layer)
     return Subject(
-        id=layer.name, type="dataset",
-        title=layer.title_text or Text.of(layer.title),
-        description=layer.description_text or Text.of(layer.description or layer.title),
-        keywords={code: layer.keywords_in(code) for code in LANGS}, spec=spec,
+        id=layer.name, type="dataset", title=title, description=description,
+        keywords=keywords, spec=spec,
         links=layer_links(layer, url), bbox=extent.get("bbox"),
         interval=(interval[0], interval[1]) if interval else None, facts=facts,
         formats=LAYER_FORMATS)

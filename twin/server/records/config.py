@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from twin.layer_text import language_struct
+from twin.i18n import Text
 from twin.server.records.catalogue import COLLECTION, defaults
 from twin.server.state import ServerState
 
 PROVIDER = "twin.server.records.provider.CatalogueProvider"
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+def language_struct(text: Text) -> str | dict[str, str]:
+    """A text as pygeoapi's configuration writes one (it picks the request's language)."""
+    return text.vi if text.vi == text.en else text.as_dict()
 
 
 def resources(state: ServerState, source: str) -> dict[str, dict]:

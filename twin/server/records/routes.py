@@ -21,11 +21,10 @@ from starlette.routing import Route
 
 from twin.catalogue.dcat import catalogue_graph
 from twin.catalogue.records import record
-from twin.i18n import content_language
+from twin.i18n import content_language, request_language
 from twin.server.auth.principal import principal_of
 from twin.server.errors import NotFound
 from twin.server.http import cached
-from twin.server.middleware.language import language_of
 from twin.server.params.negotiate import HTML, JSON, negotiate
 from twin.server.params.values import check_names
 from twin.server.records import catalogue as cat
@@ -51,7 +50,8 @@ class Catalogue:
         return [record(s, lang, now, publisher) for s in subjects]
 
     def lang(self, request: Request) -> str:
-        return language_of(request, self.state.settings.city.language)
+        return request_language(request.query_params, request.headers,
+                                self.state.settings.city.language)
 
     async def items(self, request: Request) -> Response:
         search = parse_search(request.query_params)
