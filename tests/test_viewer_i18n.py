@@ -355,3 +355,13 @@ def test_dictionary_has_every_text_in_both_languages(en_page):
     # Only unit symbols read the same in both languages.
     assert sorted(keys["same"]) == ["map.ScaleControl.Kilometers", "map.ScaleControl.Meters"]
     assert keys["aqi"] == [6, 6, 6, 6]
+
+
+def test_api_requests_ask_for_the_page_language(en_page):
+    """The page's requests carry its language (Accept-Language), so what the server writes
+    for people (error descriptions among it) comes in the language the page shows."""
+    page, _ = en_page
+    with page.expect_request(lambda r: "/conformance" in r.url) as request:
+        page.evaluate("import('./viewer/static/js/util.js')"
+                      ".then(m => m.fetchJson('./conformance?f=json'))")
+    assert request.value.headers["accept-language"] == "en"

@@ -2,13 +2,15 @@
 // hour arithmetic, and DOM building that never parses data as HTML (feature properties
 // are set as text only). Times and numbers are written by i18n.js.
 
-import { t } from "./i18n.js";
+import { language, t } from "./i18n.js";
 
 export const HOUR_MS = 3600 * 1000;
 
-/** GET a JSON document; an OGC exception document's description becomes the error. */
-export async function fetchJson(url, init) {
-  const response = await fetch(url, init);
+/** GET a JSON document; an OGC exception document's description becomes the error.
+ * The server answers in the page's language (its error descriptions too). */
+export async function fetchJson(url, init = {}) {
+  const headers = { "Accept-Language": language(), ...(init.headers || {}) };
+  const response = await fetch(url, { ...init, headers });
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const why = body && body.description ? body.description : response.statusText;
