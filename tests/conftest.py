@@ -42,6 +42,43 @@ def _server_database(base_url: str, name: str = TEST_DB):
     return url.set(database=name, drivername="postgresql+psycopg").render_as_string(False), drop
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "api_language(lang): the module's HTTP clients "
+                            "(httpx) send Accept-Language: lang unless a request names one")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _api_language(request):
+    """``pytestmark = pytest.mark.api_language("en")``: the module's httpx clients ask for
+    that language, as an API client in an English locale does. The server answers a
+    client that asks for none in the city's language (Vietnamese); a module whose
+    assertions quote English descriptions or titles says so with this mark. A request
+    that sets ``Accept-Language`` (or ``lang=``) itself gets what it asks for."""
+    mark = request.node.get_closest_marker("api_language")
+    if mark is None:
+        yield
+        return
+    import httpx
+
+    lang = mark.args[0]
+    patched = []
+    for cls in (httpx.Client, httpx.AsyncClient):
+        original = cls.__init__
+
+        def init(self, *args, headers=None, _original=original, **kwargs):
+            merged = httpx.Headers(headers)
+            merged.setdefault("Accept-Language", lang)
+            _original(self, *args, headers=merged, **kwargs)
+
+        cls.__init__ = init
+        patched.append((cls, original))
+    try:
+        yield
+    finally:
+        for cls, original in patched:
+            cls.__init__ = original
+
+
 @pytest.fixture(autouse=True)
 def _umask_restored():
     """twin's commands set the process umask to 077 (twin.datadir.protect); the tests run

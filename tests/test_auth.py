@@ -23,6 +23,8 @@ from tests.conftest import _free_port, served
 from twin.server.auth.jwt import claim, role_names
 from twin.server.auth.keys import UNKNOWN_KEY, create_key, list_keys, revoke_key
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 WHOAMI = "/auth/whoami"
 
 

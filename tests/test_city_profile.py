@@ -38,6 +38,8 @@ from twin.ingest.policy import Window
 from twin.server.auth.keys import create_key
 from twin.server.db import libpq_url
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 DA_NANG = REPO_ROOT / "config" / "cities" / "da-nang.yaml"
 AGENCY = "Sở Tài nguyên và Môi trường Đà Nẵng"
 DN_STATION = ("DN-AQ-01", 108.2208, 16.0678)

@@ -23,6 +23,8 @@ from twin.rasters.catalogue import SurfaceError, store_cube, store_surface
 from twin.rasters.render import _rgba, aqi_concentration_classes
 from twin.styles.ramps import classify, pm25_classes
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 T0 = datetime(2024, 1, 15, 0, tzinfo=UTC)
 HOURS = [T0 + timedelta(hours=h) for h in range(4)]
 NX, NY, RES = 60, 50, 100.0

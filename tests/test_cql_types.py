@@ -22,6 +22,8 @@ from twin.server.errors import InvalidParameter
 from twin.server.features import cql
 from twin.server.params.crs import CRS84, parse_crs
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 PARCELS = "/collections/land_parcels/items"
 ROADS = "/collections/road_segments/items"
 TS = "2020-01-01T00:00:00Z"

@@ -18,6 +18,8 @@ from twin.config import REPO_ROOT
 from twin.registry import load_registry
 from twin.server.auth.keys import create_key
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 REGISTRY = load_registry(REPO_ROOT / "layers")
 ROLES = ("transport", "environment", "land_office", "public")
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"

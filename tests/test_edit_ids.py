@@ -7,6 +7,8 @@ import pytest
 
 from twin.server.auth.keys import create_key
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 
 @pytest.fixture(scope="module")
 def transport(city_engine):

@@ -12,6 +12,8 @@ from sqlalchemy import text
 
 from twin.server.auth.keys import create_key
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 OURS, THEIRS = "Sở Tài nguyên và Môi trường Hà Nội", "Công ty TNHH MTV Thoát nước Hà Nội"
 
 

@@ -17,6 +17,8 @@ from tests.conftest import _free_port, served
 from twin.feature_ids import unsafe_id
 from twin.server.pygeoapi.config import DEFAULT_SERVER_FILE
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 BASE = "/collections/sensor_readings"
 UTC = UTC
 OBSERVED = {"pm25", "pm10", "no2", "o3", "co", "so2", "temperature", "humidity",

@@ -26,6 +26,8 @@ from twin.server.edr import catalogue, covjson, csv_, geojson, limits, query, se
 from twin.server.limits import MiB
 from twin.server.pygeoapi.config import DEFAULT_SERVER_FILE
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 CITY = "105,20,107,22"          # the bbox of the issue: every station of the demo city
 TWO_DAYS = "2026-09-30T00:00:00Z/2026-10-03T00:00:00Z"   # all of the small city's readings
 

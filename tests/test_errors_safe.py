@@ -40,6 +40,8 @@ from twin.server.errors import (
     unexpected_error_handler,
 )
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 SERVER_CODE = Path(__file__).resolve().parent.parent / "twin" / "server"
 STRAY = "could not convert string to float: '/srv/twin/secret.tif' (numpy internals)"
 

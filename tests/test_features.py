@@ -11,6 +11,8 @@ import pytest
 from pyproj import Transformer
 from sqlalchemy import text
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 

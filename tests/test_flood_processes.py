@@ -19,6 +19,8 @@ from twin.flood.request import parse_time
 from twin.naming import scoped_name
 from twin.server.auth.keys import create_key
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 NAME = "proc-storm"
 INPUTS = {"name": NAME, "rain_mm": 200, "hours": 2, "drainage_mm_h": 25, "stage_m": 11.0,
           "from": "2026-10-21T00:00:00Z", "resolution_m": 50}

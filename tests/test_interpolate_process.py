@@ -22,6 +22,8 @@ from sqlalchemy import text
 from tests.conftest import _free_port, served
 from twin.server.auth.keys import create_key
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 HOUR = "2026-10-01T03:00:00Z"
 PROCESS = "/processes/interpolate/execution"
 

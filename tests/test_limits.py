@@ -10,6 +10,8 @@ import pytest
 from twin.server.auth.keys import create_key
 from twin.server.limits import LIMITS, MiB
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 ROADS = "/collections/road_segments/items"
 
 

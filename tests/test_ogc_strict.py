@@ -10,6 +10,8 @@ import pytest
 
 from twin.server.limits import LIMITS
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 
 def refused(r, *words: str) -> None:
     assert r.status_code == 400, (r.status_code, r.text)

@@ -20,6 +20,8 @@ from twin.flood.runner import run_flood
 from twin.naming import scoped_name
 from twin.server.auth.keys import create_key
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 PUBLISHED = "demo-event-2026-10"
 ATTACK = {"name": PUBLISHED, "rain_mm": 0, "hours": 1, "stage_m": 3}
 RUN = {"name": PUBLISHED, "rain_mm": 120, "hours": 2, "drainage_mm_h": 25,

@@ -27,6 +27,8 @@ from tests.test_edit import GEOMETRY, feature
 from tests.test_qgis_project import SYSTEM_PYTHON, _has_qgis
 from twin.server.auth.keys import create_key
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 MERGE_PATCH = "application/merge-patch+json"
 ROADS = "/collections/road_segments/items"
 

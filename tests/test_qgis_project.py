@@ -82,7 +82,8 @@ def test_project_archive_is_deterministic_and_wired_to_the_server(project_file, 
     sources = [n.text for n in root.iter("datasource")]
     assert all(server in s for s in sources)
     groups = [g.get("name") for g in root.find("layer-tree-group").findall("layer-tree-group")]
-    assert groups[:4] == ["Environment", "Transport", "Administration", "Land"]
+    # Vietnamese by default (the city's language; ?lang=en: Environment, Transport, ...)
+    assert groups[:4] == ["Môi trường", "Giao thông", "Hành chính", "Đất đai"]
     tiles = root.find("layer-tree-group").findall("layer-tree-group")[-1]
     assert tiles.get("checked") == "Qt::Unchecked"
     temporal = [n for n in root.iter("temporal") if n.get("enabled") == "1"]
@@ -201,7 +202,7 @@ def test_a_raster_series_animates_in_qgis(city_engine, tmp_path):
         "for lid in sorted(p.mapLayers()):\n"
         "    r = p.mapLayer(lid).temporalProperties().fixedTemporalRange()\n"
         "    print(lid, r.begin().toString('yyyy-MM-ddTHH'), r.end().toString('yyyy-MM-ddTHH'))\n"
-        "print(p.layerTreeRoot().findGroup('Rasters').children()[0].name())\n")
+        "print(p.layerTreeRoot().findGroup('Dữ liệu lưới').children()[0].name())\n")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path),
            "HOME": str(tmp_path)}
     done = subprocess.run([SYSTEM_PYTHON, "-c", script], capture_output=True, text=True,
@@ -211,7 +212,7 @@ def test_a_raster_series_animates_in_qgis(city_engine, tmp_path):
     assert lines == ["twin_raster_pm-0 2026-10-21T01 2026-10-21T02",
                      "twin_raster_pm-1 2026-10-21T02 2026-10-21T03",
                      "twin_raster_pm-2 2026-10-21T03 2026-10-21T04",
-                     "air_quality / pm25"]
+                     "chất lượng không khí / pm25"]  # the series' group, in Vietnamese
     assert STEPS_PER_SERIES >= 24
 
 
@@ -318,7 +319,7 @@ def test_the_served_project_shows_base_layers_and_one_step_per_series(project_fi
     rasters = [n for n in root.iter("maplayer") if n.get("type") == "raster"]
     timed = {n.findtext("id") for n in rasters if n.find("temporal") is not None}
     series = root.find("layer-tree-group").findall(
-        "layer-tree-group[@name='Rasters']/layer-tree-group")
+        "layer-tree-group[@name='Dữ liệu lưới']/layer-tree-group")  # "Rasters" in English
     base = [layer_id(lyr) for lyr in registry if "public" in lyr.access.read] + \
         [n.findtext("id") for n in rasters if n.findtext("id") not in timed]
     assert len(tree["visible"]) == len(base) + len(series), tree["visible"]

@@ -34,6 +34,8 @@ from twin.ingest.vector import load_vector
 from twin.server.auth.keys import create_key
 from twin.server.db import libpq_url
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 AGENCY_A, AGENCY_B = "Sở Thử nghiệm A", "Trung tâm Thử nghiệm B"
 
 

@@ -27,6 +27,8 @@ from tests.chromium import GL_ARGS, launched
 from twin.server.auth.keys import create_key
 from twin.server.middleware.security import SecurityHeadersMiddleware, is_local, policies
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 ELSEWHERE = ("10.1.2.3", 1234)
 LOOPBACK = ("127.0.0.1", 4321)
 

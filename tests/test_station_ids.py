@@ -23,6 +23,8 @@ from twin.registry import RegistryError, load_layer
 from twin.server.auth.keys import create_key
 from twin.server.db import libpq_url
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 HEADER = ["code", "name", "kind", "properties", "lon", "lat"]
 ITEMS = "/collections/sensor_stations/items"
 

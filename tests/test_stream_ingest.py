@@ -30,6 +30,8 @@ from twin.ingest.vector import load_vector
 from twin.server.auth.keys import create_key
 from twin.server.db import libpq_url
 
+pytestmark = pytest.mark.api_language("en")  # its assertions quote English descriptions
+
 NOW = datetime.now(UTC)
 T0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
 AIR = "SI-AIR-1"      # observes pm25 and pm10

@@ -87,7 +87,7 @@ def test_legend_of_layers_and_ramps(registry):
     assert [item["label"] for item in roads][:2] == ["motorway", "trunk"]
     assert {item["kind"] for item in roads} == {"line"}
     assert legend(registry.get("bus_stops")) == [
-        {"label": "Bus stops", "colour": "#0057b8", "kind": "point"}]
+        {"label": "Điểm dừng xe buýt", "colour": "#0057b8", "kind": "point"}]
     assert [i["colour"] for i in legend("flood_depth")] == \
         [c.colour for c in ramps.flood_depth_classes()]
     assert len(legend("pm25")) == 6 and len(legend("vn_aqi")) == 6

@@ -17,6 +17,8 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from twin.catalogue_model import CatalogueSpec
+from twin.i18n import Text
+from twin.layer_text import pick_list, split_keywords, split_text
 from twin.osm_mapping import OsmMapping, check_layer
 from twin.style_model import Style
 
@@ -38,8 +40,6 @@ class FieldType(str, Enum):  # noqa: UP042 - StrEnum would change str() of membe
     string_list = "string_list"
 
 
-
-
 JSON_SCHEMA: dict[FieldType, dict[str, Any]] = {
     FieldType.string: {"type": "string"}, FieldType.integer: {"type": "integer"},
     FieldType.number: {"type": "number"}, FieldType.boolean: {"type": "boolean"},
@@ -54,7 +54,8 @@ class FieldSpec(BaseModel):
 
     name: str = ""
     type: FieldType
-    description: str = ""
+    description: str = ""   # in the default language; description_in(lang) for another
+    description_text: Text = Text()
     required: bool = False
     private: bool = False
     visible_to: tuple[str, ...] = ()
@@ -65,6 +66,14 @@ class FieldSpec(BaseModel):
     max_length: int | None = Field(None, ge=1)
     aliases: tuple[str, ...] = ()
     index: bool = False  # a b-tree index: for fields clients filter on (and counts of them)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bilingual(cls, data: Any) -> Any:
+        return split_text(data, "description", "description_text")
+
+    def description_in(self, lang: str) -> str:
+        return self.description_text.pick(lang) if self.description_text else self.description
 
     @field_validator("pattern")
     @classmethod
@@ -81,16 +90,21 @@ class FieldSpec(BaseModel):
             raise ValueError("min is greater than max")
         return self
 
-    def json_schema(self, lists_as_text: bool = False) -> dict[str, Any]:
+    def json_schema(self, lists_as_text: bool = False,
+                    lang: str | None = None) -> dict[str, Any]:
         """This field as a JSON Schema property (queryables, pygeoapi's schema, tile
         attributes). ``lists_as_text``: a string list as the JSON text it is encoded
-        as where a value cannot be an array (vector tiles)."""
-        out: dict[str, Any] = {"title": self.name, **JSON_SCHEMA[self.type]}
+        as where a value cannot be an array (vector tiles). ``lang``: the description
+        in that language, also as the title (without: the name as title, the default
+        language's description)."""
+        description = self.description_in(lang) if lang else self.description
+        title = description if lang and description else self.name
+        out: dict[str, Any] = {"title": title, **JSON_SCHEMA[self.type]}
         if self.type == FieldType.string_list:
             out.update({"type": "string", "contentMediaType": "application/json"}
                        if lists_as_text else {"items": {"type": "string"}})
-        if self.description:
-            out["description"] = self.description
+        if description:
+            out["description"] = description
         if self.enum is not None:
             out["enum"] = list(self.enum)
         if self.min is not None:
@@ -169,9 +183,12 @@ class Layer(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    title: str
-    description: str = ""
-    keywords: tuple[str, ...] = ()
+    title: str                    # in the default language (Vietnamese): title_in(lang)
+    description: str = ""         # likewise: description_in(lang)
+    keywords: tuple[str, ...] = ()  # the English words: theme keys (keywords_in(lang))
+    title_text: Text = Text()
+    description_text: Text = Text()
+    keyword_texts: dict[str, tuple[str, ...]] = {}
     table: str = ""
     geometry: GeometryType
     storage_crs: str = "EPSG:4326"
@@ -195,6 +212,21 @@ class Layer(BaseModel):
     osm: OsmMapping | None = None   # features from OpenStreetMap (twin.osm_mapping)
     catalogue: CatalogueSpec | None = None  # as a published dataset (twin.catalogue_model)
     source_file: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bilingual(cls, data: Any) -> Any:
+        data = split_text(data, "title", "title_text")
+        return split_keywords(split_text(data, "description", "description_text"))
+
+    def title_in(self, lang: str) -> str:
+        return self.title_text.pick(lang) or self.title
+
+    def description_in(self, lang: str) -> str:
+        return self.description_text.pick(lang) if self.description_text else self.description
+
+    def keywords_in(self, lang: str) -> list[str]:
+        return pick_list(self.keyword_texts, lang) or list(self.keywords)
 
     @field_validator("name", "table")
     @classmethod

@@ -93,9 +93,13 @@ def export(app: AppContext, out: Path, url: str | None) -> None:
               "(default: the configured public URL).")
 @click.option("--local-rasters", is_flag=True, help="Add the catalogued COGs by their file "
               "paths (for a QGIS on this machine; reads the database).")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default=None,
+              help="Layer, group and field names in this language (default: the city "
+              "profile's, Vietnamese for Hà Nội).")
 @click.pass_obj
 @handle_errors
-def qgis_project(app: AppContext, out: Path, url: str | None, local_rasters: bool) -> None:
+def qgis_project(app: AppContext, out: Path, url: str | None, local_rasters: bool,
+                 lang: str | None) -> None:
     """Write a QGIS project with every public layer wired to a twin server."""
     from twin.qgis.project import ProjectOptions, build_qgz
 
@@ -109,7 +113,7 @@ def qgis_project(app: AppContext, out: Path, url: str | None, local_rasters: boo
     city = app.settings.city
     options = ProjectOptions(base_url=base, extents=extents, rasters=rasters,
                              title=f"twin — {city.name}", bounds=city.view.bounds,
-                             crs=city.crs.metric)
+                             crs=city.crs.metric, lang=lang or city.language)
     out.write_bytes(build_qgz(layers, options))
     click.echo(f"wrote {out} ({len(layers)} layers, {len(rasters)} rasters, "
                f"reading from {base})")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from twin.measures import measure_field
 from twin.qgis.xml import spatialrefsys, sub
 from twin.registry import FieldType, Layer
 from twin.styles import qml, ramps
@@ -75,20 +76,33 @@ def temporal(layer: Layer) -> ET.Element:
     return node
 
 
-def oapif_layer(layer: Layer, base_url: str) -> ET.Element:
+def aliases(layer: Layer, lang: str) -> ET.Element:
+    """Field aliases: each public field by its description in ``lang`` (QGIS shows them
+    in the attribute table and forms), the computed measure included."""
+    fields = layer.public_fields()
+    measure = measure_field(layer)
+    node = ET.Element("aliases")
+    for i, spec in enumerate([*fields, *([measure] if measure is not None else [])]):
+        sub(node, "alias", field=spec.name, index=str(i),
+            name=spec.description_in(lang) or spec.name)
+    return node
+
+
+def oapif_layer(layer: Layer, base_url: str, lang: str = "vi") -> ET.Element:
     """The collection as a vector layer read through OGC API – Features, with its QML
-    style embedded and its temporal properties set."""
+    style embedded, its temporal properties set, its name and field aliases in ``lang``."""
     r = resolve(layer)
     attrs, style = qml.style_elements(layer)
     node = ET.Element("maplayer", {"type": "vector", "geometry": QGIS_GEOMETRY[r.kind],
                                    "wkbType": layer.geometry, "readOnly": "0",
                                    "styleCategories": "AllStyleCategories", **attrs})
-    _common(node, layer_id(layer), oapif_source(layer, base_url), layer.title,
+    _common(node, layer_id(layer), oapif_source(layer, base_url), layer.title_in(lang),
             "EPSG:4326", "OAPIF")
     abstract = sub(node, "resourceMetadata")
-    sub(abstract, "title", layer.title)
-    sub(abstract, "abstract", layer.description)
+    sub(abstract, "title", layer.title_in(lang))
+    sub(abstract, "abstract", layer.description_in(lang))
     node.append(temporal(layer))
+    node.append(aliases(layer, lang))
     node.extend(style)
     return node
 
@@ -115,13 +129,17 @@ def vector_tile_source(layer: Layer, base_url: str) -> str:
     return f"type=xyz&url={url}&zmin={layer.tiles.minzoom}&zmax={layer.tiles.maxzoom}"
 
 
-def vector_tile_layer(layer: Layer, base_url: str) -> ET.Element:
+def tiles_title(layer: Layer, lang: str) -> str:
+    return f"{layer.title_in(lang)} ({'ô bản đồ' if lang == 'vi' else 'tiles'})"
+
+
+def vector_tile_layer(layer: Layer, base_url: str, lang: str = "vi") -> ET.Element:
     """The collection's Mapbox vector tiles (EPSG:3857), styled like the OAPIF layer."""
     r = resolve(layer)
     source = vector_tile_source(layer, base_url)
     node = ET.Element("maplayer", {"type": "vector-tile", "styleCategories":
                                    "AllStyleCategories", **qml.scale_range(r)})
-    _common(node, layer_id(layer, "_tiles"), source, f"{layer.title} (tiles)",
+    _common(node, layer_id(layer, "_tiles"), source, tiles_title(layer, lang),
             "EPSG:3857", "vectortile")
     node.append(_tile_styles(r))
     return node
@@ -148,11 +166,36 @@ def _raster_renderer(kind: str) -> ET.Element:
     return node
 
 
-def raster_layer(raster: RasterLayer) -> ET.Element:
+# Raster kinds (twin.rasters.cog.KINDS) as a Vietnamese project names them.
+RASTER_KINDS_VI = {"dem": "mô hình số độ cao", "air_quality": "chất lượng không khí",
+                   "flood_depth": "độ sâu ngập", "rainfall": "lượng mưa", "other": "khác"}
+
+
+def _vi_kind(text: str, kind: str) -> str:
+    english = kind.replace("_", " ")
+    return RASTER_KINDS_VI[kind] + text[len(english):] if text.startswith(english) and \
+        kind in RASTER_KINDS_VI else text
+
+
+def raster_title(raster: RasterLayer, lang: str) -> str:
+    """A raster step's layer name (``flood depth / depth_m / s1 2026-10-21 01:00 (id)``)
+    with its kind in ``lang``."""
+    return _vi_kind(raster.title, raster.kind) if lang == "vi" else raster.title
+
+
+def series_title(raster: RasterLayer, lang: str) -> str:
+    """The group of a raster series (``kind / variable / scenario``), its kind in ``lang``."""
+    name = raster.series or "rasters"
+    if lang != "vi":
+        return name
+    return _vi_kind(name.replace(raster.kind, raster.kind.replace("_", " "), 1), raster.kind)
+
+
+def raster_layer(raster: RasterLayer, lang: str = "vi") -> ET.Element:
     """A GDAL raster layer with the ramp of its kind."""
     node = ET.Element("maplayer", type="raster", styleCategories="AllStyleCategories",
                       hasScaleBasedVisibilityFlag="0", minScale="1e+08", maxScale="0")
-    _common(node, raster.layer_id, raster.uri, raster.title, raster.crs, "gdal")
+    _common(node, raster.layer_id, raster.uri, raster_title(raster, lang), raster.crs, "gdal")
     pipe = sub(node, "pipe")
     pipe.append(_raster_renderer(raster.kind))
     if raster.start is not None and raster.end is not None:

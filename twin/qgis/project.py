@@ -37,7 +37,8 @@ from twin.styles.resolve import resolve
 PROJECT_CRS = "EPSG:3405"
 QGS_NAME = "twin-hanoi.qgs"
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed, so the same project gives the same bytes
-# Theme groups, in layer-tree order, and the layer keywords that put a layer in each.
+# Theme groups, in layer-tree order, and the layer keywords (English: theme keys) that put
+# a layer in each.
 GROUPS = (
     ("Environment", {"environment", "sensors", "flood", "air quality", "monitoring"}),
     ("Transport", {"transport", "roads", "bus", "traffic"}),
@@ -47,6 +48,17 @@ GROUPS = (
 OTHER_GROUP = "Other"
 TILES_GROUP = "Vector tiles (alternative, off)"
 RASTER_GROUP = "Rasters"
+TILES_SUFFIX = "tiles"
+# The names above as the project shows them in Vietnamese (``ProjectOptions.lang``).
+VIETNAMESE = {"Environment": "Môi trường", "Transport": "Giao thông",
+              "Administration": "Hành chính", "Land": "Đất đai", "Other": "Khác",
+              TILES_GROUP: "Ô bản đồ vector (phương án thay thế, tắt)",
+              RASTER_GROUP: "Dữ liệu lưới", TILES_SUFFIX: "ô bản đồ"}
+
+
+def said(name: str, lang: str) -> str:
+    """A group name (or word) of the project in ``lang``."""
+    return VIETNAMESE.get(name, name) if lang == "vi" else name
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,7 @@ class ProjectOptions:
     title: str = "twin"
     bounds: tuple[float, float, float, float] | None = None  # CRS84 view without extents
     crs: str = PROJECT_CRS
+    lang: str = "vi"  # layer and group names, field aliases: vi or en
 
 
 def group_of(layer: Layer) -> str:
@@ -97,26 +110,27 @@ def layer_tree(root: ET.Element, layers: list[Layer], options: ProjectOptions) -
     """The layer tree; returns layer ids top first (the rendering order)."""
     tree = sub(root, "layer-tree-group")
     names = [name for name, _ in GROUPS] + [OTHER_GROUP]
+    lang = options.lang
     for name in names:
         members = [lyr for lyr in layers if group_of(lyr) == name]
         if members:
-            group = _group(tree, name)
+            group = _group(tree, said(name, lang))
             for lyr in members:
-                _tree_layer(group, ql.layer_id(lyr), lyr.title,
+                _tree_layer(group, ql.layer_id(lyr), lyr.title_in(lang),
                             ql.oapif_source(lyr, options.base_url), "OAPIF")
     if options.rasters:
-        group = _group(tree, RASTER_GROUP)
+        group = _group(tree, said(RASTER_GROUP, lang))
         series: dict[str, ET.Element] = {}
         shown = latest_steps(options.rasters)
         for raster in options.rasters:  # a time series: its steps in a group of its own
             if raster.start is not None and raster.series not in series:
-                series[raster.series] = _group(group, raster.series or "rasters")
+                series[raster.series] = _group(group, ql.series_title(raster, lang))
             parent = group if raster.start is None else series[raster.series]
-            _tree_layer(parent, raster.layer_id, raster.title, raster.uri, "gdal",
-                        checked=raster.start is None or raster.layer_id in shown)
-    tiles = _group(tree, TILES_GROUP, checked=False)
+            _tree_layer(parent, raster.layer_id, ql.raster_title(raster, lang), raster.uri,
+                        "gdal", checked=raster.start is None or raster.layer_id in shown)
+    tiles = _group(tree, said(TILES_GROUP, lang), checked=False)
     for lyr in layers:
-        _tree_layer(tiles, ql.layer_id(lyr, "_tiles"), f"{lyr.title} (tiles)",
+        _tree_layer(tiles, ql.layer_id(lyr, "_tiles"), ql.tiles_title(lyr, lang),
                     ql.vector_tile_source(lyr, options.base_url), "vectortile")
     order = [ql.layer_id(lyr) for lyr in layers] + [r.layer_id for r in options.rasters] \
         + [ql.layer_id(lyr, "_tiles") for lyr in layers]
@@ -211,11 +225,11 @@ def project_xml(layers: Sequence[Layer], options: ProjectOptions) -> str:
     order = layer_tree(root, ordered, options)
     project_layers = sub(root, "projectlayers")
     for lyr in ordered:
-        project_layers.append(ql.oapif_layer(lyr, options.base_url))
+        project_layers.append(ql.oapif_layer(lyr, options.base_url, options.lang))
     for raster in options.rasters:
-        project_layers.append(ql.raster_layer(raster))
+        project_layers.append(ql.raster_layer(raster, options.lang))
     for lyr in ordered:
-        project_layers.append(ql.vector_tile_layer(lyr, options.base_url))
+        project_layers.append(ql.vector_tile_layer(lyr, options.base_url, options.lang))
     layer_order = sub(root, "layerorder")
     for lid in order:
         sub(layer_order, "layer", id=lid)

@@ -5,16 +5,25 @@ A :class:`twin.errors.TwinInputError` raised below the server (a report's unknow
 a flood run's bad window) is a 400 with its message; every other exception is a logged
 500 that says nothing internal. Every 503 carries the same ``Retry-After``
 (:data:`RETRY_AFTER_S`, through :func:`retry_after`).
+
+Descriptions follow the request's language (``lang=``, ``Accept-Language``, the city
+profile's default): errors are raised in English and :func:`problem` renders them
+through the catalogue of :mod:`twin.server.messages` when the request (as
+:data:`LANGUAGE` holds it, set by :mod:`twin.server.middleware.language`) reads
+Vietnamese. The ``code`` stays the OGC code.
 """
 
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from twin.errors import TwinInputError
+from twin.i18n import content_language
+from twin.server.messages import localise
 
 log = logging.getLogger("twin.server")
 
@@ -22,6 +31,9 @@ RETRY_AFTER = "Retry-After"  # the header's name, for the modules that must name
 RETRY_AFTER_S = 5  # what every 503 tells clients: the pools reconnect within about this long
 UNAVAILABLE = "the database is unavailable; retry shortly"
 INTERNAL = "internal error; it has been logged"
+# The language of the request being answered (None outside a request: descriptions as
+# raised). Set per request by twin.server.middleware.language.
+LANGUAGE: ContextVar[str | None] = ContextVar("twin_language", default=None)
 
 
 def retry_after(headers: dict[str, str] | None = None) -> dict[str, str]:
@@ -128,6 +140,10 @@ def problem(status: int, code: str, description: str,
     (twin's routes, pygeoapi's through the bridge, a middleware)."""
     if status == 503:
         headers = retry_after(headers)
+    lang = LANGUAGE.get()
+    if lang is not None:
+        description = localise(description, lang)
+        headers = {**(headers or {}), "Content-Language": content_language(lang)}
     return JSONResponse({"code": code, "description": description}, status_code=status,
                         headers=headers, media_type="application/json")
 

@@ -3,18 +3,10 @@ item, queryables and edit responses and the pygeoapi provider share."""
 
 from __future__ import annotations
 
-from twin.registry import FieldSpec, FieldType, Layer
+from twin.measures import measure_field
+from twin.registry import FieldSpec, Layer
 from twin.server.auth.policy import visible_fields
 from twin.server.auth.principal import ANONYMOUS, Principal
-
-
-def measure_field(layer: Layer) -> FieldSpec | None:
-    """The computed length or area column, as a read-only number field (None: none)."""
-    if not layer.measure_column:
-        return None
-    unit = "metres" if layer.measure == "length" else "square metres"
-    return FieldSpec(name=layer.measure_column, type=FieldType.number,
-                     description=f"{layer.measure.capitalize()} in {unit}, computed by PostGIS")
 
 
 def queryable_fields(layer: Layer, who: Principal = ANONYMOUS) -> dict[str, FieldSpec]:

@@ -24,12 +24,19 @@ from twin.server.features.counts import kept_count_sql, whole_layer
 from twin.server.features.fields import output_names, queryable_fields
 from twin.server.features.params import ITEM_FORMATS, ItemsQuery, encode_cursor, parse_items
 from twin.server.http import cached, matches, version_etag
+from twin.server.middleware.language import language_of
 from twin.server.params.binds import Params
 from twin.server.params.crs import parse_crs
 from twin.server.params.negotiate import HTML, JSON, negotiate
 from twin.server.state import HtmlPages, ServerState
 
 GEOJSON = "application/geo+json"
+LINK_TITLES = {  # the items page's links, per language
+    "vi": {"self": "trang này", "alternate": "trang này dưới dạng HTML",
+           "next": "trang sau", "prev": "trang trước"},
+    "en": {"self": "this page", "alternate": "this page as HTML",
+           "next": "next page", "prev": "previous page"},
+}
 ITEM_PAGE = (ITEM_FORMATS[0], HTML)  # one item: GeoJSON (also f=json, jsonld) or HTML
 QUERYABLES = (JSON.also("jsonld", media=("application/schema+json",)), HTML)
 DOWNLOAD_LIMIT = 1_000_000
@@ -55,27 +62,33 @@ class Features:
             raise NotFound(f"collection {name!r} not found")
         return self.state.registry.get(name)
 
+    def language(self, request: Request) -> str:
+        """``vi`` or ``en``: what the request asks for, else the city's default."""
+        return language_of(request, self.state.settings.city.language)
+
     def links(self, request: Request, layer: Layer, q: ItemsQuery, returned: int,
               last_id: int | None) -> list[dict]:
         base = self.state.url(f"collections/{layer.name}/items")
         params = [(k, v) for k, v in request.query_params.multi_items()
                   if k not in ("cursor", "offset", "f")]
+        lang = self.language(request)
+        title = LINK_TITLES[lang]
         links = [
-            {"rel": "self", "type": GEOJSON, "title": "this page",
+            {"rel": "self", "type": GEOJSON, "title": title["self"],
              "href": f"{base}?{urlencode([*params, ('f', 'json')])}"},
-            {"rel": "alternate", "type": "text/html", "title": "this page as HTML",
+            {"rel": "alternate", "type": "text/html", "title": title["alternate"],
              "href": f"{base}?{urlencode([*params, ('f', 'html')])}"},
-            {"rel": "collection", "type": "application/json", "title": layer.title,
+            {"rel": "collection", "type": "application/json", "title": layer.title_in(lang),
              "href": self.state.url(f"collections/{layer.name}")},
         ]
         if returned == q.limit and last_id is not None:
             nxt = params + ([("cursor", encode_cursor(last_id))] if not q.sortby else
                             [("offset", str(q.offset + q.limit))])
-            links.append({"rel": "next", "type": GEOJSON, "title": "next page",
+            links.append({"rel": "next", "type": GEOJSON, "title": title["next"],
                           "href": f"{base}?{urlencode(nxt)}"})
         if q.offset and q.after_id is None:
             prev = [*params, ("offset", str(max(0, q.offset - q.limit)))]
-            links.append({"rel": "prev", "type": GEOJSON, "title": "previous page",
+            links.append({"rel": "prev", "type": GEOJSON, "title": title["prev"],
                           "href": f"{base}?{urlencode(prev)}"})
         return links
 
@@ -207,13 +220,14 @@ class Features:
         props = {"geometry": {"$ref": f"https://geojson.org/schema/{layer.geometry}.json",
                               "x-ogc-role": "primary-geometry"}}
         who = principal_of(request)
+        lang = self.language(request)
         for spec in queryable_fields(layer, who).values():
-            props[spec.name] = spec.json_schema()
+            props[spec.name] = spec.json_schema(lang=lang)
         if layer.time_field:
             props[layer.time_field]["x-ogc-role"] = "primary-instant"
         doc = {"$schema": "https://json-schema.org/draft/2020-12/schema",
                "$id": self.state.url(f"collections/{layer.name}/queryables"),
-               "type": "object", "title": layer.title, "properties": props,
+               "type": "object", "title": layer.title_in(lang), "properties": props,
                "additionalProperties": False}
         body = json.dumps(doc, ensure_ascii=False).encode()
         return cached(request, body, "application/schema+json", private=who.authenticated)

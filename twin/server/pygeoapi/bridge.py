@@ -50,6 +50,7 @@ from twin.server.pygeoapi.config import (
     openapi_document,
     root_logging_untouched,
 )
+from twin.server.pygeoapi.languages import localised
 from twin.server.pygeoapi.provider import register_source
 from twin.server.state import ServerState
 
@@ -182,7 +183,8 @@ class Bridge:
             doc["links"] = landing_links(doc.get("links", []), self.api.base_url,
                                          self.processes)
             content = json.dumps(doc, ensure_ascii=False)
-        return self.respond(headers, status, content)
+        return self.respond(*localised((headers, status, content), req.locale.language,
+                                     self.state.registry))
 
     async def openapi_doc(self, request: Request) -> Response:
         req = await self.api_request(request)
@@ -193,13 +195,16 @@ class Bridge:
 
     async def collections(self, request: Request) -> Response:
         await self.refresh_derived_extents()
-        return await self.call(core_api.describe_collections, await self.api_request(request))
+        req = await self.api_request(request)
+        result = await self.invoke(core_api.describe_collections, req)
+        return self.respond(*localised(result, req.locale.language, self.state.registry))
 
     async def collection(self, request: Request) -> Response:
         await self.refresh_derived_extents()
         cid = request.path_params["collection_id"]
-        return await self.call(core_api.describe_collections, await self.api_request(request),
-                               cid)
+        req = await self.api_request(request)
+        result = await self.invoke(core_api.describe_collections, req, cid)
+        return self.respond(*localised(result, req.locale.language, self.state.registry))
 
     # -- extents that move: after edits (a listener) and of derived layers (periodically) --
 
@@ -232,8 +237,11 @@ class Bridge:
 
     async def schema(self, request: Request) -> Response:
         cid = request.path_params["collection_id"]
-        return await self.call(core_api.get_collection_schema, await self.api_request(request),
-                               cid)
+        req = await self.api_request(request)
+        result = await self.invoke(core_api.get_collection_schema, req, cid)
+        layer = self.state.registry.get(cid) if cid in self.state.registry else None
+        return self.respond(*localised(result, req.locale.language, self.state.registry,
+                                       layer))
 
     # -- HTML pages of twin's routes (state.html; they have validated the request) --
 

@@ -32,6 +32,7 @@ from twin.server.features.extents import load_extents_with
 from twin.server.features.params import ITEM_FORMATS
 from twin.server.params.crs import CRS84_URI, crs_uri, supported_uris
 from twin.server.params.values import DEFAULT_LIMIT, MAX_LIMIT
+from twin.server.pygeoapi.languages import languages_section, layer_texts, link_title
 from twin.server.state import ServerState
 
 log = logging.getLogger("twin.server")
@@ -147,7 +148,7 @@ def server_section(state: ServerState, server: dict, path: Path) -> dict[str, An
         "url": state.base_url.rstrip("/"),
         "mimetype": "application/json; charset=UTF-8",
         "encoding": "utf-8",
-        "languages": list(server.get("languages") or ["en-US"]),
+        "languages": languages_section(state, server),
         "limits": _limits(server, path),
         "map": {**DEFAULT_MAP, **(server.get("map") or {})},
         "pretty_print": bool(server.get("pretty_print", False)),
@@ -175,11 +176,11 @@ def tile_links(state: ServerState, layer: Layer) -> list[dict]:
     routes serve every layer regardless, so the collection document links to them."""
     return [{
         "type": "application/json", "rel": f"{OGC_REL}/tilesets-vector",
-        "title": f"{layer.title}: vector tilesets (Mapbox Vector Tiles)",
+        "title": link_title(layer, "tilesets-vector"),
         "href": state.url(f"collections/{layer.name}/tiles"),
     }, {
         "type": "application/json", "rel": f"{OGC_REL}/styles",
-        "title": f"{layer.title}: styles (QGIS QML, SLD 1.1, MapLibre)",
+        "title": link_title(layer, "styles"),
         "href": state.url(f"collections/{layer.name}/styles"),
     }]
 
@@ -205,9 +206,7 @@ def provider_entry(layer: Layer, source: str, offered: Sequence[int] = ()) -> di
 def resource(state: ServerState, layer: Layer, source: str) -> dict[str, Any]:
     return {
         "type": "collection",
-        "title": layer.title,
-        "description": layer.description or layer.title,
-        "keywords": list(layer.keywords) or [layer.name],
+        **layer_texts(layer),
         "links": tile_links(state, layer),
         "extents": extents_section(layer, state.extents[layer.name]),
         "providers": [provider_entry(layer, source, state.settings.city.offered_epsg)],

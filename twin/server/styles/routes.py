@@ -27,6 +27,7 @@ from twin.server.auth.policy import can_read
 from twin.server.auth.principal import ANONYMOUS, principal_of
 from twin.server.errors import NotFound
 from twin.server.http import cached
+from twin.server.middleware.language import language_of
 from twin.server.params.negotiate import JSON, Format, negotiate
 from twin.server.state import ServerState
 from twin.styles.legend import legend
@@ -144,7 +145,8 @@ class StyleService:
         city = self.state.settings.city
         options = ProjectOptions(base_url=self.state.base_url, extents=self.state.extents,
                                  rasters=await self._rasters(), title=f"twin — {city.name}",
-                                 bounds=city.view.bounds, crs=city.crs.metric)
+                                 bounds=city.view.bounds, crs=city.crs.metric,
+                                 lang=language_of(request, city.language))
         body = build_qgz(layers, options)
         return cached(request, body, QGZ_TYPE,
                       {"Content-Disposition": 'attachment; filename="twin-hanoi.qgz"'},
