@@ -196,11 +196,14 @@ def page_titles(page) -> dict[str, str]:
         .map(li => [li.dataset.layer, li.querySelector('.layer-title').textContent]))""")
 
 
-def test_vietnamese_page_has_no_english_ui_text(vi_page, http):
+def test_vietnamese_page_has_no_english_ui_text(vi_page, http, tmp_path_factory):
     page, _ = vi_page
     assert page.evaluate("document.documentElement.lang") == "vi"
     expand_everything(page)
     open_station_popup(page)
+    shot = tmp_path_factory.mktemp("viewer-i18n") / "vi.png"
+    page.screenshot(path=str(shot))
+    print(f"\nscreenshot: {shot}")
     texts = page.evaluate(UI_TEXTS)
     assert len(texts) > 60, texts  # the check saw the page, legends and popup
     print(f"\nVietnamese page: {len(texts)} UI texts checked")
@@ -211,11 +214,14 @@ def test_vietnamese_page_has_no_english_ui_text(vi_page, http):
     page.evaluate("window.twinViewer.ctx.popup.remove()")  # its button may be off screen now
 
 
-def test_english_page_has_no_vietnamese_ui_text(en_page, http):
+def test_english_page_has_no_vietnamese_ui_text(en_page, http, tmp_path_factory):
     page, _ = en_page
     assert page.evaluate("document.documentElement.lang") == "en"
     expand_everything(page)
     open_station_popup(page)
+    shot = tmp_path_factory.mktemp("viewer-i18n") / "en.png"
+    page.screenshot(path=str(shot))
+    print(f"\nscreenshot: {shot}")
     texts = page.evaluate(UI_TEXTS)
     assert len(texts) > 60, texts
     print(f"\nEnglish page: {len(texts)} UI texts checked")

@@ -43,7 +43,7 @@ export const STRINGS = {
     "time.zone": "Giờ {city} ({offset})",
     "time.chartAxis": "giờ {city}",
     "frames.title": "Thời gian tải khung hình hiện tại",
-    "frames.stats": "{stations} trạm · tải khung hình (trung vị) {load} ms · chờ (trung vị) {wait} ms · {cached} khung đã lưu",
+    "frames.stats": "{stations} trạm · tải khung (trung vị) {load} ms · chờ (trung vị) {wait} ms · {cached} đã lưu",
     "popup.loading": "Đang tải chuỗi số liệu…",
     "popup.properties": "Thuộc tính",
     "chart.aria": "biểu đồ",
