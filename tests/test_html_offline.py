@@ -241,7 +241,10 @@ def served_pages(http) -> list[str]:
     first = http.get(f"/collections/{features[0]}/items",
                      params={"f": "json", "limit": 1}).json()["features"][0]["id"]
     processes = http.get("/processes", params={"f": "json"}).json()["processes"]
-    edr = [c["id"] for c in collections if c.get("itemType") not in ("feature", "coverage")]
+    edr = [c["id"] for c in collections  # EDR collections: those with a locations query
+           if any(link["href"].split("?")[0].endswith(f"/{c['id']}/locations")
+                  for link in c["links"])]
+    assert edr
     return ["/", "/collections", "/conformance", "/processes", "/jobs", "/openapi",
             *(f"/collections/{c['id']}" for c in collections),
             f"/collections/{features[0]}/items", f"/collections/{features[0]}/items/{first}",
