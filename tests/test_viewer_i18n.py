@@ -371,3 +371,26 @@ def test_api_requests_ask_for_the_page_language(en_page):
         page.evaluate("import('./viewer/static/js/util.js')"
                       ".then(m => m.fetchJson('./conformance?f=json'))")
     assert request.value.headers["accept-language"] == "en"
+
+
+def test_switch_while_the_page_starts(browser, server, http):
+    """A click on EN before the map is up still gives a wholly English page (what is built
+    from data afterwards, the layer titles among it, is in English too)."""
+    context = browser.new_context(viewport=VIEWPORT, locale="vi-VN")
+    page = context.new_page()
+    recorder = Recorder(page)
+    try:
+        page.goto(server + "/viewer", wait_until="domcontentloaded")
+        page.click('#lang-switch button[data-lang="en"]')
+        wait_ready(page)
+        page.wait_for_function("() => document.querySelector('#aqi-classes li') "
+                               "&& document.querySelector('#aqi-classes li').textContent "
+                               "=== 'Good (0–50)'")
+        titles = collection_titles(http, "en")
+        page.wait_for_function("(want) => [...document.querySelectorAll('li.layer')].every("
+                               "li => li.querySelector('.layer-title').textContent "
+                               "=== want[li.dataset.layer])", arg=titles, timeout=60_000)
+        assert vietnamese_texts(page.evaluate(UI_TEXTS)) == []
+        assert recorder.errors == [] and recorder.failed == []
+    finally:
+        context.close()

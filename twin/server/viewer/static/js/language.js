@@ -56,6 +56,7 @@ export class LanguageSwitch {
   constructor(lang) {
     this.buttons = [...document.querySelectorAll("#lang-switch button[data-lang]")];
     this.viewer = null;
+    this.switchedEarly = false;
     this.#show(lang);
     for (const button of this.buttons) {
       button.addEventListener("click", () => this.switchTo(button.dataset.lang));
@@ -87,6 +88,16 @@ export class LanguageSwitch {
   attach(map, config, onChange, timeline) {
     this.viewer = { map, config, onChange, timeline };
     this.#timeZone();
+    // Switched while the page was starting: what was built from data is rewritten too.
+    if (this.switchedEarly) return this.#rewrite();
+    return Promise.resolve();
+  }
+
+  async #rewrite() {
+    relocaliseMap(this.viewer.map);
+    const { names } = await collectionNames(this.viewer.config.base_url);
+    await this.viewer.onChange(names);
+    this.#timeZone();
   }
 
   /** Speak `lang` from now on (kept for the next visit); resolves once all is rewritten. */
@@ -99,12 +110,9 @@ export class LanguageSwitch {
       url.searchParams.set("lang", chosen);
       window.history.replaceState(null, "", url);
     }
-    if (chosen === language() && this.viewer) return;
+    if (chosen === language()) return;
     this.#show(chosen);
-    if (!this.viewer) return;
-    relocaliseMap(this.viewer.map);
-    const { names } = await collectionNames(this.viewer.config.base_url);
-    await this.viewer.onChange(names);
-    this.#timeZone();
+    if (!this.viewer) { this.switchedEarly = true; return; }
+    await this.#rewrite();
   }
 }

@@ -180,7 +180,7 @@ async function start() {
   if (hours.length) status("status.hours", { count: formatNumber(hours.length) });
   else status("status.noTime");
   const viewer = { map, config, timeline, frames: ctx.frames, ctx, switcher, languages };
-  languages.attach(map, config, (names) => relabel(viewer, names), timeline);
+  await languages.attach(map, config, (names) => relabel(viewer, names), timeline);
   return viewer;
 }
 
