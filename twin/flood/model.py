@@ -21,9 +21,10 @@ import numpy as np
 import xarray as xr
 from sqlalchemy import Connection
 
-from twin.analysis.flood import DemGrid, PondingModel, depth_cube, fill_depressions
+from twin.analysis.flood import DemGrid, PondingModel, depth_cube
 from twin.flood import grid as dem_grid
 from twin.flood import readings
+from twin.flood.distributed import fill_dem
 from twin.flood.request import EventRequest, FloodInputError, RunGrid, ScenarioRequest
 from twin.flood.rivers import RiverModel
 
@@ -54,7 +55,7 @@ def terrain(conn: Connection, options: RunGrid, dem_path: Path | None,
     t0 = time.perf_counter()
     g = dem_grid.load_dem(dem_path or dem_grid.catalogued_dem(conn), options.resolution_m)
     if options.fill_dem:
-        g = DemGrid(fill_depressions(g.z), g.transform, g.crs)
+        g = DemGrid(fill_dem(g.z), g.transform, g.crs)   # tiled on dask above a size
     water = dem_grid.water_mask(conn, g)
     timings["dem_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
