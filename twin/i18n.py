@@ -143,10 +143,10 @@ def day(value: date | datetime, lang: str) -> str:
 
 
 def moment(value: datetime, lang: str) -> str:
-    """A local date and time to the minute: ``14:05 07/12/2026`` (vi, time first as
-    Vietnamese documents write it) or ``2026-12-07 14:05`` (en)."""
+    """A local date and time to the minute: ``07/12/2026 14:05`` (vi, as the viewer and
+    the pages show it) or ``2026-12-07 14:05`` (en)."""
     if normalise(lang) == "vi":
-        return value.strftime("%H:%M %d/%m/%Y")
+        return value.strftime("%d/%m/%Y %H:%M")
     return value.strftime("%Y-%m-%d %H:%M")
 
 
