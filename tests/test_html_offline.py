@@ -310,13 +310,20 @@ def visit(browser, url: str, lang: str) -> tuple[object, list[str], list[str]]:
 def test_pages_work_offline_with_their_maps(browser, server, http, lang):
     item = http.get("/collections/land_parcels/items",
                     params={"f": "json", "limit": 1}).json()["features"][0]["id"]
-    pages = {"/": False, "/collections": False, "/collections/land_parcels": True,
-             "/collections/bus_stops": True, "/collections/land_parcels/items": True,
-             "/collections/bus_stops/items": True, f"/collections/land_parcels/items/{item}": True}
-    for path, has_map in pages.items():
+    pages = {"/": None, "/collections": None, "/collections/land_parcels": "features",
+             "/collections/bus_stops": "features", "/collections/land_parcels/items": "features",
+             "/collections/bus_stops/items": "features",
+             f"/collections/land_parcels/items/{item}": "features",
+             "/collections/dem": "picture"}  # a coverage: its OGC API - Maps PNG
+    for path, drawing in pages.items():
         page, errors, outside = visit(browser, server + path, lang)
         try:
-            if has_map:
+            if drawing == "picture":
+                page.wait_for_selector(".twin-map[data-pictured='true']", state="attached",
+                                       timeout=120_000)
+                assert page.locator("img.leaflet-image-layer").evaluate(
+                    "img => img.naturalWidth") > 0
+            if drawing == "features":
                 page.wait_for_selector(".twin-map[data-drawn]", state="attached",
                                        timeout=120_000)
                 drawn = int(page.get_attribute(".twin-map", "data-drawn"))

@@ -92,6 +92,11 @@
         attribution: el.dataset.attribution || "" }).addTo(map);
     }
     var extent = bboxLayer(json(el.dataset.bbox));
+    if (extent && el.dataset.image) {
+      var picture = L.imageOverlay(el.dataset.image, extent.getBounds(), { opacity: 0.85 });
+      picture.on("load", function () { el.dataset.pictured = "true"; });
+      picture.addTo(map);
+    }
     if (extent) { extent.addTo(map); }
     var data = json(el.dataset.geojson);
     if (data && !lonLat(data)) {
