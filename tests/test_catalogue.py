@@ -122,6 +122,9 @@ def test_html_pages(server):
     r = httpx.get(f"{server}/collections/catalogue/items/road_segments",
                   headers={"Accept": "text/html", "Accept-Language": "vi"})
     assert r.status_code == 200 and "Đoạn đường" in r.text and "/changes" in r.text
+    r = httpx.get(f"{server}/collections/catalogue/items", params={"f": "csv", "lang": "en"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.text.startswith("id,type,title,owner") and "\r\nroad_segments,dataset," in r.text
 
 
 @pytest.mark.parametrize("params, words", [

@@ -82,3 +82,28 @@ def record_page(record: dict, lang: str, json_url: str) -> str:
             + f"<p><a href='{_e(json_url)}'>{w['record']}</a></p>"
             f"<pre>{_e(json.dumps(p.get('contacts', []), ensure_ascii=False, indent=1))}</pre>")
     return _page(p["title"], body, lang)
+
+
+CSV_COLUMNS = ("id", "type", "title", "owner", "license", "updateFrequency", "lastChange",
+               "overdue", "features", "description")
+
+
+def records_csv(records: list[dict]) -> str:
+    """One row per record (spreadsheet-safe text cells)."""
+    import csv
+    import io
+
+    from twin.server.params.csvsafe import text_cell
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in records:
+        p = r["properties"]
+        fresh = p.get("freshness") or {}
+        row = [r["id"], p["type"], p["title"], p.get("owner"), p.get("license"),
+               p.get("updateFrequency"), fresh.get("lastChange"), fresh.get("overdue"),
+               (p.get("quality") or {}).get("features"), p.get("description")]
+        writer.writerow(["" if v is None else text_cell(str(v)) if isinstance(v, str) else v
+                         for v in row])
+    return out.getvalue()

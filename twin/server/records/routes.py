@@ -25,17 +25,18 @@ from twin.i18n import content_language, request_language
 from twin.server.auth.principal import principal_of
 from twin.server.errors import NotFound
 from twin.server.http import cached
-from twin.server.params.negotiate import HTML, JSON, negotiate
+from twin.server.params.negotiate import CSV, HTML, JSON, negotiate
 from twin.server.params.values import check_names
 from twin.server.records import catalogue as cat
 from twin.server.records.changes import changes_route
-from twin.server.records.html import record_page, records_page
+from twin.server.records.html import record_page, records_csv, records_page
 from twin.server.records.search import SORTABLE, matches, ordered, parse_search
 from twin.server.state import ServerState
 
 GEOJSON = "application/geo+json"
 JSONLD = "application/ld+json"
 RECORDS = (JSON.also("geojson", "jsonld", media=(GEOJSON,)), HTML)
+LISTING = (*RECORDS, CSV)  # the list also as CSV (one row per record)
 BASE = f"collections/{cat.COLLECTION}"
 
 
@@ -55,7 +56,7 @@ class Catalogue:
 
     async def items(self, request: Request) -> Response:
         search = parse_search(request.query_params)
-        fmt = negotiate(request.query_params, request.headers.get("accept"), RECORDS)
+        fmt = negotiate(request.query_params, request.headers.get("accept"), LISTING)
         lang = self.lang(request)
         found = [r for r in await self.records(request, lang) if matches(r, search)]
         found = ordered(found, search)
@@ -69,6 +70,10 @@ class Catalogue:
                 "q", ""), lang, lambda rid: self.state.url(f"{BASE}/items/{rid}?f=html"))
             return cached(request, body.encode(), "text/html; charset=utf-8", headers,
                           private=who.authenticated)
+        if fmt is CSV:
+            return cached(request, records_csv(page).encode(), "text/csv; charset=utf-8",
+                          {**headers, "Content-Disposition":
+                           'attachment; filename="catalogue.csv"'}, private=who.authenticated)
         doc = {"type": "FeatureCollection", "features": page, "numberMatched": len(found),
                "numberReturned": len(page), "links": links}
         return cached(request, json.dumps(doc, ensure_ascii=False).encode(), GEOJSON,
