@@ -365,3 +365,19 @@ def test_the_items_page_follows_its_links(browser, server):
         assert errors == [] and outside == []
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_collection_titles_follow_the_language(http, lang):
+    """The layer files' titles in the page's language, as the JSON documents give them."""
+    import html
+
+    titles = [c["title"] for c in http.get("/collections", params={
+        "f": "json", "lang": lang}).json()["collections"]]
+    page = html.unescape(http.get("/collections", params={"lang": lang},
+                                  headers={"Accept": "text/html"}).text)
+    assert titles and all(title in page for title in titles)
+    items = html.unescape(http.get("/collections/bus_stops/items", params={"lang": lang},
+                                   headers={"Accept": "text/html"}).text)
+    bus_stops = http.get("/collections/bus_stops", params={"f": "json", "lang": lang}).json()
+    assert bus_stops["title"] in items
