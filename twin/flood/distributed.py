@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from asyncio import CancelledError
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -184,7 +185,7 @@ def fill_cog(src: Path, dest: Path, tile: int | None = None, client=None,
         rasterio.shutil.copy(vrt, tmp, driver="COG", COMPRESS="DEFLATE", PREDICTOR="3",
                              BLOCKSIZE="512", BIGTIFF="IF_SAFER", OVERVIEW_RESAMPLING="AVERAGE")
         os.replace(tmp, dest)
-    except (OSError, RuntimeError, ValueError, rasterio.errors.RasterioError) as exc:
+    except (Exception, CancelledError) as exc:    # a task's error, a lost worker, a restart
         raise TiledFloodError(f"the tiled fill of {src.name} did not finish "
                               f"({type(exc).__name__}); nothing was written") from exc
     finally:

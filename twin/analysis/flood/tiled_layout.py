@@ -82,23 +82,26 @@ def ring_offsets(layout: Layout) -> np.ndarray:
     return np.r_[0, np.cumsum(sizes)].astype(np.int64)
 
 
-def _lines(layout: Layout, offs: np.ndarray, axis: int, at: int) -> tuple[np.ndarray, ...]:
-    """Ring positions of the cells just before (``a``) and after (``b``) the tile edge
-    at row (axis 0) or column (axis 1) ``at``, along the whole grid; -1 where none."""
+def _lines(layout: Layout, offs: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """For every inner tile edge across ``axis`` (0: the row edges, 1: the column
+    edges), the ring positions of the cells just before (``a``) and just after (``b``)
+    it, along the whole grid: arrays (edges, cells along), -1 where none."""
+    edges = layout.row_edges if axis == 0 else layout.col_edges
     n = layout.shape[1 - axis]
-    a, b = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+    a = np.full((max(len(edges) - 2, 0), n), -1, np.int64)
+    b = np.full_like(a, -1)
     for t, (r0, r1, c0, c1) in enumerate(layout.windows()):
         rows, cols = ring(r1 - r0, c1 - c0)
         lo, hi, start = (r0, r1, c0) if axis == 0 else (c0, c1, r0)
-        along = cols if axis == 0 else rows
-        across = rows if axis == 0 else cols
+        along, across = (cols, rows) if axis == 0 else (rows, cols)
+        k = int(np.searchsorted(edges, lo))      # this tile's index along ``axis``
         pos = offs[t] + np.arange(len(rows))
-        if hi == at:
+        if k < len(edges) - 2:                   # an inner edge after the tile
             sel = across == hi - lo - 1
-            a[start + along[sel]] = pos[sel]
-        if lo == at:
+            a[k, start + along[sel]] = pos[sel]
+        if k > 0:                                # an inner edge before it
             sel = across == 0
-            b[start + along[sel]] = pos[sel]
+            b[k - 1, start + along[sel]] = pos[sel]
     return a, b
 
 
@@ -106,17 +109,14 @@ def cross_pairs(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     """Ring positions (p, q) of every two 8-adjacent cells in different tiles, across
     an edge or a corner (each such pair at least once)."""
     offs = ring_offsets(layout)
-    ps, qs = [], []
-    for axis, edges in ((0, layout.row_edges), (1, layout.col_edges)):
-        n = layout.shape[1 - axis]
-        for at in edges[1:-1]:
-            a, b = _lines(layout, offs, axis, int(at))
-            for d in (-1, 0, 1):
-                lo, hi = max(0, -d), n - max(0, d)
-                p, q = a[lo:hi], b[lo + d:hi + d]
-                keep = (p >= 0) & (q >= 0)
-                ps.append(p[keep])
-                qs.append(q[keep])
-    if not ps:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ps, qs = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for axis in (0, 1):
+        a, b = _lines(layout, offs, axis)
+        n = a.shape[1]
+        for d in (-1, 0, 1):
+            lo, hi = max(0, -d), n - max(0, d)
+            p, q = a[:, lo:hi].ravel(), b[:, lo + d:hi + d].ravel()
+            keep = (p >= 0) & (q >= 0)
+            ps.append(p[keep])
+            qs.append(q[keep])
     return np.concatenate(ps), np.concatenate(qs)
