@@ -51,6 +51,15 @@ HBA = """\
 host    all       all   127.0.0.1/32   scram-sha-256
 host    all       all   ::1/128        scram-sha-256
 """
+# A cluster replicas stream from (twin db replica create, twin.db.cluster.replica) has
+# this file in its data directory, and its pg_hba.conf also admits the replication role.
+REPLICATION_MARK = "twin.replication"
+REPLICATION_USER = "twin_replicator"
+REPLICATION_HBA = f"""\
+# Streaming replicas (twin db replica create): the replication role, with its password.
+host    replication  {REPLICATION_USER}  127.0.0.1/32   scram-sha-256
+host    replication  {REPLICATION_USER}  ::1/128        scram-sha-256
+"""
 SCRAM_ITERATIONS = 4096
 _PASSWORD_CHARS = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
@@ -108,11 +117,17 @@ def alter_role_sql(password: str) -> str:
     return f"ALTER ROLE {SUPERUSER} PASSWORD '{scram_verifier(password)}'"
 
 
+def hba_text(data_dir: Path) -> str:
+    """twin's ``pg_hba.conf`` for this cluster: with the replication lines when replicas
+    stream from it."""
+    return HBA + (REPLICATION_HBA if (data_dir / REPLICATION_MARK).is_file() else "")
+
+
 def hba_current(data_dir: Path) -> bool:
     """Whether ``pg_hba.conf`` is twin's and no newer password waits to be applied."""
     hba = data_dir / HBA_FILE
     try:
-        if hba.read_text() != HBA:
+        if hba.read_text() != hba_text(data_dir):
             return False
         return password_file(data_dir).stat().st_mtime_ns <= hba.stat().st_mtime_ns
     except FileNotFoundError:
@@ -122,7 +137,7 @@ def hba_current(data_dir: Path) -> bool:
 def write_hba(data_dir: Path, owner: os.stat_result | None) -> None:
     """Replace ``pg_hba.conf`` atomically (0600, owned like the data directory)."""
     tmp = data_dir / f"{HBA_FILE}.tmp"
-    tmp.write_text(HBA)
+    tmp.write_text(hba_text(data_dir))
     tmp.chmod(0o600)
     if owner is not None:
         os.chown(tmp, owner.st_uid, owner.st_gid)
