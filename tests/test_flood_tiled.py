@@ -20,8 +20,13 @@ from twin.analysis.flood.fill import fill_depressions
 from twin.analysis.flood.tiled_connect import tiled_connected
 from twin.analysis.flood.tiled_fill import tiled_fill
 from twin.analysis.flood.tiled_layout import Layout
-from twin.flood.distributed import (TiledFloodError, connected_array, dask_client, fill_array,
-                                    fill_cog)
+from twin.flood.distributed import (
+    TiledFloodError,
+    connected_array,
+    dask_client,
+    fill_array,
+    fill_cog,
+)
 
 TILES = [1, 2, 5, 16, (7, 13), 30, 1000]
 
