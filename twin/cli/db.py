@@ -81,6 +81,68 @@ def url(app: AppContext) -> None:
     click.echo(app.url)
 
 
+@db.group()
+def replica() -> None:
+    """Streaming read replicas of the embedded cluster (serve them: TWIN_REPLICA_URLS)."""
+
+
+@replica.command("create")
+@click.option("--port", type=click.IntRange(1024, 65535), default=None,
+              help="Port of the replica (default: any free one).")
+@click.pass_obj
+@handle_errors
+def replica_create(app: AppContext, port: int | None) -> None:
+    """Make a streaming replica (pg_basebackup, a replication slot) and start it."""
+    from twin.db.cluster.replica import create_replica, replica_url
+
+    cluster = _cluster(app)
+    cluster.start()
+    cluster.ensure_database(app.settings.embedded_database)  # so the replica has it too
+    info = create_replica(cluster, port)
+    url = replica_url(cluster, info, app.settings.embedded_database)
+    click.echo(f"replica {info.index} streaming on port {info.port} ({info.data_dir}); "
+               f"serve reads from it with TWIN_REPLICA_URLS={_redact(url)} "
+               "(`twin db replica list --urls` prints the whole URL)")
+
+
+@replica.command("list")
+@click.option("--urls", is_flag=True, help="Print each replica's URL, password included.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@handle_errors
+def replica_list(app: AppContext, urls: bool, as_json: bool) -> None:
+    """The replicas, their ports and whether they run."""
+    from twin.db.cluster.replica import list_replicas, replica_url
+
+    cluster = _cluster(app)
+    rows = []
+    for info in list_replicas(cluster):
+        url = replica_url(cluster, info, app.settings.embedded_database)
+        rows.append({**info.describe(), "url": url if urls else _redact(url)})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif urls:
+        click.echo(",".join(row["url"] for row in rows))
+    else:
+        for row in rows:
+            state = "running" if row["running"] else "stopped"
+            click.echo(f"{row['replica']:>3}  port {row['port']}  {state}  {row['url']}")
+
+
+@replica.command("drop")
+@click.argument("index", type=int)
+@click.pass_obj
+@handle_errors
+def replica_drop(app: AppContext, index: int) -> None:
+    """Stop replica INDEX, delete its files and its slot on the primary."""
+    from twin.db.cluster.replica import drop_replica, find_replica
+
+    cluster = _cluster(app)
+    find_replica(cluster, index)
+    drop_replica(cluster, index)
+    click.echo(f"replica {index} dropped")
+
+
 def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 
