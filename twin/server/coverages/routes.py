@@ -215,16 +215,24 @@ class CoverageRoutes:
         nf.negotiate(params, request.headers.get("accept"), (nf.PNG,))
         step = pick_step(series, request)
         grid = maps.map_grid(params, series.bbox, self.options.max_map_side)
-        body = await in_thread(self.render, series, step, grid)
+        transparent = params.get("transparent", "true").lower()
+        if transparent not in ("true", "false"):
+            raise InvalidParameter("transparent: use true or false")
+        body = await in_thread(self.render, series, step, grid, transparent == "false")
         return cached(request, body, "image/png", {**step_headers(step),
                                                    "Content-Crs": f"<{grid.crs}>"})
 
-    def render(self, series: Series, step: Step, grid: maps.MapGrid) -> bytes:
+    def render(self, series: Series, step: Step, grid: maps.MapGrid,
+               opaque: bool = False) -> bytes:
+        """The PNG map; ``opaque`` (transparent=false): white where there is no data."""
         resampling = read.Resampling.bilinear if series.kind == "dem" else \
             read.Resampling.nearest
         values = read.warp(step.path, step.external_id, grid.crs, grid.transform, grid.width,
                            grid.height, resampling)
-        return render.png(render.colourise(values, self.classes(series)))
+        rgba = render.colourise(values, self.classes(series))
+        if opaque:
+            rgba[rgba[..., 3] == 0] = (255, 255, 255, 255)
+        return render.png(rgba)
 
     async def tile(self, request: Request) -> Response:
         check_names(request.query_params, {"f", "datetime"})

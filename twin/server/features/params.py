@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -65,7 +66,11 @@ def parse_sortby(raw: str, fields: dict[str, FieldSpec]) -> list[tuple[str, bool
 def parse_properties(raw: str, fields: dict[str, FieldSpec]) -> list[str]:
     # A name listed twice is returned once: GeoPackage/FlatGeobuf cannot hold two columns
     # of one name (GDAL refuses the layer), and JSON would repeat the key.
-    names = list(dict.fromkeys(p.strip() for p in raw.split(",") if p.strip()))
+    parts = [p.strip() for p in raw.split(",")]
+    if not all(parts):  # properties= or a,,b: the document says names of properties
+        raise InvalidParameter("properties: an empty name; list property names separated "
+                               "by commas, or leave properties out")
+    names = list(dict.fromkeys(parts))
     unknown = [n for n in names if n not in fields]
     if unknown:
         raise InvalidParameter(f"properties: unknown {', '.join(unknown)}; one of "
@@ -74,7 +79,25 @@ def parse_properties(raw: str, fields: dict[str, FieldSpec]) -> list[str]:
 
 
 def literal(spec: FieldSpec, raw: str, where: str):
-    """A query-string value converted to the field's type (400 if it can't be)."""
+    """A query-string value converted to the field's type and checked against the field's
+    enum, bounds and pattern, as the queryables and the OpenAPI document declare them
+    (400 otherwise)."""
+    value = _typed(spec, raw, where)
+    if spec.enum is not None and value not in spec.enum:
+        raise InvalidParameter(f"{where}: {raw[:100]!r} is not one of "
+                               f"{', '.join(map(str, spec.enum))}")
+    number = isinstance(value, (int, float))
+    if number and ((spec.min is not None and value < spec.min)
+                   or (spec.max is not None and value > spec.max)):
+        raise InvalidParameter(f"{where}: {raw[:100]!r} is outside "
+                               f"[{spec.min if spec.min is not None else ''}, "
+                               f"{spec.max if spec.max is not None else ''}]")
+    if spec.pattern and isinstance(value, str) and not re.search(spec.pattern, value):
+        raise InvalidParameter(f"{where}: {raw[:100]!r} does not match {spec.pattern}")
+    return value
+
+
+def _typed(spec: FieldSpec, raw: str, where: str):
     try:
         if spec.type == FieldType.integer:
             return int(raw)
@@ -123,12 +146,13 @@ def parse_items(params: QueryParams, accept: str | None, layer: Layer,
         raise InvalidParameter("bbox-crs given without bbox")
     if "datetime" in params:
         q.time = layer_datetime(layer, params["datetime"])  # history: the versions valid then
+    # filter-lang and filter-crs are checked also without a filter (400, not ignored)
+    q.filter_lang = params.get("filter-lang", "cql2-text")
+    if q.filter_lang not in ("cql2-text", "cql2-json"):
+        raise InvalidParameter("filter-lang: use cql2-text or cql2-json")
+    q.filter_crs = parse_crs(params.get("filter-crs"), layer.srid, "filter-crs", offered)
     if "filter" in params:
         q.filter_text = params["filter"]
-        q.filter_lang = params.get("filter-lang", "cql2-text")
-        if q.filter_lang not in ("cql2-text", "cql2-json"):
-            raise InvalidParameter("filter-lang: use cql2-text or cql2-json")
-        q.filter_crs = parse_crs(params.get("filter-crs"), layer.srid, "filter-crs", offered)
     if "sortby" in params:
         q.sortby = parse_sortby(params["sortby"], queryable)
     if "properties" in params:

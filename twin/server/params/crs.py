@@ -68,8 +68,11 @@ def parse_crs(value: str | None, storage_srid: int, param: str = "crs",
               offered: Sequence[int] = ()) -> OutputCRS:
     """A CRS URI (or EPSG:n) among those the collection offers (``offered``: the city's
     codes, see :func:`supported_uris`); 400 otherwise."""
-    if value is None or value == "":
+    if value is None:
         return CRS84
+    if not value.strip():  # crs= is not "the default": the document says a CRS URI
+        raise InvalidParameter(f"{param}: empty; give a CRS URI such as {CRS84_URI} "
+                               "or leave the parameter out")
     text = value.strip().strip("[]")
     if text in _CRS84:
         return CRS84

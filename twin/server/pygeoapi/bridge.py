@@ -140,6 +140,8 @@ class Bridge:
 
     async def api_request(self, request: Request, fmt: str | None = None,
                           params: QueryParams | None = None) -> APIRequest:
+        if request.query_params.get("f") == "":  # pygeoapi would take it as absent
+            raise InvalidParameter("f: empty; name a format or leave f out")
         req = await APIRequest.from_starlette(request, self.api.locales)
         # APIRequest has no setters: a twin route that already negotiated HTML (or
         # normalised a parameter) overrides what pygeoapi would infer, and f is
@@ -188,6 +190,8 @@ class Bridge:
 
     async def openapi_doc(self, request: Request) -> Response:
         req = await self.api_request(request)
+        if request.query_params.get("ui", "swagger") not in ("swagger", "redoc"):
+            raise InvalidParameter("ui: use swagger or redoc")
         if req.format == "html" or not req.is_valid():
             return await self.call(core_api.openapi_, req)
         return Response(self.openapi_body, media_type=OPENAPI_MEDIA,

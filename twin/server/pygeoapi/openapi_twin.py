@@ -6,7 +6,8 @@ position of the raster collections, readings ingest, metrics and probes, and the
 Every error is the OGC exception document ``{code, description}`` of
 twin/server/errors.py, referenced as ``#/components/schemas/exception`` (defined by
 :mod:`twin.server.pygeoapi.openapi_components`). Writes name their security schemes:
-an API key in ``X-API-Key`` or a bearer token (twin/server/auth/).
+an API key in ``X-API-Key``, the same key as the password of HTTP Basic (QGIS's stock
+credentials dialog) or a bearer token (twin/server/auth/).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 JSON = "application/json"
 PNG = "image/png"
 GEOTIFF = "image/tiff; application=geotiff"
-COVJSON = "application/vnd.cov+json"
+COVJSON = "application/prs.coverage+json"  # what the coverages send
 STYLE_FORMATS = {"mapbox": "application/vnd.mapbox.style+json",
                  "qml": "application/vnd.qgis.qml",
                  "sld": "application/vnd.ogc.sld+xml;version=1.1"}
@@ -29,10 +30,13 @@ SECURITY_SCHEMES = {
     "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
                "description": "A twin API key (`twin keys create`); its role decides which "
                               "layers the caller may edit."},
+    "basic": {"type": "http", "scheme": "basic",
+              "description": "HTTP Basic with a twin API key as the password (any user "
+                             "name): what QGIS's authentication dialog sends."},
     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                "description": "An OpenID Connect access token of the city's identity provider."},
 }
-SECURED = [{"apiKey": []}, {"bearer": []}]
+SECURED = [{"apiKey": []}, {"basic": []}, {"bearer": []}]
 _ERROR = {"description": "",
           "content": {JSON: {"schema": {"$ref": "#/components/schemas/exception"}}}}
 _OBJECT = {"type": "object"}
@@ -73,6 +77,7 @@ TAGS = {"tiles": "OGC API - Tiles: vector tiles of the layers",
 def _errors(*statuses: int) -> dict[str, dict]:
     texts = {400: "A parameter or the body is invalid.", 401: "Credentials are missing.",
              403: "The caller may not do this.", 404: "The resource does not exist.",
+             409: "The change conflicts with stored data (an id taken, a reference).",
              413: "The request body is too large.", 415: "The body's media type is not JSON.",
              503: "The database is unavailable; retry after the Retry-After delay."}
     return {str(s): {**_ERROR, "description": texts[s]} for s in statuses}
@@ -128,14 +133,18 @@ def _write(summary: str, op_id: str, responses: dict, body: dict | None = None,
            params: list | None = None) -> dict:
     op = {"summary": summary, "tags": ["edit"], "operationId": op_id, "security": SECURED,
           "parameters": params or [],
-          "responses": {**responses, **_errors(400, 401, 403, 404, 413, 415, 503)}}
+          "responses": {**responses, **_errors(400, 401, 403, 404, 409, 413, 415, 503)}}
     if body is not None:
         op["requestBody"] = {"required": True, "content": body}
     return op
 
 
 def _allow() -> dict:
-    return {"description": "The methods the caller may use, in the Allow header.",
+    # An editor of the layer is allowed every method of the path item; an anonymous
+    # caller or a reader gets GET, HEAD, OPTIONS (QGIS offers editing from this header).
+    return {"description": "The methods the caller may use, in the Allow header: all of "
+                           "this path's methods for an editor of the layer, else GET, "
+                           "HEAD and OPTIONS.",
             "headers": {"Allow": {"schema": {"type": "string"}}}}
 
 
@@ -235,7 +244,8 @@ def raster_paths(name: str) -> dict[str, dict]:
             f"Map of {name}", "maps", f"{name}.map",
             {"200": _ok("A PNG map.", PNG, _BINARY), **_errors(400, 404)},
                             [_format("png"), bbox, *size, _DATETIME,
-             _query("transparent", {"type": "boolean"}, "Transparent nodata.")]),
+             _query("transparent", {"type": "boolean", "default": True},
+                    "Transparent where there is no data; false: white there.")]),
         base + "/map/tiles": _get(f"Map tilesets of {name}", "maps", f"{name}.maptilesets",
                                   {"200": _ok("The map tileset list.", JSON),
                                    **_errors(400, 404)}, [_format("json")]),
