@@ -13,9 +13,9 @@ Mosquitto started here and a webhook receiver on loopback in this process.
 For each target rate, readings go through the streaming write path
 (:func:`twin.ingest.stream.write_batch`, as ``POST /readings`` and ``twin ingest mqtt``
 store them, rules evaluated after commit) in batches every 100 ms, each station and
-property once per simulated second; twice a second a batch also holds a run of three
-equal PM2.5 values at one station, which opens its stuck alert (the next batch's
-value resolves it). Latency: from the start of the write of the batch holding the run
+property once per simulated second; every batch also holds a run of three equal PM2.5
+values at one station (the stations in turn), which opens its stuck alert (the next
+value there resolves it). Latency: from the start of the write of the batch holding the run
 (so it includes the write, its commit and the rule evaluation) to the arrival of the
 ``alert.opened`` message on ``twin/alerts/events`` and of its webhook POST; and, as
 "after write", from the write call's return (readings committed, rules evaluated, the
@@ -184,7 +184,7 @@ def paced(conn, pairs, stuck: list[str], rate: int, seconds: float, clock: Clock
     written, b, writes = 0, 0, []
     started = tick = time.perf_counter()
     while time.perf_counter() - started < seconds:
-        code = stuck[(b // 5) % len(stuck)] if b % 5 == 0 else None
+        code = stuck[b % len(stuck)]
         parsed = batch(pairs, size, clock.tick(), rng, code)
         at = time.time()
         write_batch(conn, parsed, "http", tz=tz)
@@ -257,6 +257,33 @@ def dispatcher(folder: Path, url: str, broker: str, hook_url: str) -> subprocess
                             env=env, stdout=subprocess.DEVNULL)
 
 
+def ready(dsn: str, timeout_s: float = 120) -> None:
+    """Wait until the dispatcher listens (its two connections are open)."""
+    deadline = time.monotonic() + timeout_s
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            n = conn.execute("SELECT count(*) FROM pg_stat_activity "
+                             "WHERE application_name = 'twin-notify' "
+                             "AND datname = current_database()"
+                             ).fetchone()[0]
+            if n >= 2:
+                time.sleep(1)
+                return
+            time.sleep(0.2)
+    raise RuntimeError("the dispatcher did not connect")
+
+
+def delivery_share(dsn: str) -> list[list]:
+    """From a delivery's creation (the fan-out of its event) to its end, per channel."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT channel, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY s), "
+            "percentile_cont(0.95) WITHIN GROUP (ORDER BY s) FROM (SELECT channel, "
+            "extract(epoch FROM delivered_at - created_at) * 1000 AS s FROM deliveries "
+            "WHERE status = 'delivered') d GROUP BY channel ORDER BY channel").fetchall()
+    return [[c, n, f"{p50:.0f}", f"{p95:.0f}"] for c, n, p50, p95 in rows]
+
+
 def run(args, folder: Path, url: str) -> str:
     stations = prepare(folder, url)
     dsn, tz = libpq(url), load_settings().city.timezone
@@ -273,9 +300,12 @@ def run(args, folder: Path, url: str) -> str:
                   - timedelta(days=1))
     rows = []
     try:
-        time.sleep(3)  # the dispatcher connects
-        with psycopg.connect(dsn) as conn:
+        ready(dsn)
+        # autocommit, as the write paths' connections (twin ingest mqtt, the server's pool)
+        with psycopg.connect(dsn, autocommit=True) as conn:
             for rate in args.rates:
+                with arrivals.lock:  # the previous rate's arrivals are all matched
+                    arrivals.times = {"mqtt": {}, "webhook": {}}
                 achieved, fired, writes = paced(conn, pairs, stuck, rate, args.seconds,
                                                 clock, tz)
                 (mq, mq_after), (wh, wh_after) = (latencies(fired, arrivals, "mqtt"),
@@ -304,8 +334,11 @@ def run(args, folder: Path, url: str) -> str:
                   [f"{len(raws)} rules enabled", f"{with_rules:,.0f}",
                    f"{with_rules / without:.2f}"]],
                  ["ingest (batches of 1,000)", "readings/s", "ratio"])
+    share = table(delivery_share(dsn), ["channel", "delivered", "fan-out to done p50 ms",
+                                        "p95 ms"])
     return (f"{len(stations)} stations, {len(raws)} rules ({len(stuck)} stuck rules fired "
-            f"in turn, the rest thresholds never reached)\n\n{latency}\n\n{cost}\n")
+            f"in turn, the rest thresholds never reached)\n\n{latency}\n\n{share}\n\n"
+            f"{cost}\n")
 
 
 def main() -> None:

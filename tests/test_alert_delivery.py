@@ -229,3 +229,22 @@ def test_two_dispatchers_share_the_work_and_deliver_each_event_once(dsn, receive
             run.stop()
     keys = sorted(r["headers"]["Idempotency-Key"] for r in receiver.seen())
     assert keys == sorted(f"alert_events:{e}" for e in events)
+
+
+def test_an_endpoint_hanging_until_its_timeout_delays_no_other_delivery(dsn, receiver):
+    hanging = Receiver()
+    hanging.mode, hanging.hang_s = "hang", 60
+    add_rule(dsn, "slow", {"webhooks": ["hang"], "mqtt": False})
+    add_rule(dsn, "fast", {"webhooks": ["ok"], "mqtt": False})
+    run = Running(dsn, {"hang": endpoint("hang", hanging.url, timeout_s=60),
+                        "ok": endpoint("ok", receiver.url)})
+    try:
+        open_alert(dsn, "slow", "AQ-04")
+        wait_for(hanging.seen, "the hanging POST")
+        open_alert(dsn, "fast", "AQ-05")
+        wait_for(lambda: deliveries(dsn, status="delivered"), "the other delivery")
+        slow = deliveries(dsn, target="hang")[0]
+        assert slow["status"] == "pending" and slow["attempts"] == 1  # still in flight
+    finally:
+        run.kill()
+        hanging.close()

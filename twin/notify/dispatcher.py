@@ -8,6 +8,8 @@ deliveries are claimed ``FOR UPDATE SKIP LOCKED`` (:mod:`twin.notify.outbox`). A
 database connection is reopened with back-off; nothing is kept in memory that the
 tables do not hold, so a restart loses nothing (a delivery in flight when a dispatcher
 dies is tried again after its lease: receivers deduplicate on ``Idempotency-Key``).
+Each claimed delivery is sent by a task of its own (at most ``concurrency`` in flight),
+so an endpoint that hangs until its timeout delays nothing else.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ log = logging.getLogger("twin.notify")
 NOTICES = ("twin_alert_events", outbox.RETRY_NOTICE)
 OPTIONS = "-c TimeZone=UTC -c statement_timeout=30000"
 RECONNECT_MAX_S = 10.0
+STOP_GRACE_S = 5.0
 
 
 class Dispatcher:
@@ -39,6 +42,8 @@ class Dispatcher:
         self.wake = asyncio.Event()
         self.publisher: Publisher | None = None
         self._mqtt_back = False
+        self._db = asyncio.Lock()  # one statement or transaction at a time on the connection
+        self._inflight: set[asyncio.Task] = set()
         self.delivered = 0  # counted for tests and the benchmark
 
     @property
@@ -72,36 +77,48 @@ class Dispatcher:
     async def _send(self, conn, client, delivery: outbox.Claimed) -> outbox.Outcome:
         if delivery.channel == "webhook":
             return await webhook.send(client, self.endpoints.get(delivery.target), delivery)
-        current = await fanout.current_alert(conn, delivery.payload["alert"]["id"])
+        async with self._db:
+            current = await fanout.current_alert(conn, delivery.payload["alert"]["id"])
         return await self.publisher.send(delivery, current)
 
+    async def _deliver(self, conn, client, delivery: outbox.Claimed) -> None:
+        """Send one delivery and record its outcome; a slow target holds up no other."""
+        try:
+            outcome = await self._send(conn, client, delivery)
+            async with self._db:
+                status = (await outbox.record(conn, [(delivery, outcome)]))[0]
+        except psycopg.Error as exc:  # the claim's lease ends; it is tried again then
+            log.warning("delivery %s not recorded: %s", delivery.id, exc)
+            return
+        finally:
+            self.wake.set()  # room for another claim
+        self.delivered += status == "delivered"
+        if status == "dead":
+            log.warning("delivery %s to %s %s is a dead letter: %s", delivery.id,
+                        delivery.channel, delivery.target, outcome.error)
+
     async def step(self, conn, client) -> bool:
-        """One round of fan-out and delivery; True when more work is waiting."""
-        if self._mqtt_back:
-            self._mqtt_back = False
-            await outbox.hurry(conn, "mqtt")
-        fanned = await fanout.fan_out(
-            conn, endpoints=self.endpoints,
-            mqtt_topic=self.publisher.prefix if self.publisher else None)
-        claimed = await outbox.claim(conn, self.channels, self.settings.batch,
-                                     self.settings.lease_s)
-        gate = asyncio.Semaphore(self.settings.concurrency)
-
-        async def bounded(delivery):
-            async with gate:
-                return await self._send(conn, client, delivery)
-
-        outcomes = await asyncio.gather(*(bounded(d) for d in claimed))
-        for delivery, outcome in zip(claimed, outcomes, strict=True):
-            status = await outbox.record(conn, delivery, outcome)
-            self.delivered += status == "delivered"
-            if status == "dead":
-                log.warning("delivery %s to %s %s is a dead letter: %s", delivery.id,
-                            delivery.channel, delivery.target, outcome.error)
-        return bool(fanned) or len(claimed) == self.settings.batch
+        """Fan out, and claim as many due deliveries as there is room for, each sent by a
+        task of its own; True when more work is waiting."""
+        room = self.settings.concurrency - len(self._inflight)
+        async with self._db:
+            if self._mqtt_back:
+                self._mqtt_back = False
+                await outbox.hurry(conn, "mqtt")
+            fanned = await fanout.fan_out(
+                conn, endpoints=self.endpoints,
+                mqtt_topic=self.publisher.prefix if self.publisher else None)
+            claimed = (await outbox.claim(conn, self.channels, min(room, self.settings.batch),
+                                          self.settings.lease_s) if room > 0 else [])
+        for delivery in claimed:
+            task = asyncio.create_task(self._deliver(conn, client, delivery))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+        return bool(fanned) or (room > 0 and len(claimed) == min(room, self.settings.batch))
 
     async def _idle(self, conn, stop: asyncio.Event) -> None:
-        due = await outbox.due_in(conn, self.channels)
+        async with self._db:
+            due = await outbox.due_in(conn, self.channels)
         timeout = self.settings.poll_s if due is None else min(self.settings.poll_s, due)
         waiter = asyncio.create_task(self.wake.wait())
         stopper = asyncio.create_task(stop.wait())
@@ -109,6 +126,35 @@ class Dispatcher:
                            return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):
             task.cancel()
+
+    async def _drain(self, graceful: bool) -> None:
+        """Let deliveries in flight finish (up to ``STOP_GRACE_S`` when stopping), cancel
+        the rest: their leases end and another dispatcher tries them again."""
+        if graceful and self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=STOP_GRACE_S)
+        for task in list(self._inflight):
+            task.cancel()
+        await asyncio.gather(*self._inflight, return_exceptions=True)
+
+    async def _serve(self, client, stop: asyncio.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            try:
+                async with await self._connect() as conn:
+                    failures = 0
+                    try:
+                        while not stop.is_set():
+                            self.wake.clear()
+                            if not await self.step(conn, client):
+                                await self._idle(conn, stop)
+                    finally:
+                        await self._drain(graceful=stop.is_set())
+            except psycopg.Error as exc:
+                failures += 1
+                log.warning("dispatcher: %s; reconnecting", exc)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(),
+                                           min(RECONNECT_MAX_S, 0.5 * 2 ** failures))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set."""
@@ -119,23 +165,9 @@ class Dispatcher:
                                        on_connect=lambda: self._broker_back(loop))
             self.publisher.start()
         listener = asyncio.create_task(self._listen())
-        failures = 0
         try:
             async with httpx.AsyncClient(follow_redirects=False) as client:
-                while not stop.is_set():
-                    try:
-                        async with await self._connect() as conn:
-                            failures = 0
-                            while not stop.is_set():
-                                self.wake.clear()
-                                if not await self.step(conn, client):
-                                    await self._idle(conn, stop)
-                    except psycopg.Error as exc:
-                        failures += 1
-                        log.warning("dispatcher: %s; reconnecting", exc)
-                        with contextlib.suppress(asyncio.TimeoutError):
-                            await asyncio.wait_for(
-                                stop.wait(), min(RECONNECT_MAX_S, 0.5 * 2 ** failures))
+                await self._serve(client, stop)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -77,26 +77,33 @@ async def claim(conn: psycopg.AsyncConnection, channels: list[str], limit: int,
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
-async def record(conn: psycopg.AsyncConnection, claimed: Claimed, outcome: Outcome) -> str:
-    """Store the attempt and the delivery's new status; returns that status."""
-    status = "delivered" if outcome.ok else ("pending" if outcome.retry_in is not None
-                                             else "dead")
-    async with conn.transaction():
-        await conn.execute(
+def status_of(outcome: Outcome) -> str:
+    return "delivered" if outcome.ok else ("pending" if outcome.retry_in is not None
+                                           else "dead")
+
+
+async def record(conn: psycopg.AsyncConnection,
+                 results: list[tuple[Claimed, Outcome]]) -> list[str]:
+    """Store the attempts and the deliveries' new statuses, in one transaction; returns
+    the statuses."""
+    statuses = [status_of(outcome) for _claimed, outcome in results]
+    if not results:
+        return statuses
+    async with conn.transaction(), conn.cursor() as cur:
+        await cur.executemany(
             "INSERT INTO delivery_attempts (delivery_id, started_at, finished_at, ok, "
             "http_status, error) VALUES (%s, %s, %s, %s, %s, %s)",
-            (claimed.id, outcome.started, outcome.finished, outcome.ok, outcome.http_status,
-             outcome.error))
-        await conn.execute(
+            [(c.id, o.started, o.finished, o.ok, o.http_status, o.error) for c, o in results])
+        await cur.executemany(
             "UPDATE deliveries SET status = %s, updated_at = clock_timestamp(), "
             "last_error = CASE WHEN %s THEN last_error ELSE %s END, "
             "last_status = coalesce(%s, last_status), "
             "delivered_at = CASE WHEN %s THEN clock_timestamp() END, "
             "next_attempt_at = clock_timestamp() + make_interval(secs => %s) "
             "WHERE id = %s AND status = 'pending'",
-            (status, outcome.ok, outcome.error, outcome.http_status, outcome.ok,
-             outcome.retry_in or 0, claimed.id))
-    return status
+            [(status, o.ok, o.error, o.http_status, o.ok, o.retry_in or 0, c.id)
+             for (c, o), status in zip(results, statuses, strict=True)])
+    return statuses
 
 
 async def due_in(conn: psycopg.AsyncConnection, channels: list[str]) -> float | None:
