@@ -71,9 +71,12 @@ def _keep(rule: Rule, since: datetime):
 
 
 def evaluate(conn: psycopg.Connection, stations: list[int] | None, lo: datetime,
-             now: datetime | None = None, kinds: tuple[str, ...] | None = None) -> Summary:
+             now: datetime | None = None, kinds: tuple[str, ...] | None = None,
+             props: set[str] | None = None) -> Summary:
     """Evaluate the enabled rules on ``stations`` (None: all) from ``lo`` on, in one
-    transaction. ``now``: the clock for trailing silences (the timer), else None."""
+    transaction; with ``props``, only the rules reading one of those properties (and
+    those reading several: AQI, silence). ``now``: the clock for trailing silences (the
+    timer), else None."""
     summary = Summary()
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (store.LOCK,))
@@ -82,6 +85,8 @@ def evaluate(conn: psycopg.Connection, stations: list[int] | None, lo: datetime,
         for loaded in CACHE.get(cur):
             if kinds is not None and loaded.rule.condition.kind not in kinds:
                 continue
+            if props is not None and loaded.rule.prop not in (None, *props):
+                continue
             ids = [s for s in loaded.subjects if touched is None or s in touched]
             if ids:
                 work.append((loaded, ids))
@@ -89,42 +94,65 @@ def evaluate(conn: psycopg.Connection, stations: list[int] | None, lo: datetime,
             return summary
         rule_ids = [w[0].rule.id for w in work]
         lives, resolved = store.live_alerts(cur, rule_ids), store.last_resolved(cur, rule_ids)
-        for loaded, ids in work:
+        shared = series.Shared(cur, now)
+        plans = [(loaded, ids, *_plan(loaded, ids, lo, lives)) for loaded, ids in work]
+        for loaded, ids, _live, since in plans:
+            shared.want(loaded.rule, ids, since)
+        for loaded, ids, live, since in plans:
             summary.rules += 1
-            summary.transitions += _rule(cur, loaded, ids, lo, now, lives, resolved)
+            summary.transitions += _rule(cur, shared, loaded, ids, (lo, since), live,
+                                         resolved)
     return summary
 
 
-def _rule(cur, loaded: store.Loaded, ids: list[int], lo: datetime, now: datetime | None,
-          lives: dict, resolved: dict) -> list[tuple[str, int]]:
-    rule = loaded.rule
-    starts = {}
+def _back(rule: Rule) -> timedelta:
+    return LOOKBACK[rule.condition.kind] + timedelta(seconds=_durations(rule)[0])
+
+
+def _plan(loaded: store.Loaded, ids: list[int], lo: datetime, lives: dict
+          ) -> tuple[dict[int, tuple], datetime]:
+    """Where each live alert of the rule is read from, and the earliest time to read."""
+    rule, live = loaded.rule, {}
     for sid in ids:
         key = (rule.id, loaded.subjects[sid].code)
-        starts[sid] = _since(rule, lives.get(key), resolved.get(key), lo)
-    since = min(s[0] for s in starts.values())
-    found = series.points(cur, rule, ids, since, {}, now)
+        if key in lives:
+            live[sid] = _since(rule, lives[key], None, lo)
+    return live, min([lo - _back(rule), *(s[0] for s in live.values())])
+
+
+def _rule(cur, shared: series.Shared, loaded: store.Loaded, ids: list[int],
+          window: tuple[datetime, datetime], live: dict[int, tuple], resolved: dict
+          ) -> list[tuple[str, int]]:
+    rule, (lo, since) = loaded.rule, window
+    rows = shared.rows(rule, ids)
+    found = series.points(cur, rule, ids, since, shared.now) if rows is None else None
     for_s, clear_s = _durations(rule)
     done = []
     for sid in ids:
-        start, live, emit_after = starts[sid]
+        if sid in live:
+            start, alert, emit_after = live[sid]
+        else:
+            if rows is not None and not series.hot(rule, rows.get(sid, ())):
+                continue
+            code = loaded.subjects[sid].code
+            start, alert, emit_after = _since(rule, None, resolved.get((rule.id, code)), lo)
         keep = _keep(rule, start)
-        pts = [p for p in found.get(sid, []) if keep(p)]
-        if not pts:
-            continue
-        outcome = run(pts, live, for_s, clear_s, emit_after)
-        done += store.apply(cur, loaded, loaded.subjects[sid], live, outcome)
+        found_here = series.build(rule, rows.get(sid, [])) if rows is not None \
+            else found.get(sid, [])
+        pts = [p for p in found_here if keep(p)]
+        if pts:
+            outcome = run(pts, alert, for_s, clear_s, emit_after)
+            done += store.apply(cur, loaded, loaded.subjects[sid], alert, outcome)
     return done
 
 
-def after_readings(conn: psycopg.Connection, touched: tuple[list[int], datetime] | None
-                   ) -> Summary | None:
+def after_readings(conn: psycopg.Connection, touched: tuple | None) -> Summary | None:
     """The hook of the readings write paths, after commit: never raises (the readings are
     stored; an evaluation that fails is logged and the next batch or the timer catches up)."""
     if not touched or not touched[0]:
         return None
     try:
-        return evaluate(conn, touched[0], touched[1], kinds=None)
+        return evaluate(conn, touched[0], touched[1], props=touched[2])
     except Exception:  # ingest must not fail after its commit
         log.exception("evaluating the alert rules after a readings batch failed")
         return None

@@ -9,18 +9,19 @@ from datetime import datetime
 
 import psycopg
 
-Touched = tuple[list[int], datetime]
+Touched = tuple[list[int], datetime, set[str]]   # stations, earliest time, properties
 
 
 def touched(cur: psycopg.Cursor, relation: str) -> Touched | None:
-    """The stations and earliest time of the readings in ``relation``; None when no rule
-    is enabled (then the batch costs one index probe)."""
+    """The stations, earliest time and properties of the readings in ``relation``; None
+    when no rule is enabled (then the batch costs one index probe)."""
     cur.execute("SELECT EXISTS (SELECT 1 FROM alert_rules WHERE enabled)")
     if not cur.fetchone()[0]:
         return None
-    cur.execute(f"SELECT array_agg(DISTINCT station_id), min(observed_at) FROM {relation}")
-    ids, lo = cur.fetchone()
-    return (list(ids), lo) if ids else None
+    cur.execute("SELECT array_agg(DISTINCT station_id), min(observed_at), "
+                f"array_agg(DISTINCT property) FROM {relation}")
+    ids, lo, props = cur.fetchone()
+    return (list(ids), lo, set(props)) if ids else None
 
 
 def after_commit(conn: psycopg.Connection, batch: Touched | None) -> None:

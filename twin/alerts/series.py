@@ -21,28 +21,114 @@ HOUR = timedelta(hours=1)
 
 
 def points(cur: psycopg.Cursor, rule: Rule, stations: list[int], since: datetime,
-           gauges: dict[str, tuple[float, float, float]], now: datetime | None = None
-           ) -> dict[int, list[Point]]:
-    """Per station id, the points of ``rule``'s condition from ``since``, in time order."""
-    c = rule.condition
-    reader = {"threshold": _threshold, "aqi_class": _aqi, "river_level": _river,
-              "rain": _rain, "silence": _silence, "stuck": _stuck}[c.kind]
+           now: datetime | None = None) -> dict[int, list[Point]]:
+    """Per station id, the points of ``rule``'s condition from ``since``, in time order
+    (one query; :class:`Shared` shares it between rules reading the same series)."""
+    key = shared_key(rule)
+    if key is not None:
+        rows = FETCH[key[0]](cur, key, stations, since)
+        return _group(BUILD[rule.condition.kind](rule, rows))
+    reader = {"silence": _silence, "stuck": _stuck}[rule.condition.kind]
+    return _group(reader(cur, rule, stations, since, now))
+
+
+def _group(found) -> dict[int, list[Point]]:
     out: dict[int, list[Point]] = defaultdict(list)
-    for p in reader(cur, rule, stations, since, gauges, now):
+    for p in found:
         out[p.subject].append(p)
     return out
 
 
-def _hours(cur, prop: str, stations: list[int], since: datetime, expr: str = "mean"):
+def shared_key(rule: Rule) -> tuple | None:
+    """The series a rule reads, when other rules may read it too (None: its own query)."""
+    c = rule.condition
+    return {"threshold": lambda: ("hour", c.property, "mean"),
+            "river_level": lambda: ("hour", "water_level_m", "max"),
+            "rain": lambda: ("rain", c.hours), "aqi_class": lambda: ("aqi", c.scale),
+            }.get(c.kind, lambda: None)()
+
+
+class Shared:
+    """One query per series for all the rules of an evaluation: declare what each rule
+    needs (:meth:`want`), then ask for its rows (:meth:`rows`); the series is read once,
+    for the union of the stations, from the earliest time any rule needs."""
+
+    def __init__(self, cur: psycopg.Cursor, now: datetime | None):
+        self.cur, self.now = cur, now
+        self._wanted: dict[tuple, tuple[datetime, set[int]]] = {}
+        self._rows: dict[tuple, dict[int, list]] = {}
+
+    def want(self, rule: Rule, stations: list[int], since: datetime) -> None:
+        key = shared_key(rule)
+        if key is not None:
+            lo, ids = self._wanted.get(key, (since, set()))
+            self._wanted[key] = (min(lo, since), ids | set(stations))
+
+    def rows(self, rule: Rule, stations: list[int]) -> dict[int, list] | None:
+        """The rule's series per station, raw (None: the rule reads a series of its own,
+        through :func:`points`)."""
+        key = shared_key(rule)
+        if key is None or key not in self._wanted:
+            return None
+        if key not in self._rows:
+            lo, ids = self._wanted[key]
+            by_station: dict[int, list] = defaultdict(list)
+            for row in FETCH[key[0]](self.cur, key, sorted(ids), lo):
+                by_station[row[0]].append(row)
+            self._rows[key] = by_station
+        return self._rows[key]
+
+
+def build(rule: Rule, rows: list) -> list[Point]:
+    """The points of a shared series' raw rows for one rule."""
+    return list(BUILD[rule.condition.kind](rule, rows))
+
+
+def hot(rule: Rule, rows: list) -> bool:
+    """Whether any raw row holds the condition (a station with none and no live alert
+    needs no evaluation: the common case, checked without building points)."""
+    c = rule.condition
+    if c.kind == "threshold":
+        return any(r[2] > c.above for r in rows) if c.above is not None else \
+            any(r[2] < c.below for r in rows)
+    if c.kind == "rain":
+        return any(round(r[2] or 0.0, 1) > c.above_mm for r in rows)
+    if c.kind == "river_level":
+        return any(r[2] >= c.levels_m[0] for r in rows)
+    return any(r[3] >= c.at_least for r in rows)
+
+
+def _hours(cur, key: tuple, stations: list[int], since: datetime):
+    _, prop, expr = key
     cur.execute(f"SELECT station_id, bucket, {expr} FROM reading_rollups WHERE grain = 'hour' "
                 "AND property = %s AND station_id = ANY(%s) AND bucket >= %s AND n > 0 "
                 "ORDER BY station_id, bucket", (prop, stations, since))
     return cur.fetchall()
 
 
-def _threshold(cur, rule, stations, since, _gauges, _now):
+def _rain_sums(cur, key: tuple, stations: list[int], since: datetime):
+    """(station, bucket, rain in the ``hours`` ending with the bucket's hour)."""
+    hours = key[1]
+    cur.execute(
+        "SELECT station_id, bucket, sum(n * mean) OVER (PARTITION BY station_id ORDER BY "
+        f"bucket RANGE BETWEEN interval '{hours - 1} hours' PRECEDING AND CURRENT ROW) FROM "
+        "reading_rollups WHERE grain = 'hour' AND property = 'rain_mm' AND station_id = "
+        "ANY(%s) AND bucket >= %s ORDER BY station_id, bucket",
+        (stations, since - HOUR * (hours - 1)))
+    return [r for r in cur.fetchall() if r[1] >= since]
+
+
+def _aqi_hours(cur, key: tuple, stations: list[int], since: datetime):
+    cur.execute("SELECT station_id, observed_at, aqi, level FROM station_aqi WHERE scale = %s "
+                "AND period = 'hour' AND station_id = ANY(%s) AND observed_at >= %s "
+                "AND level IS NOT NULL ORDER BY station_id, observed_at",
+                (key[1], stations, since))
+    return cur.fetchall()
+
+
+def _threshold(rule, rows):
     c, sev = rule.condition, rule.severity
-    for sid, bucket, mean in _hours(cur, c.property, stations, since):
+    for sid, bucket, mean in rows:
         if c.above is not None:
             active = mean > c.above
             clear = mean < (c.clear_below if c.clear_below is not None else c.above)
@@ -52,46 +138,37 @@ def _threshold(cur, rule, stations, since, _gauges, _now):
         yield Point(sid, bucket, bucket + HOUR, active, clear and not active, mean, None, sev)
 
 
-def _rain(cur, rule, stations, since, _gauges, _now):
+def _rain(rule, rows):
     c, sev = rule.condition, rule.severity
-    window = f"{c.hours - 1} hours"
-    cur.execute(
-        "SELECT station_id, bucket, sum(n * mean) OVER (PARTITION BY station_id ORDER BY "
-        f"bucket RANGE BETWEEN interval '{window}' PRECEDING AND CURRENT ROW) FROM "
-        "reading_rollups WHERE grain = 'hour' AND property = 'rain_mm' AND station_id = "
-        "ANY(%s) AND bucket >= %s ORDER BY station_id, bucket",
-        (stations, since - HOUR * (c.hours - 1)))
-    for sid, bucket, total in cur.fetchall():
-        if bucket < since:
-            continue
+    for sid, bucket, total in rows:
         total = round(total or 0.0, 1)
         yield Point(sid, bucket - HOUR * (c.hours - 1), bucket + HOUR, total > c.above_mm,
                     total <= c.above_mm, total, None, sev)
 
 
-def _river(cur, rule, stations, since, gauges, _now):
+def _river(rule, rows):
     c = rule.condition
-    levels = c.levels_m or gauges[c.gauge]
-    for sid, bucket, top in _hours(cur, "water_level_m", stations, since, "max"):
+    levels = c.levels_m
+    for sid, bucket, top in rows:
         level = sum(1 for x in levels if top >= x)
         sev = c.severities[level - 1] if level else c.severities[0]
         yield Point(sid, bucket, bucket + HOUR, level > 0, top < levels[0] - c.clear_margin_m,
                     top, level or None, sev)
 
 
-def _aqi(cur, rule, stations, since, _gauges, _now):
+def _aqi(rule, rows):
     c = rule.condition
-    cur.execute("SELECT station_id, observed_at, aqi, level FROM station_aqi WHERE scale = %s "
-                "AND period = 'hour' AND station_id = ANY(%s) AND observed_at >= %s "
-                "AND level IS NOT NULL ORDER BY station_id, observed_at",
-                (c.scale, stations, since))
-    for sid, at, aqi, level in cur.fetchall():
+    for sid, at, aqi, level in rows:
         sev = c.severities.get(level, rule.severity)
         yield Point(sid, at, at + HOUR, level >= c.at_least, level < c.at_least,
                     float(aqi) if aqi is not None else None, level, sev)
 
 
-def _silence(cur, rule, stations, since, _gauges, now):
+FETCH = {"hour": _hours, "rain": _rain_sums, "aqi": _aqi_hours}
+BUILD = {"threshold": _threshold, "rain": _rain, "river_level": _river, "aqi_class": _aqi}
+
+
+def _silence(cur, rule, stations, since, now):
     """Gaps longer than ``minutes`` between a station's readings (any property): active
     from the last reading to ``minutes`` after it, clear at the next reading. With
     ``now`` (the timer): only the trailing gap of each station, up to ``live_minutes``."""
@@ -115,7 +192,7 @@ def _silence(cur, rule, stations, since, _gauges, now):
             yield Point(sid, at, at, False, True, None, None, rule.severity)
 
 
-def _stuck(cur, rule, stations, since, _gauges, _now):
+def _stuck(cur, rule, stations, since, _now):
     """Runs of ``times`` equal values: active at the run's ``times``-th reading, clear at
     the first different one."""
     c = rule.condition

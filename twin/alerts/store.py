@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -16,6 +16,7 @@ from twin.alerts.rules import Rule
 
 LOCK = "twin_alerts"          # one evaluator at a time (transaction-level)
 SUBJECTS_TTL_S = 60.0         # stations added to an area are picked up within a minute
+HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -46,35 +47,43 @@ class RuleCache:
         if stamp != self._stamp or time.monotonic() - self._at > SUBJECTS_TTL_S:
             cur.execute("SELECT spec, agency FROM alert_rules WHERE enabled ORDER BY id")
             rules = [(Rule.model_validate(spec), agency) for spec, agency in cur.fetchall()]
-            self.rules = [Loaded(r, a, subjects(cur, r)) for r, a in rules]
+            stations = Stations(cur, {r.subject.stations.area for r, _a in rules})
+            self.rules = [Loaded(r, a, stations.of(r)) for r, a in rules]
             self._stamp, self._at = stamp, time.monotonic()
         return self.rules
 
 
-def subjects(cur: psycopg.Cursor, rule: Rule) -> dict[int, Station]:
-    """The stations a rule watches: by code, kind and area, measuring its property."""
-    st, where, args = rule.subject.stations, [], []
-    if rule.condition.kind == "river_level":
-        where.append("s.code = %s")
-        args.append(rule.condition.gauge)
-    if st.ids:
-        where.append("s.code = ANY(%s)")
-        args.append(list(st.ids))
-    if st.kind:
-        where.append("s.kind = %s")
-        args.append(st.kind)
-    if st.area:
-        where.append("EXISTS (SELECT 1 FROM admin_areas a WHERE (a.name = %s OR a.code = %s) "
-                     "AND a.valid_to IS NULL AND ST_Intersects(a.geom, s.geom))")
-        args += [st.area, st.area]
-    if rule.prop:
-        where.append("(s.properties IS NULL OR %s = ANY(s.properties))")
-        args.append(rule.prop)
-    elif rule.condition.kind == "aqi_class":
-        where.append("s.kind = 'air'")
-    cur.execute("SELECT s.id, s.code, s.name FROM sensor_stations s"
-                + (" WHERE " + " AND ".join(where) if where else ""), args)
-    return {sid: Station(sid, code, name) for sid, code, name in cur.fetchall()}
+class Stations:
+    """Every station, read once, and the stations of each area a rule names: the
+    subjects of all rules in two queries or so, whatever their number."""
+
+    def __init__(self, cur: psycopg.Cursor, areas: set[str | None]):
+        cur.execute("SELECT id, code, name, kind, properties FROM sensor_stations")
+        self.rows = cur.fetchall()
+        self.areas: dict[str, set[int]] = {}
+        for area in sorted(a for a in areas if a):
+            cur.execute("SELECT s.id FROM sensor_stations s WHERE EXISTS (SELECT 1 FROM "
+                        "admin_areas a WHERE (a.name = %s OR a.code = %s) AND a.valid_to IS "
+                        "NULL AND ST_Intersects(a.geom, s.geom))", (area, area))
+            self.areas[area] = {r[0] for r in cur.fetchall()}
+
+    def of(self, rule: Rule) -> dict[int, Station]:
+        """The stations a rule watches: by code, kind and area, measuring its property."""
+        st, c = rule.subject.stations, rule.condition
+        ids, area = set(st.ids), self.areas.get(st.area or "", set())
+        out = {}
+        for sid, code, name, kind, props in self.rows:
+            if c.kind == "river_level" and code != c.gauge:
+                continue
+            if (ids and code not in ids) or (st.kind and kind != st.kind) or \
+                    (st.area and sid not in area):
+                continue
+            if rule.prop and props is not None and rule.prop not in props:
+                continue
+            if c.kind == "aqi_class" and kind != "air":
+                continue
+            out[sid] = Station(sid, code, name)
+        return out
 
 
 def live_alerts(cur: psycopg.Cursor, rule_ids: list[str]) -> dict[tuple[str, str], Live]:
@@ -102,7 +111,7 @@ def apply(cur: psycopg.Cursor, loaded: Loaded, station: Station, live: Live | No
     """Write ``outcome``'s transitions for one rule and station: (transition, alert id)."""
     rule, done = loaded.rule, []
     alert_id = live.id if live else None
-    unit = texts.unit(rule, _unit(cur, station.id, rule.prop))
+    unit = texts.unit(rule, _unit(cur, station.id, rule.prop)) if outcome.transitions else None
     for t in outcome.transitions:
         desc = Jsonb(texts.description(rule, station.code, t.value, t.level, unit))
         if t.kind == "opened":
@@ -131,11 +140,21 @@ def apply(cur: psycopg.Cursor, loaded: Loaded, station: Station, live: Live | No
                         (t.at, t.at, t.value, alert_id))
         event(cur, alert_id, t.at, t.kind, t.severity, t.value)
         done.append((t.kind, alert_id))
-    if outcome.live and alert_id is not None:
+    if outcome.live and alert_id is not None and (done or _moved(live, outcome)):
         cur.execute("UPDATE alerts SET value = coalesce(%s, value), checked_at = %s, "
                     "clear_since = %s WHERE id = %s",
                     (outcome.value, outcome.checked_at, outcome.clear_since, alert_id))
     return done
+
+
+def _moved(live: Live | None, outcome: Outcome) -> bool:
+    """Whether a live alert's stored state must be written: its clearing began or
+    stopped, or its last check is an hour old (an alert is not rewritten for every batch;
+    re-reading up to an hour again changes nothing)."""
+    if live is None or outcome.clear_since != live.clear_since:
+        return True
+    checked = live.checked_at or live.opened_at
+    return outcome.checked_at is not None and outcome.checked_at - checked >= HOUR
 
 
 def _unit(cur: psycopg.Cursor, station: int, prop: str | None) -> str | None:
