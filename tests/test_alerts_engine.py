@@ -233,3 +233,19 @@ def test_aqi_class_at_a_station(city, pg, settings, tmp_path):
     assert severities[worst] in [e[2] for e in events(pg, "aqi")]
     first_good = next(t for t, level in hours if t > bad[0] and level < 4)
     assert a[6] == first_good + H
+
+
+def test_a_correction_re_evaluates_the_corrected_hours(city, pg, settings, tmp_path):
+    from twin.ingest.corrections import Correction, Writer, apply_corrections
+    from twin.ingest.policy import EVERY_STATION
+
+    add_rule(pg, settings, PM)
+    values = [60, 60, 60, 60, 60]             # opens at the end of h1, stays open
+    load_readings(city, csv_of(tmp_path, hourly("AQ-A-01", "pm25", values)))
+    assert [a[2] for a in alerts(pg, "pm")] == ["open"]
+    writer = Writer("tester", None, "api_key", EVERY_STATION)
+    fixes = [Correction(i, "AQ-A-01", "pm25", T0 + k * H, "drift", value=30.0)
+             for i, k in enumerate((3, 4))]
+    apply_corrections(pg, fixes, writer)
+    (a,) = alerts(pg, "pm")
+    assert a[2] == "resolved" and a[6] == T0 + 5 * H     # clear for h3-h4 (2 h)

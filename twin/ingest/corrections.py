@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from twin.alerts import hook as alerts
 from twin.ingest.derived import lock
 from twin.ingest.derived_corrected import refresh_corrected
 from twin.ingest.observations import (
@@ -179,6 +180,9 @@ def apply_corrections(conn: psycopg.Connection, corrections: list[Correction],
                          "time": c.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
                          "action": action, "before": before, "after": after})
         refresh_corrected(cur, touched, tz=tz)
+    if touched:  # committed: the alert rules re-read the corrected hours
+        alerts.after_commit(conn, (sorted({t[0] for t in touched}), min(t[2] for t in touched),
+                                   {t[1] for t in touched}))
     return done
 
 
