@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     tile_max_age: int = Field(0, ge=0, le=31_536_000, description=(
         "Seconds a browser or CDN may keep a tile without asking again (Cache-Control "
         "max-age); 0 = revalidate every time (by ETag, the layer version)"))
+    replica_urls: str | None = Field(None, description=(
+        "Read replicas (PostgreSQL streaming replication), comma-separated URLs: GET and "
+        "HEAD requests read from a healthy one close enough behind the primary; writes go "
+        "to the primary. Unset = no replicas (twin db replica create makes local ones)"))
+    replica_max_lag_s: float = Field(5.0, gt=0, le=3600, description=(
+        "A replica still missing WAL the primary wrote longer ago than this is skipped"))
+    replica_max_lag_bytes: int = Field(16 * 1024 * 1024, ge=0, description=(
+        "A replica more than this many bytes of WAL behind the primary is skipped"))
     cors_origins: str = Field("*", description=(
         "Origins whose web pages may call the API (CORS): '*' = any, without credentials "
         "(cookies); or comma-separated origins, e.g. https://ops.city.vn,http://localhost:8080"))

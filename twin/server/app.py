@@ -35,13 +35,18 @@ from twin.server.middleware.guard import GuardMiddleware
 from twin.server.middleware.language import LanguageMiddleware
 from twin.server.middleware.security import SecurityHeadersMiddleware
 from twin.server.pygeoapi import bridge
+from twin.server.replica_routing import ReplicaRoutingMiddleware
+from twin.server.replicas import ReplicaSet, replica_dsns
 from twin.server.state import ServerState
 
 
 def build_state(settings: Settings, database_url: str,
                 registry: Registry | None = None) -> ServerState:
+    replicas = ReplicaSet(replica_dsns(settings.replica_urls),
+                          max_lag_s=settings.replica_max_lag_s,
+                          max_lag_bytes=settings.replica_max_lag_bytes)
     db = Database(database_url, size=settings.pool_size,
-                  statement_timeout_ms=settings.statement_timeout_ms)
+                  statement_timeout_ms=settings.statement_timeout_ms, replicas=replicas)
     return ServerState(settings=settings, registry=registry or load_registry(settings.layers_dir),
                        db=db, base_url=settings.base_url)
 
@@ -78,7 +83,9 @@ def create_app(settings: Settings, database_url: str,
                     Middleware(BodyLimit),
                     Middleware(GZipMiddleware, minimum_size=1000, compresslevel=4),
                     Middleware(GuardMiddleware),
-                    Middleware(AuthMiddleware, state=state)],
+                    Middleware(AuthMiddleware, state=state),
+                    # reads to replicas, writes' LSN: inside auth (its lookups: primary)
+                    Middleware(ReplicaRoutingMiddleware, state=state)],
         # Database outages are handled as API errors (503 on a kept-alive connection):
         # a handler for Exception itself runs in Starlette's outermost middleware, which
         # re-raises, and uvicorn then drops the connection.

@@ -10,15 +10,25 @@ A request that finds no connection within ``OUTAGE_WAIT_S`` while connecting fai
 (or while the database is already known to be away) gets its 503 (with Retry-After)
 then, instead of hanging for the full pool timeout; a pool that is merely busy lets it
 wait the rest of ``POOL_TIMEOUT_S``.
+
+With read replicas (``TWIN_REPLICA_URLS``, :mod:`twin.server.replicas`), the same calls
+route by the request: a read-only request's statements go to a healthy replica that is
+recent enough, everything else to the primary (``pool`` is always the primary's). A
+replica that cannot give a connection within ``REPLICA_WAIT_S`` sends the request to the
+primary; a statement that fails on a replica drops it and, in :meth:`Database.fetchrow`
+and its siblings, runs again on the primary (other failures are retried whole by
+:mod:`twin.server.replica_routing`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import select
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,6 +37,16 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from sqlalchemy.engine import make_url
 
 from twin.server.errors import UNAVAILABLE, APIError, InvalidParameter, Unavailable
+from twin.server.replicas import (
+    REPLICA_WAIT_S,
+    ROUTE,
+    Replica,
+    ReplicaFailed,
+    ReplicaSet,
+    SyncRoute,
+    parse_lsn,
+    replica_fault,
+)
 
 log = logging.getLogger("twin.server.db")
 
@@ -172,9 +192,11 @@ def _pool_options(outage: Outage) -> dict[str, Any]:
 
 
 class Database:
-    """One async pool (opened in the app's lifespan) and one lazily opened sync pool."""
+    """One async pool (opened in the app's lifespan), one lazily opened sync pool, and
+    the replicas' pools when there are replicas."""
 
-    def __init__(self, url: str, *, size: int = 8, statement_timeout_ms: int = 30000):
+    def __init__(self, url: str, *, size: int = 8, statement_timeout_ms: int = 30000,
+                 replicas: ReplicaSet | None = None):
         self.dsn = libpq_url(url)
         self.outage = Outage()
         kwargs = {"options": _session_options(statement_timeout_ms), "autocommit": True,
@@ -186,11 +208,24 @@ class Database:
         self._sync_size = size
         self._sync: ConnectionPool | None = None
         self._sync_lock = threading.Lock()
+        self.replicas = replicas or ReplicaSet([], max_lag_s=0, max_lag_bytes=0)
+        self.replicas.make_pool = self._replica_pool
+        self._replica_kwargs = {**kwargs, "application_name": "twin-server-replica",
+                                "options": kwargs["options"]
+                                + " -c default_transaction_read_only=on"}
+        self._watcher: asyncio.Task | None = None
 
     async def open(self) -> None:
         await self.pool.open(wait=False)
+        if self.replicas:
+            self._watcher = asyncio.create_task(self._watch(), name="twin-replica-health")
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        await self.replicas.close()
         await self.pool.close()
         if self._sync is not None:
             self._sync.close()
@@ -202,6 +237,13 @@ class Database:
 
     @property
     def sync(self) -> ConnectionPool:
+        """The sync pool for this request: a replica's for a read, else the primary's."""
+        replica = self._reader()
+        if replica is None:
+            return self.primary_sync()
+        return SyncRoute(self, replica)  # type: ignore[return-value]  # .connection() only
+
+    def primary_sync(self) -> ConnectionPool:
         with self._sync_lock:
             if self._sync is None:
                 self._sync = ServerSyncPool(self.dsn, max_size=self._sync_size,
@@ -210,24 +252,114 @@ class Database:
                                             **_pool_options(self.outage))
             return self._sync
 
+    # -- replicas ------------------------------------------------------------------
+
+    def _replica_pool(self, replica: Replica) -> AsyncConnectionPool:
+        return AsyncConnectionPool(replica.dsn, min_size=1, max_size=self._sync_size,
+                                   kwargs=self._replica_kwargs, open=False,
+                                   check=_check_async, timeout=REPLICA_WAIT_S,
+                                   reconnect_timeout=RECONNECT_TIMEOUT_S,
+                                   name=f"replica-{replica.index}")
+
+    def replica_sync_pool(self, replica: Replica) -> ConnectionPool:
+        with self._sync_lock:
+            if replica.sync_pool is None:
+                replica.sync_pool = ConnectionPool(
+                    replica.dsn, min_size=1, max_size=self._sync_size,
+                    kwargs=self._replica_kwargs, open=True, check=_check_sync,
+                    timeout=REPLICA_WAIT_S, reconnect_timeout=RECONNECT_TIMEOUT_S,
+                    name=f"replica-{replica.index}-sync")
+            return replica.sync_pool
+
+    def _reader(self) -> Replica | None:
+        """The replica the current request reads from, or None for the primary."""
+        route = ROUTE.get()
+        if route is None or not route.wants_replica() or not self.replicas:
+            return None
+        if route.replica is None or not route.replica.healthy:
+            route.replica = self.replicas.pick(route.min_lsn)
+        return route.replica
+
+    def replica_failed(self, replica: Replica, exc: BaseException | None) -> None:
+        """The current request goes to the primary from now on; a replica that lost its
+        connection (rather than refusing one statement) is dropped until it answers."""
+        route = ROUTE.get()
+        if route is not None:
+            route.failed = route.failed or exc is not None
+            route.primary = True
+        if isinstance(exc, psycopg.OperationalError):
+            replica.drop(f"a statement failed ({type(exc).__name__})")
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                await self.replicas.check(await self._primary_lsn())
+            except Exception:
+                log.exception("replica health check failed")
+            await asyncio.sleep(self.replicas.interval)
+
+    async def _primary_lsn(self) -> int | None:
+        return parse_lsn(await self.write_lsn())
+
+    async def write_lsn(self) -> str | None:
+        """The primary's current WAL position (after a commit: at or past it), or None
+        when the primary cannot say now."""
+        try:
+            async with self.pool.connection(timeout=2.0) as conn:
+                cur = await conn.execute("SELECT pg_current_wal_lsn()::text")
+                return (await cur.fetchone())[0]
+        except (psycopg.Error, PoolTimeout, APIError):
+            return None
+
+    # -- statements ----------------------------------------------------------------
+
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
-        """A pooled connection whose database errors leave as :func:`translate` says."""
-        async with self.pool.connection() as conn:
+        """A pooled connection whose database errors leave as :func:`translate` says:
+        a replica's for a read-only request when one is fit, else the primary's."""
+        replica = self._reader()
+        conn = None
+        if replica is not None and replica.pool is not None:
             try:
-                yield conn
-            except psycopg.Error as exc:
+                conn = await replica.pool.getconn(REPLICA_WAIT_S)
+            except (PoolTimeout, psycopg.Error):
+                self.replica_failed(replica, None)  # busy or away: the primary answers
+        if conn is None:
+            async with self.pool.connection() as conn:
+                try:
+                    yield conn
+                except psycopg.Error as exc:
+                    raise translate(exc) from None
+            return
+        try:
+            yield conn
+        except psycopg.Error as exc:
+            if not replica_fault(exc):
                 raise translate(exc) from None
+            self.replica_failed(replica, exc)
+            raise ReplicaFailed() from None
+        finally:
+            await replica.pool.putconn(conn)
+
+    async def _read(self, work: Callable[[psycopg.AsyncConnection], Awaitable[Any]]) -> Any:
+        """``work`` on a connection; once more, on the primary, if a replica failed it."""
+        try:
+            async with self.connection() as conn:
+                return await work(conn)
+        except ReplicaFailed:
+            async with self.connection() as conn:
+                return await work(conn)
 
     async def fetchrow(self, sql, params: Any = None, prepare: bool = True) -> tuple | None:
-        async with self.connection() as conn:
+        async def work(conn):
             cur = await conn.execute(sql, params, prepare=prepare)
             return await cur.fetchone()
+        return await self._read(work)
 
     async def fetchrow_within(self, sql, params: Any, budget_ms: int) -> tuple | None:
         """One row, or None when the statement needs more than ``budget_ms`` (for work
         worth doing only when cheap, such as an exact count)."""
-        async with self.connection() as conn:
+        async def work(conn):
             try:
                 async with conn.transaction():
                     # set_config(..., true) is SET LOCAL with the value bound.
@@ -239,11 +371,13 @@ class Database:
                     return await cur.fetchone()
             except psycopg.errors.QueryCanceled:
                 return None
+        return await self._read(work)
 
     async def fetchall(self, sql, params: Any = None) -> list[tuple]:
-        async with self.connection() as conn:
+        async def work(conn):
             cur = await conn.execute(sql, params, prepare=True)
             return await cur.fetchall()
+        return await self._read(work)
 
 
 # What a client is told about a value PostgreSQL refused: fixed words by kind, never
