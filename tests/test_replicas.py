@@ -136,7 +136,7 @@ def status_of(base: str, fid: str, **kwargs) -> int:
 
 def test_reads_hit_the_replica_writes_the_primary_and_clients_read_their_writes(
         settings, registry, tmp_path, primary, replica):
-    cluster, url, admin = primary
+    _, url, admin = primary
     _, rurl = replica
     with serving(settings, registry, tmp_path, url, [rurl]) as (base, replicas):
         wait_until(lambda: healthy(replicas), "the replica is healthy")
@@ -170,7 +170,7 @@ def test_reads_hit_the_replica_writes_the_primary_and_clients_read_their_writes(
 
 def test_a_stopped_replica_is_dropped_and_comes_back(settings, registry, tmp_path, primary,
                                                      replica):
-    cluster, url, admin = primary
+    _, url, admin = primary
     info, rurl = replica
     with serving(settings, registry, tmp_path, url, [rurl]) as (base, replicas):
         wait_until(lambda: healthy(replicas), "the replica is healthy")
@@ -194,7 +194,7 @@ def test_a_stopped_replica_is_dropped_and_comes_back(settings, registry, tmp_pat
 
 
 def test_a_lagging_replica_is_skipped(settings, registry, tmp_path, primary, replica):
-    cluster, url, admin = primary
+    _, url, admin = primary
     _, rurl = replica
     with serving(settings, registry, tmp_path, url, [rurl],
                  replica_max_lag_s=1.0) as (base, replicas):
@@ -231,7 +231,7 @@ def test_a_promoted_replica_is_dropped_and_never_written(settings, registry, tmp
 
 def test_a_replica_that_never_answers(settings, registry, tmp_path, primary, replica):
     """A listening socket that never accepts: TCP connects, PostgreSQL never speaks."""
-    cluster, url, admin = primary
+    _, url, admin = primary
     _, rurl = replica
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
