@@ -77,14 +77,61 @@ def _framed(h: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
+def _label_depression(z, label, off, closed, level, dq, dhead, dtail, tq, ttail):
+    """``fill._flood_depression`` passing each cell's label on to the cells it floods."""
+    while dhead < dtail:
+        p = dq[dhead]
+        dhead += 1
+        for k in range(8):
+            m = p + off[k]
+            if closed[m]:
+                continue
+            closed[m] = 1
+            label[m] = label[p]
+            if z[m] <= level:
+                z[m] = level
+                dq[dtail] = m
+                dtail += 1
+            else:
+                tq[ttail] = m
+                ttail += 1
+    return dtail, ttail
+
+
+@njit(cache=True)
+def _label_slopes(z, label, off, closed, tq, thead, ttail, keys, cells, size):
+    """``fill._trace_slopes`` passing each cell's label on up the slope."""
+    while thead < ttail:
+        p = tq[thead]
+        thead += 1
+        boundary = False
+        for k in range(8):
+            m = p + off[k]
+            if closed[m]:
+                continue
+            if z[m] > z[p]:
+                closed[m] = 1
+                label[m] = label[p]
+                tq[ttail] = m
+                ttail += 1
+            else:
+                boundary = True
+        if boundary:
+            size = heap_push(keys, cells, size, z[p], p)
+    return ttail, size
+
+
+@njit(cache=True)
 def _label_flood(z, label, off, template):
-    """Multi-source priority-flood (Barnes 2014, Algorithm 2): cells with a label >= 0
-    are the seeds at their own elevation; every other finite cell gets the label of
-    the seed that reaches it first and is raised to its flood level in ``z``."""
+    """Multi-source priority-flood, the flat filling of ``fill._fill_flat`` (Zhou et al.
+    2016): cells with a label >= 0 are the seeds at their own elevation; every other
+    finite cell is raised to its flood level in ``z`` and gets the label of the cell
+    it was reached from, so a label's cells are joined to its seed by a path no
+    higher than their level."""
     n = z.size
     closed = np.zeros(n, np.uint8)
     keys = np.empty(n, z.dtype)
-    cells, pit = np.empty_like(template), np.empty_like(template)
+    cells, dq, tq = np.empty_like(template), np.empty_like(template), np.empty_like(template)
     size = 0
     for i in range(n):
         if not np.isfinite(z[i]):
@@ -92,25 +139,28 @@ def _label_flood(z, label, off, template):
         elif label[i] >= 0:
             closed[i] = 1
             size = heap_push(keys, cells, size, z[i], i)
-    phead = ptail = 0
-    while size > 0 or phead < ptail:
-        if phead < ptail:
-            c = pit[phead]
-            phead += 1
-        else:
-            _, c, size = heap_pop(keys, cells, size)
+    dtail = ttail = 0
+    while size > 0:
+        level, c, size = heap_pop(keys, cells, size)
         for k in range(8):
             m = c + off[k]
             if closed[m]:
                 continue
             closed[m] = 1
             label[m] = label[c]
-            if z[m] <= z[c]:
-                z[m] = z[c]
-                pit[ptail] = m
-                ptail += 1
+            thead = ttail
+            if z[m] <= level:
+                z[m] = level
+                dhead = dtail
+                dq[dtail] = m
+                dtail += 1
+                dtail, ttail = _label_depression(z, label, off, closed, level, dq, dhead,
+                                                 dtail, tq, ttail)
             else:
-                size = heap_push(keys, cells, size, z[m], m)
+                tq[ttail] = m
+                ttail += 1
+            ttail, size = _label_slopes(z, label, off, closed, tq, thead, ttail, keys,
+                                        cells, size)
 
 
 def _spills(level: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, ...]:
