@@ -141,7 +141,7 @@ def test_collections_follow_lang_and_accept_language(http, registry):
                 assert by_id[layer.name]["keywords"] == layer.keywords_in(lang)
 
 
-def test_collection_queryables_schema_and_items_in_both_languages(http, registry):
+def test_collection_queryables_schema_styles_and_items_in_both_languages(http, registry):
     roads = registry.get("road_segments")
     for lang, street in (("vi", "Tên đường"), ("en", "Street name")):
         doc = http.get(ROADS, params={"lang": lang}).json()
@@ -156,6 +156,9 @@ def test_collection_queryables_schema_and_items_in_both_languages(http, registry
             assert props["name"]["title"] == props["name"]["description"] == street, path
             assert props["length_m"]["title"].startswith(
                 "Chiều dài" if lang == "vi" else "Length"), path
+        styles = http.get(f"{ROADS}/styles", headers={"Accept-Language": lang}).json()
+        assert styles["styles"][0]["title"] == roads.title_in(lang) + (
+            " (kiểu mặc định của twin)" if lang == "vi" else " (twin default)")
         items = http.get(f"{ROADS}/items", params={"lang": lang, "limit": 1})
         assert items.headers["content-language"].startswith(lang)
         titles = {x["rel"]: x["title"] for x in items.json()["links"]}
@@ -164,15 +167,15 @@ def test_collection_queryables_schema_and_items_in_both_languages(http, registry
 
 
 def test_no_english_left_in_vietnamese_collection_documents(http, registry):
-    """Every layer's collection, queryables and schema documents in Vietnamese: titles,
-    descriptions, keywords and link titles hold no common English word."""
+    """Every layer's collection, queryables, schema and styles documents in Vietnamese:
+    titles, descriptions, keywords and link titles hold no common English word."""
     left: dict[str, set[str]] = {}
     docs = {"/collections": http.get("/collections", params={"lang": "vi"}).json()}
     layers = {c["id"] for c in docs["/collections"]["collections"]}
     for layer in registry:
         if layer.name not in layers:  # not public: pygeoapi does not list it
             continue
-        for path in ("", "/queryables", "/schema"):
+        for path in ("", "/queryables", "/schema", "/styles"):
             url = f"/collections/{layer.name}{path}"
             docs[url] = http.get(url, params={"lang": "vi"}).json()
     for url, doc in docs.items():

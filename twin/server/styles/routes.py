@@ -56,6 +56,10 @@ ENCODINGS = (Encoding("mapbox", MAPBOX_TYPE, "MapLibre / Mapbox GL style"),
              Encoding("qml", QML_TYPE, "QGIS layer style (QML)"),
              Encoding("sld", SLD_TYPE, "OGC SLD 1.1 / Symbology Encoding 1.1"))
 BY_KEY = {e.key: e for e in ENCODINGS}
+# The styles document's words in Vietnamese (the request's language; English above)
+VIETNAMESE = {"mapbox": "Kiểu MapLibre / Mapbox GL", "qml": "Kiểu lớp của QGIS (QML)",
+              "sld": "OGC SLD 1.1 / Symbology Encoding 1.1",
+              "default": "{} (kiểu mặc định của twin)"}
 STYLESHEETS = tuple(e.format for e in ENCODINGS)  # the default first: MapLibre
 
 
@@ -88,11 +92,15 @@ class StyleService:
         fmt = negotiate(request.query_params, request.headers.get("accept"), STYLESHEETS)
         return BY_KEY[fmt.key]
 
-    def _style_entry(self, layer: Layer) -> dict:
+    def _style_entry(self, layer: Layer, lang: str) -> dict:
         base = self.state.url(f"collections/{layer.name}/styles/{DEFAULT_STYLE}")
+        vi = lang == "vi"
+        title = (VIETNAMESE["default"] if vi else "{} (twin default)").format(
+            layer.title_in(lang))
         return {
-            "id": DEFAULT_STYLE, "title": f"{layer.title} (twin default)",
-            "links": [{"rel": "stylesheet", "type": e.media, "title": e.title,
+            "id": DEFAULT_STYLE, "title": title,
+            "links": [{"rel": "stylesheet", "type": e.media,
+                       "title": VIETNAMESE[e.key] if vi else e.title,
                        "href": f"{base}?f={e.key}"} for e in ENCODINGS],
             "legend": legend(layer),
         }
@@ -101,9 +109,11 @@ class StyleService:
         layer = self._layer(request)
         negotiate(request.query_params, request.headers.get("accept"), (JSON,))
         here = self.state.url(f"collections/{layer.name}/styles")
-        doc = {"styles": [self._style_entry(layer)], "default": DEFAULT_STYLE,
+        lang = language_of(request, self.state.settings.city.language)
+        doc = {"styles": [self._style_entry(layer, lang)], "default": DEFAULT_STYLE,
                "links": [{"rel": "self", "type": JSON_TYPE, "href": here},
-                         {"rel": "collection", "type": JSON_TYPE, "title": layer.title,
+                         {"rel": "collection", "type": JSON_TYPE,
+                          "title": layer.title_in(lang),
                           "href": self.state.url(f"collections/{layer.name}")}]}
         return cached(request, _json(doc), JSON_TYPE, private=principal_of(request).authenticated)
 
