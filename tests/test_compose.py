@@ -228,7 +228,8 @@ def test_every_secret_is_required_without_a_default():
     text = COMPOSE.read_text()
     secrets = SECRET.findall(text)
     assert {name for name, _, _ in secrets} == {
-        "POSTGRES_PASSWORD", "MQTT_INGEST_PASSWORD", "MQTT_AGENCY_PASSWORDS"}
+        "POSTGRES_PASSWORD", "MQTT_INGEST_PASSWORD", "MQTT_AGENCY_PASSWORDS",
+        "REPLICATION_PASSWORD"}  # the role read replicas stream as (issue 20)
     assert all(op == ":?" and message.strip() for _, op, message in secrets), secrets
     example = (REPO_ROOT / "config" / "compose.env.example").read_text()
     for name, content in (("compose", text), ("example", example),
