@@ -5,24 +5,30 @@ Local steps run on dask chunks unchanged, because a cell needs nothing beyond it
 classes, and vectorisation per chunk (``vectorise_chunked``; polygons are cut at
 chunk edges, their exact areas still add up).
 
-Two steps are global and are run in memory on the whole grid, one time step at a time:
+Two steps are global: a cell's answer can depend on the whole grid. Both exist in
+memory (whole grid, one time step at a time) and tiled, equal to the in-memory form
+bit for bit; the tiled forms are pure functions per tile plus one small solve, and
+``twin.flood.distributed`` runs them as ``dask.distributed`` tasks (one per tile and
+stage), the in-memory forms staying the default below ``TWIN_FLOOD_TILED_CELLS``.
 
 - *Connectivity* (fluvial model): whether a cell is wet can depend on a path to the
-  river across the whole grid. It scales as labelling does: label each chunk, then
-  join labels that touch across chunk edges with union-find over the edge pairs only
-  (linear in the number of edge cells), then keep the labels that reach a source. The
-  in-memory ``scipy.ndimage.label`` does ~6 M cells in well under a second, so up to
-  ~10^8 cells (a 100 km x 100 km city at 10 m, 400 MB per float32 grid) one machine
-  is enough and the tiled form was not needed here.
-- *Priority-flood* (filling, basin labels of the ponding model): a cell's spill level
-  can depend on an outlet anywhere. Barnes (2016) "Parallel priority-flood depression
-  filling for trillion cell digital elevation models" tiles it: each tile is filled
-  alone, treating its edges as outlets labelled by tile edge cell; the tiles' edge
-  cells and their spill levels form a small graph that is solved by one priority-flood
-  on a single node; each tile is then raised to its solved edge levels. Communication is
-  the tile perimeters only. The ponding hierarchy is built once per DEM (seconds for
-  6 M cells), so events only pay the per-step pour, which is linear in the number of
-  depressions plus the cells under water.
+  river across the whole grid. In memory: ``connect.connected`` (``scipy.ndimage.label``,
+  ~6 M cells in well under a second). Tiled (``tiled_connect``): label each tile, join
+  the labels of wet ring cells 8-adjacent across tile edges and corners (connected
+  components over those pairs only, linear in the edge cells), keep the components
+  that hold a source.
+- *Priority-flood* (filling): a cell's spill level can depend on an outlet anywhere.
+  In memory: ``fill.fill_depressions``. Tiled (``tiled_fill``, Barnes 2016, "Parallel
+  priority-flood depression filling for trillion cell digital elevation models"):
+  each tile is flooded alone from its ring cells, each its own label, and its true
+  outlets; the spills between labels form a small graph per tile; the graphs and the
+  pairs of ring cells touching across tile edges are solved by one priority-flood on
+  a single node, giving every ring cell its level; each tile is then filled with its
+  ring held at those levels. Communication is the tile perimeters only. Only the flat
+  variant is tiled (the ε variant's ulp steps depend on queue order). The ponding
+  hierarchy (``hierarchy``) is still built in memory, once per DEM (seconds for 6 M
+  cells), so events only pay the per-step pour, linear in the depressions plus the
+  cells under water.
 """
 
 from __future__ import annotations
