@@ -245,3 +245,64 @@ def test_a_replica_that_never_answers(settings, registry, tmp_path, primary, rep
             fid, _ = post_camera(base, admin)
             wait_until(lambda: status_of(base, fid) == 200, "the live replica replays it")
             assert [status_of(base, fid) for _ in range(20)] == [200] * 20
+
+
+def test_statements_route_by_the_request_async_and_sync(primary, replica):
+    """In process: the async calls and pygeoapi's sync pool follow the request's route; a
+    statement a replica refuses (a write: its sessions are read-only) runs on the primary."""
+    import asyncio
+
+    from twin.server.db import Database
+    from twin.server.replicas import ROUTE, ReplicaFailed, ReplicaSet, Route, replica_dsns
+
+    _, url, _ = primary
+    _, rurl = replica
+
+    async def main():
+        db = Database(url, size=2, replicas=ReplicaSet(
+            replica_dsns(rurl), max_lag_s=3600.0, max_lag_bytes=1 << 40))
+        await db.open()
+        try:
+            deadline = time.monotonic() + WAIT_S
+            while not db.replicas.replicas[0].healthy:
+                assert time.monotonic() < deadline, "never: the replica is healthy"
+                await asyncio.sleep(0.2)
+
+            def sync_in_recovery():
+                with db.sync.connection() as conn:
+                    return conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+
+            async def where(route):
+                token = ROUTE.set(route)
+                try:
+                    row = await db.fetchrow("SELECT pg_is_in_recovery()")
+                    return row[0], await asyncio.to_thread(sync_in_recovery)
+                finally:
+                    ROUTE.reset(token)
+
+            assert await where(Route(read=True)) == (True, True)
+            assert await where(Route(read=False)) == (False, False)
+            assert await where(None) == (False, False)
+            assert await where(Route(read=True, min_lsn=1 << 62)) == (False, False)
+
+            token = ROUTE.set(Route(read=True))
+            try:
+                with pytest.raises(ReplicaFailed):  # raw connection: the caller sees a 503
+                    async with db.connection() as conn:
+                        await conn.execute("SELECT nextval(pg_get_serial_sequence('cameras', "
+                                           "'id'))")
+                assert ROUTE.get().failed and ROUTE.get().primary
+                assert db.replicas.replicas[0].healthy  # refused a write: not broken
+            finally:
+                ROUTE.reset(token)
+            token = ROUTE.set(Route(read=True))
+            try:  # fetchrow runs it again on the primary
+                row = await db.fetchrow("SELECT nextval(pg_get_serial_sequence('cameras', "
+                                        "'id')) > 0, pg_is_in_recovery()")
+                assert row == (True, False)
+            finally:
+                ROUTE.reset(token)
+        finally:
+            await db.close()
+
+    asyncio.run(main())
