@@ -31,7 +31,8 @@ help:
 	@echo "  make fuzz       the bounded fuzzing alone (schemathesis + hypothesis; also in make test)"
 	@echo "  make faults     the fault tests alone (database restart, killed loads and workers)"
 	@echo "  make load       bench/load.py: items, tiles, EDR and edits at 8, 32, 128 clients"
-	@echo "  make scaling    bench/scaling.py: 1 vs 2 workers; 1M-10M readings; 0.3M-3M roads"
+	@echo "  make scaling    bench/scaling.py: 1 vs 2 workers; 1M-10M readings; 0.3M-3M roads;"
+	@echo "                 bench/flood_tiled.py: tiled fill on dask, 5k², 10k², 20k² DEMs"
 	@echo "  make db-start   start the embedded PostGIS cluster (.twin/pgdata)"
 	@echo "  make db-stop    stop it"
 	@echo "  make lint       ruff check (rules in pyproject.toml); .ci/run runs it before the tests"
@@ -91,6 +92,7 @@ load: install-test
 
 scaling: install-test
 	$(PY) -m bench.scaling
+	$(PY) -m bench.flood_tiled
 
 db-start: install
 	$(TWIN) db start
