@@ -23,19 +23,29 @@ def _pg(app: AppContext):
     return app.engine.connect()
 
 
+def load_rules(app: AppContext) -> None:
+    """Check config/alerts.yaml's rules and store them (one transaction); a refused rule
+    is an error naming the rule and field, and nothing is stored."""
+    from twin.alerts import loader
+    from twin.alerts.rules import RuleError
+
+    path = loader.rules_path(app.settings.city_profile)
+    try:
+        with _pg(app) as conn:
+            done = loader.load_file(conn.connection.driver_connection, path,
+                                    loader.gauge_levels(app.settings.city))
+    except RuleError as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    click.echo(f"alert rules: {len(done)} from {path}")
+
+
 @rules.command("load")
 @click.pass_obj
 @handle_errors
 def load(app: AppContext) -> None:
     """Check config/alerts.yaml's rules and store them (one transaction)."""
-    from twin.alerts import loader
-
     app.upgrade(quiet=True)
-    path = loader.rules_path(app.settings.city_profile)
-    with _pg(app) as conn:
-        done = loader.load_file(conn.connection.driver_connection, path,
-                                loader.gauge_levels(app.settings.city))
-    click.echo(f"alert_rules: {len(done)} rule(s) from {path} loaded")
+    load_rules(app)
 
 
 @alerts.command()

@@ -65,12 +65,15 @@ def status(app: AppContext, as_json: bool) -> None:
 @click.pass_obj
 @handle_errors
 def upgrade(app: AppContext) -> None:
-    """Apply migrations and create or extend layer tables from layers/*.yaml."""
+    """Apply migrations and create or extend layer tables from layers/*.yaml; load the
+    alert rules of config/alerts.yaml."""
     app.upgrade()
+    from twin.cli.alerts import load_rules
     from twin.db.schema import current_revision
 
     click.echo(f"schema at revision {current_revision(app.engine)}, "
                f"{len(app.registry)} layers")
+    load_rules(app)
 
 
 @db.command()

@@ -41,13 +41,9 @@ def print_summary(app: AppContext) -> None:
 
 def load_alert_rules(app: AppContext) -> None:
     """The rules first, so that the readings raise their alerts as they are stored."""
-    from twin.alerts import loader
+    from twin.cli.alerts import load_rules
 
-    path = loader.rules_path(app.settings.city_profile)
-    with app.engine.connect() as conn:
-        rules = loader.load_file(conn.connection.driver_connection, path,
-                                 loader.gauge_levels(app.settings.city))
-    click.echo(f"alert rules: {len(rules)} from {path}")
+    load_rules(app)
 
 
 def _has_rasters(app: AppContext, kind: str, scenario: str | None) -> bool:
