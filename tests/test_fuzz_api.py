@@ -122,6 +122,9 @@ def test_every_operation(api_schema, server, mode, admin_key):
     reported, each with the request that broke it."""
     failures = []
     for result in api_schema.get_all_operations():
+        if not hasattr(result, "ok"):  # the document itself is broken there
+            failures.append(f"unusable operation: {result.err()}")
+            continue
         operation = result.ok()
         headers = {"X-API-Key": admin_key} if operation.method.upper() == "OPTIONS" else None
         try:

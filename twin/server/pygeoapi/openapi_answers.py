@@ -77,10 +77,11 @@ _EDR_QUERIES = ("position", "radius", "area", "cube", "trajectory", "corridor")
 _F_TEXT = "The response format (also chosen by the Accept header)."
 
 
-def describe_answers(doc: dict[str, Any], edr: set[str], processes: dict[str, dict]
-                     ) -> dict[str, Any]:
+def describe_answers(doc: dict[str, Any], kinds: dict[str, set[str]],
+                     processes: dict[str, dict]) -> dict[str, Any]:
     """``doc`` (pygeoapi's localised document) with the answers twin gives (in place).
-    ``edr``: the EDR collections; ``processes``: process id -> its outputs metadata."""
+    ``kinds``: provider type (feature, edr, ...) -> the collections served by one;
+    ``processes``: process id -> its outputs metadata."""
     components = doc.setdefault("components", {})
     lang = components.get("parameters", {}).get("lang")
     if lang:
@@ -91,7 +92,7 @@ def describe_answers(doc: dict[str, Any], edr: set[str], processes: dict[str, di
     for path, item in doc.get("paths", {}).items():
         get = item.get("get")
         if get is not None:
-            answer = _answer(path, edr)
+            answer = _answer(path, kinds)
             if answer is not None:
                 _set_answer(get, components, *answer)
             if re.fullmatch(_COLLECTION + r"/queryables", path):
@@ -108,17 +109,22 @@ def describe_answers(doc: dict[str, Any], edr: set[str], processes: dict[str, di
     return doc
 
 
-def _answer(path: str, edr: set[str]) -> tuple[list[str], dict[str, dict]] | None:
+def _answer(path: str, kinds: dict[str, set[str]]
+            ) -> tuple[list[str], dict[str, dict]] | None:
     parts = path.split("/")
-    if len(parts) >= 4 and parts[1] == "collections" and parts[2] in edr:
+    if len(parts) >= 4 and parts[1] == "collections":
         tail = "/".join(parts[3:])
-        if tail in _EDR_QUERIES or tail == "locations/{locId}":
-            return EDR_QUERY
-        return {"locations": EDR_LOCATIONS, "items": EDR_ITEMS}.get(tail)
-    if re.fullmatch(_COLLECTION + r"/items", path):
-        return ITEMS
-    if re.fullmatch(_COLLECTION + r"/items/\{featureId\}", path):
-        return ITEM
+        if parts[2] in kinds.get("edr", set()):
+            if tail in _EDR_QUERIES or tail == "locations/{locId}":
+                return EDR_QUERY
+            return {"locations": EDR_LOCATIONS, "items": EDR_ITEMS}.get(tail)
+        if parts[2] in kinds.get("feature", set()):
+            return {"items": ITEMS, "items/{featureId}": ITEM}.get(tail) or \
+                _listed(path)
+    return _listed(path)
+
+
+def _listed(path: str) -> tuple[list[str], dict[str, dict]] | None:
     for pattern, names, media in ANSWERS:
         if re.fullmatch(pattern, path):
             return names, media
@@ -195,8 +201,10 @@ def answers_of(doc: dict[str, Any], config: dict) -> dict[str, Any]:
     from pygeoapi.plugin import load_plugin
 
     resources = config.get("resources", {})
-    edr = {name for name, res in resources.items()
-           if any(p.get("type") == "edr" for p in res.get("providers", []))}
+    kinds: dict[str, set[str]] = {}
+    for name, res in resources.items():
+        for provider in res.get("providers", []):
+            kinds.setdefault(provider.get("type", ""), set()).add(name)
     processes = {name: load_plugin("process", res["processor"]).metadata.get("outputs", {})
                  for name, res in resources.items() if res.get("type") == "process"}
-    return describe_answers(doc, edr, processes)
+    return describe_answers(doc, kinds, processes)
