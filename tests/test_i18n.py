@@ -306,6 +306,8 @@ def test_every_rule_compiles_and_an_unknown_message_stays_as_raised():
 def project(http, **params) -> ET.Element:
     r = http.get("/qgis/project.qgz", params=params)
     assert r.status_code == 200, r.text
+    assert r.headers["content-language"] == {"en": "en-US"}.get(params.get("lang"), "vi-VN")
+    assert "accept-language" in r.headers["vary"].lower()
     with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
         return ET.fromstring(archive.read(archive.namelist()[0]))
 

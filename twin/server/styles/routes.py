@@ -20,13 +20,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from twin.i18n import content_language
 from twin.qgis.project import ProjectOptions, build_qgz
 from twin.qgis.rasters import CATALOGUE_SQL, raster_layers, vsicurl
 from twin.registry import Layer
 from twin.server.auth.policy import can_read
 from twin.server.auth.principal import ANONYMOUS, principal_of
 from twin.server.errors import NotFound
-from twin.server.http import cached
+from twin.server.http import VARY, cached
 from twin.server.middleware.language import language_of
 from twin.server.params.negotiate import JSON, Format, negotiate
 from twin.server.state import ServerState
@@ -159,7 +160,9 @@ class StyleService:
                                  lang=language_of(request, city.language))
         body = build_qgz(layers, options)
         return cached(request, body, QGZ_TYPE,
-                      {"Content-Disposition": 'attachment; filename="twin-hanoi.qgz"'},
+                      {"Content-Disposition": 'attachment; filename="twin-hanoi.qgz"',
+                       "Content-Language": content_language(options.lang),
+                       "Vary": f"{VARY}, Accept-Language"},  # names in the asked language
                       private=who.authenticated)
 
 
