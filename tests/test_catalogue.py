@@ -197,3 +197,11 @@ def test_freshness_is_overdue_past_the_declared_frequency(owslib, city_engine):
         with city_engine.begin() as conn:
             conn.exec_driver_sql(age.format(op="+"))
     assert signs()["overdue"] is False
+
+
+def test_queryables_and_dcat_formats(server):
+    base = f"{server}/collections/catalogue/queryables"
+    assert "q" in httpx.get(base).json()["properties"]
+    assert httpx.get(base, params={"f": "html"}).headers["content-type"].startswith("text/html")
+    assert httpx.get(base, params={"f": "x"}).status_code == 400
+    assert httpx.get(f"{server}/catalogue/dcat", params={"f": "x"}).status_code == 400

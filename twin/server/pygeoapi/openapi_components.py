@@ -195,6 +195,9 @@ PARAMETERS: dict[str, dict] = {
                      "with + (ascending) or - (descending).",
                      {"type": "array", "minItems": 1,
                       "items": {"type": "string", "pattern": "^[+-]?[A-Za-z_].*$"}}),
+    "q": _query("q", "Comma-separated search terms (the catalogue: a record matching any "
+                "of them, in either language, with or without diacritics).",
+                {"type": "string"}),
     "subset": _query("subset", "Subset along an axis, e.g. Lat(20.9:21.1).",
                      {"type": "array", "items": {"type": "string"}}),
     "positionCoords": _coords("A WKT POINT or MULTIPOINT in the query CRS."),
@@ -241,6 +244,7 @@ REMOTE: dict[str, str] = {
     f"{FEATURES}#/components/parameters/datetime": "#/components/parameters/datetime",
     f"{FEATURES}#/components/parameters/featureId": "#/components/parameters/featureId",
     f"{RECORDS}/parameters/sortby.yaml": "#/components/parameters/sortby",
+    f"{RECORDS}/parameters/q.yaml": "#/components/parameters/q",
     f"{COVERAGES}#/components/parameters/subset": "#/components/parameters/subset",
     **{f"{EDR}/parameters/{name}.yaml": f"#/components/parameters/{name}"
        for name in ("positionCoords", "radiusCoords", "areaCoords", "itemsCoords",

@@ -107,3 +107,11 @@ def records_csv(records: list[dict]) -> str:
         writer.writerow(["" if v is None else text_cell(str(v)) if isinstance(v, str) else v
                          for v in row])
     return out.getvalue()
+
+
+def queryables_page(doc: dict) -> str:
+    rows = "".join(f"<tr><td>{_e(name)}</td><td>{_e(spec.get('type'))}</td>"
+                   f"<td>{_e(spec.get('description', ''))}</td></tr>"
+                   for name, spec in doc["properties"].items())
+    return _page("catalogue: queryables", "<h1>catalogue: queryables</h1><table><tbody>"
+                 f"{rows}</tbody></table>", "en")

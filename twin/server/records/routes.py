@@ -25,11 +25,16 @@ from twin.i18n import content_language, request_language
 from twin.server.auth.principal import principal_of
 from twin.server.errors import NotFound
 from twin.server.http import cached
-from twin.server.params.negotiate import CSV, HTML, JSON, negotiate
+from twin.server.params.negotiate import CSV, HTML, JSON, Format, negotiate
 from twin.server.params.values import check_names
 from twin.server.records import catalogue as cat
 from twin.server.records.changes import changes_route
-from twin.server.records.html import record_page, records_csv, records_page
+from twin.server.records.html import (
+    queryables_page,
+    record_page,
+    records_csv,
+    records_page,
+)
 from twin.server.records.search import SORTABLE, matches, ordered, parse_search
 from twin.server.state import ServerState
 
@@ -37,6 +42,8 @@ GEOJSON = "application/geo+json"
 JSONLD = "application/ld+json"
 RECORDS = (JSON.also("geojson", "jsonld", media=(GEOJSON,)), HTML)
 LISTING = (*RECORDS, CSV)  # the list also as CSV (one row per record)
+QUERYABLES = (JSON.also("jsonld", media=("application/schema+json",)), HTML)
+DCAT = (Format("jsonld", (JSONLD,), ("json",)),)
 BASE = f"collections/{cat.COLLECTION}"
 
 
@@ -122,6 +129,7 @@ class Catalogue:
 
     async def queryables(self, request: Request) -> Response:
         check_names(request.query_params, {"f", "lang"}, "the catalogue's queryables")
+        fmt = negotiate(request.query_params, request.headers.get("accept"), QUERYABLES)
         props = {"q": {"type": "string", "description": "free text (any language, "
                        "diacritics optional)"},
                  "type": {"type": "string", "enum": ["dataset", "coverage", "process"]},
@@ -132,10 +140,13 @@ class Catalogue:
         doc = {"$schema": "https://json-schema.org/draft/2020-12/schema",
                "$id": self.state.url(f"{BASE}/queryables"), "type": "object",
                "title": "catalogue", "properties": props}
+        if fmt is HTML:
+            return cached(request, queryables_page(doc).encode(), "text/html; charset=utf-8")
         return cached(request, json.dumps(doc).encode(), "application/schema+json")
 
     async def dcat(self, request: Request) -> Response:
         check_names(request.query_params, {"f", "lang"}, "the DCAT catalogue")
+        negotiate(request.query_params, request.headers.get("accept"), DCAT)
         lang = self.lang(request)
         subjects = await cat.subjects(self.state, principal_of(request))
         graph = catalogue_graph(subjects, cat.defaults(self.state), self.state.url, cat.now())
