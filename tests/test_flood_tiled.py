@@ -2,7 +2,8 @@
 connectivity equal the in-memory ones bit for bit, in this process and on a real
 ``dask.distributed`` LocalCluster of two worker processes (nannies, so a killed
 worker comes back); a COG larger than a tile is read window by window and the result
-written as a COG; a worker killed mid-job and a cluster restarted mid-job.
+written as a COG; a worker killed mid-job and a cluster restarted mid-job; the
+hourly river surfaces of a run as one task per hour.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ from twin.flood.distributed import (
     dask_client,
     fill_array,
     fill_cog,
+    hours_on_cluster,
+    river_hours,
 )
+from twin.flood.readings import Gauges
+from twin.flood.rivers import RiverModel
 
 TILES = [1, 2, 5, 16, (7, 13), 30, 1000]
 
@@ -232,3 +237,27 @@ def test_missing_source_is_a_clean_error(client, tmp_path):
     with pytest.raises(TiledFloodError):
         fill_cog(src, tmp_path / "out.tif", tile=20, client=client, progress=vanish)
     assert not (tmp_path / "out.tif").exists()
+
+
+def test_river_hours_as_tasks(client, monkeypatch):
+    """The hourly river surfaces of a run, one task per hour, equal the in-process ones;
+    only a named cluster and a large run send them there."""
+    yy, xx = np.mgrid[0:90, 0:120]
+    dem = (4.0 + np.abs(yy - 45) * 0.15 + 0.01 * xx).astype(np.float32)
+    dem[44:47, :] = 1.0                                  # the channel
+    dem[20:25, 60:70] = 2.0                              # a hollow behind higher ground
+    transform = from_origin(580000, 2330000, 10, 10)
+    gx = 580000 + np.array([105.0, 1105.0])
+    gy = 2330000 - np.array([455.0, 455.0])
+    gauges = Gauges(np.array([1, 2]), ["G1", "G2"], gx, gy, np.array([2.0, 2.0]))
+    model = RiverModel(dem, transform, gauges)
+    levels = np.array([[2.0, 2.0], [5.0, 4.5], [7.0, np.nan], [np.nan, np.nan], [9.0, 8.0]])
+    hours = river_hours(model, levels, client=client)
+    for k, lv in enumerate(levels):
+        assert same(hours[k], model.depth(lv)), k
+    assert hours[4].max() > 0 and not hours[3].any()
+    monkeypatch.delenv("TWIN_DASK_SCHEDULER", raising=False)
+    assert not hours_on_cluster(10**9, 72)
+    monkeypatch.setenv("TWIN_DASK_SCHEDULER", "tcp://127.0.0.1:8786")
+    monkeypatch.setenv("TWIN_FLOOD_TILED_CELLS", "1000000")
+    assert hours_on_cluster(100_000, 12) and not hours_on_cluster(100_000, 6)

@@ -12,6 +12,8 @@ the graph solve on the client, and only rings and label graphs travel between th
   block by block. The destination appears whole or not at all.
 - :func:`fill_array` and :func:`connected_array`: an in-memory grid, cut into halo
   tiles scattered to the workers.
+- :func:`river_hours`: the hourly river surfaces of a run, one task per hour, when
+  :func:`hours_on_cluster` says so (a named cluster and a large enough run).
 - :func:`fill_dem`: what the flood model calls: the in-memory fill below
   ``TWIN_FLOOD_TILED_CELLS`` cells (default 64 M, about a 256 MB float32 grid; the
   ingest-triggered runs stay there and keep their latency), the cluster above.
@@ -91,18 +93,27 @@ def _gather(client, futures: Sequence, stage: str, progress: Progress | None) ->
 
 # -- COG in, COG out ---------------------------------------------------------------
 
-def read_halo(path: str, window: Window) -> np.ndarray:
-    """A tile of the raster at ``path`` with its one-cell frame, NaN off the raster and
-    on nodata, as the fill sees it (float32 stays, other types become float64)."""
+def _read(path: str, window: Window) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The tile with its frame as the fill sees it (see :func:`read_halo`), the tile's
+    own values as stored, and what a tile file needs (nodata, CRS, transform)."""
     r0, r1, c0, c1 = window
     with rasterio.open(path) as src:
         a0, a1 = max(r0 - 1, 0), min(r1 + 1, src.height)
         b0, b1 = max(c0 - 1, 0), min(c1 + 1, src.width)
         data = src.read(1, window=RioWindow(b0, a0, b1 - b0, a1 - a0))
+        meta = {"nodata": src.nodata, "crs": src.crs,
+                "transform": src.window_transform(RioWindow(c0, r0, c1 - c0, r1 - r0))}
         z, _ = as_float(data, src.nodata)
     out = np.full((r1 - r0 + 2, c1 - c0 + 2), np.nan, dtype=z.dtype)
     out[a0 - r0 + 1:a1 - r0 + 1, b0 - c0 + 1:b1 - c0 + 1] = z
-    return out
+    own = data[r0 - a0:r1 - a0, c0 - b0:c1 - b0]
+    return out, own, meta
+
+
+def read_halo(path: str, window: Window) -> np.ndarray:
+    """A tile of the raster at ``path`` with its one-cell frame, NaN off the raster and
+    on nodata, as the fill sees it (float32 stays, other types become float64)."""
+    return _read(path, window)[0]
 
 
 def _graph_task(path: str, window: Window):
@@ -111,20 +122,16 @@ def _graph_task(path: str, window: Window):
 
 def _fill_task(path: str, window: Window, ring_level: np.ndarray, tiles_dir: str) -> str:
     """Stage 3 of one tile, written as ``tiles_dir/r0_c0.tif``; returns the file name."""
-    r0, r1, c0, c1 = window
-    filled = fill_tile(read_halo(path, window), ring_level)
-    with rasterio.open(path) as src:
-        win = RioWindow(c0, r0, c1 - c0, r1 - r0)
-        original = src.read(1, window=win)
-        nodata, crs, transform = src.nodata, src.crs, src.window_transform(win)
-    _, valid = as_float(original, nodata)
+    r0, _, c0, _ = window
+    h, original, meta = _read(path, window)
+    filled = fill_tile(h, ring_level)
+    _, valid = as_float(original, meta["nodata"])
     out = np.where(valid, filled, original.astype(filled.dtype))
     name = f"{r0}_{c0}.tif"
     tmp = Path(tiles_dir) / f".{name}.{os.getpid()}"
     big = out.shape[0] >= 256 and out.shape[1] >= 256
     with rasterio.open(tmp, "w", driver="GTiff", width=out.shape[1], height=out.shape[0],
-                       count=1, dtype=out.dtype, nodata=nodata, crs=crs, transform=transform,
-                       tiled=big,
+                       count=1, dtype=out.dtype, tiled=big, **meta,
                        **({"blockxsize": 256, "blockysize": 256} if big else {})) as dst:
         dst.write(out, 1)
     os.replace(tmp, Path(tiles_dir) / name)
@@ -183,7 +190,8 @@ def fill_cog(src: Path, dest: Path, tile: int | None = None, client=None,
         vrt.write_text(_vrt(profile, windows, names))
         tmp = dest.parent / f".{dest.name}.partial"
         rasterio.shutil.copy(vrt, tmp, driver="COG", COMPRESS="DEFLATE", PREDICTOR="3",
-                             BLOCKSIZE="512", BIGTIFF="IF_SAFER", OVERVIEW_RESAMPLING="AVERAGE")
+                             BLOCKSIZE="512", BIGTIFF="IF_SAFER", OVERVIEW_RESAMPLING="AVERAGE",
+                             NUM_THREADS="ALL_CPUS")
         os.replace(tmp, dest)
     except (Exception, CancelledError) as exc:    # a task's error, a lost worker, a restart
         raise TiledFloodError(f"the tiled fill of {src.name} did not finish "
@@ -241,6 +249,28 @@ def connected_array(wet: np.ndarray, sources: np.ndarray, tile: int | None = Non
     for (r0, r1, c0, c1), part in zip(windows, parts, strict=True):
         out[r0:r1, c0:c1] = part
     return out
+
+
+def _river_hour(model, levels: np.ndarray) -> np.ndarray:
+    return model.depth(levels)
+
+
+def river_hours(model, levels: np.ndarray, client=None) -> list[np.ndarray]:
+    """``model.depth(levels[k])`` (a ``rivers.RiverModel``) for every hour ``k``, one
+    task per hour; the model goes to each worker once."""
+    with _client(client) as c:
+        shared = c.scatter(model, broadcast=True)
+        futures = c.map(_river_hour, [shared] * len(levels), list(np.asarray(levels, float)),
+                        pure=False)
+        return _gather(c, futures, "hours", None)
+
+
+def hours_on_cluster(cells: int, hours: int) -> bool:
+    """Whether a run's hourly river surfaces go to the cluster: only when one is named
+    (``TWIN_DASK_SCHEDULER``) and cells x hours reach ``TWIN_FLOOD_TILED_CELLS``; short
+    and small runs (the ingest-triggered ones) stay in process."""
+    return bool(os.environ.get(SCHEDULER_ENV)) and \
+        cells * hours >= int(os.environ.get(THRESHOLD_ENV, DEFAULT_THRESHOLD))
 
 
 def fill_dem(dem: np.ndarray) -> np.ndarray:

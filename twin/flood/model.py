@@ -22,9 +22,8 @@ import xarray as xr
 from sqlalchemy import Connection
 
 from twin.analysis.flood import DemGrid, PondingModel, depth_cube
+from twin.flood import distributed, readings
 from twin.flood import grid as dem_grid
-from twin.flood import readings
-from twin.flood.distributed import fill_dem
 from twin.flood.request import EventRequest, FloodInputError, RunGrid, ScenarioRequest
 from twin.flood.rivers import RiverModel
 
@@ -55,7 +54,7 @@ def terrain(conn: Connection, options: RunGrid, dem_path: Path | None,
     t0 = time.perf_counter()
     g = dem_grid.load_dem(dem_path or dem_grid.catalogued_dem(conn), options.resolution_m)
     if options.fill_dem:
-        g = DemGrid(fill_dem(g.z), g.transform, g.crs)   # tiled on dask above a size
+        g = DemGrid(distributed.fill_dem(g.z), g.transform, g.crs)   # tiled on dask above a size
     water = dem_grid.water_mask(conn, g)
     timings["dem_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -135,8 +134,15 @@ def event_run(conn: Connection, req: EventRequest, dem_path: Path | None = None)
         raise FloodInputError("no rain or water-level readings between 'from' and 'to'")
     pluvial = ponding(t, rain, req.drainage_mm_h, timings)
     river_s = [0.0]
+    hourly = None
+    if levels is not None and distributed.hours_on_cluster(t.grid.z.size, req.steps):
+        t0 = time.perf_counter()
+        hourly = distributed.river_hours(t.rivers, levels)    # one task per hour
+        river_s[0] = time.perf_counter() - t0
 
     def fluvial(k: int) -> np.ndarray:
+        if hourly is not None:
+            return hourly[k]
         t0 = time.perf_counter()
         d = t.rivers.depth(levels[k])
         river_s[0] += time.perf_counter() - t0
