@@ -21,6 +21,7 @@ def _register() -> None:
         db,
         demo,
         flood,
+        harvest,
         importer,
         ingest,
         interpolate,
@@ -36,7 +37,7 @@ def _register() -> None:
     )
 
     for module in (db, demo, keys, layers, load, serve, report, styles, rollups, ingest,
-                   interpolate, flood, importer, tiles, alerts,
+                   interpolate, flood, importer, tiles, alerts, harvest,
                    notify):  # last: adds to the alerts group when it exists
         module.register(main)
 

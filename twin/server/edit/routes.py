@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from twin.harvest.guard import check_editable
 from twin.registry import Layer
 from twin.server.auth.policy import ADMIN, can_edit, can_read, visible_fields
 from twin.server.auth.principal import Principal, principal_of
@@ -278,6 +279,7 @@ class Transaction:
         row = await self.one(esql.lock_sql(self.layer), {"fid": fid})
         if row is None:
             raise NotFound(f"item {fid!r} not found in {self.layer.name}")
+        await check_editable(self.conn, self.layer, fid)  # harvested: read-only (409)
         check_if_match(request.headers.get("if-match"), version_etag(row[0], row[1]))
         return row
 
