@@ -291,12 +291,7 @@ class Database:
             replica.drop(f"a statement failed ({type(exc).__name__})")
 
     async def _watch(self) -> None:
-        while True:
-            try:
-                await self.replicas.check(await self._primary_lsn())
-            except Exception:
-                log.exception("replica health check failed")
-            await asyncio.sleep(self.replicas.interval)
+        await self.replicas.watch(self._primary_lsn)
 
     async def _primary_lsn(self) -> int | None:
         return parse_lsn(await self.write_lsn())

@@ -27,7 +27,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -178,12 +178,25 @@ class ReplicaSet:
         oldest_missing = next((t for t, lsn in self._history if lsn > replay), None)
         return 0.0 if oldest_missing is None else max(0.0, now - oldest_missing)
 
-    async def check(self, primary_lsn: int | None) -> None:
-        """Probe every replica once (concurrently) and update its health."""
-        now = time.monotonic()
-        if primary_lsn is not None:
-            self.note_primary(primary_lsn, now)
-        await asyncio.gather(*(self._check_one(r, now) for r in self.replicas))
+    async def watch(self, primary_lsn: Callable[[], Awaitable[int | None]]) -> None:
+        """The health loops, until cancelled: the primary's position and each replica,
+        every ``interval`` seconds each (a replica that does not answer delays no other)."""
+        async def primary() -> None:
+            while True:
+                lsn = await primary_lsn()
+                if lsn is not None:
+                    self.note_primary(lsn, time.monotonic())
+                await asyncio.sleep(self.interval)
+
+        async def replica(one: Replica) -> None:
+            while True:
+                try:
+                    await self._check_one(one, time.monotonic())
+                except Exception:
+                    log.exception("replica %s: health check failed", one.label)
+                await asyncio.sleep(self.interval)
+
+        await asyncio.gather(primary(), *(replica(one) for one in self.replicas))
 
     async def _check_one(self, replica: Replica, now: float) -> None:
         try:
