@@ -33,9 +33,9 @@ from twin.server.metrics.middleware import MetricsMiddleware
 from twin.server.middleware.cors import cors_middleware
 from twin.server.middleware.guard import GuardMiddleware
 from twin.server.middleware.language import LanguageMiddleware
+from twin.server.middleware.replicas import ReplicaRoutingMiddleware
 from twin.server.middleware.security import SecurityHeadersMiddleware
 from twin.server.pygeoapi import bridge
-from twin.server.replica_routing import ReplicaRoutingMiddleware
 from twin.server.replicas import ReplicaSet, replica_dsns
 from twin.server.state import ServerState
 

@@ -17,7 +17,7 @@ recent enough, everything else to the primary (``pool`` is always the primary's)
 replica that cannot give a connection within ``REPLICA_WAIT_S`` sends the request to the
 primary; a statement that fails on a replica drops it and, in :meth:`Database.fetchrow`
 and its siblings, runs again on the primary (other failures are retried whole by
-:mod:`twin.server.replica_routing`).
+:mod:`twin.server.middleware.replicas`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Read replicas (PostgreSQL streaming replication): which server a statement goes to.
 
-A request's route (:data:`ROUTE`, set by :mod:`twin.server.replica_routing` for every
+A request's route (:data:`ROUTE`, set by :mod:`twin.server.middleware.replicas` for every
 request) says whether it only reads and, for read-your-writes, the WAL position (LSN) its
 client has seen written. :class:`twin.server.db.Database` asks :meth:`ReplicaSet.pick`
 for a replica when the route reads; everything else (writes, anything in a write
