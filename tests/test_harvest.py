@@ -272,14 +272,15 @@ def _pygeoapi_config(tmp_path, port: int) -> dict:
         "server": {"bind": {"host": "127.0.0.1", "port": port},
                    "url": f"http://127.0.0.1:{port}", "mimetype": "application/json",
                    "encoding": "utf-8", "language": "en-US", "limits": {"default_items": 10,
-                                                                        "max_items": 100},
+                                                                        "max_items": 3},
                    "map": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
                            "attribution": "OSM"}},
         "logging": {"level": "ERROR"},
         "metadata": {"identification": {"title": "agency", "description": "agency",
                                         "keywords": ["x"], "terms_of_service": "x",
                                         "url": "http://example.org"},
-                     "license": {"name": "CC-BY 4.0"},
+                     "license": {"name": "CC-BY 4.0",
+                                 "url": "https://creativecommons.org/licenses/by/4.0/"},
                      "provider": {"name": "agency"}, "contact": {"name": "agency"}},
         "resources": {"parking": {
             "type": "collection", "title": "parking", "description": "parking",
@@ -292,7 +293,8 @@ def _pygeoapi_config(tmp_path, port: int) -> dict:
 
 @pytest.fixture()
 def pygeoapi(tmp_path):
-    """A stock pygeoapi (Starlette) in its own process over a GeoJSON file."""
+    """A stock pygeoapi (its Starlette app under uvicorn) in its own process over a
+    GeoJSON file; at most 3 features a page, so a harvest follows its next links."""
     import yaml
 
     port = _free_port()
@@ -303,7 +305,8 @@ def pygeoapi(tmp_path):
            "PATH": bindir + ":/usr/bin:/bin"}
     subprocess.run([f"{bindir}/pygeoapi", "openapi", "generate", str(config),
                     "--output-file", str(openapi)], env=env, check=True, capture_output=True)
-    proc = subprocess.Popen([f"{bindir}/pygeoapi", "serve", "--starlette"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "pygeoapi.starlette_app:APP",
+                             "--host", "127.0.0.1", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:

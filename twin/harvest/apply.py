@@ -75,6 +75,8 @@ def _prepared(layer: Layer, batch: Batch, mapping: Mapping | None, label: str, e
     data = source_data(list(batch.puts.values()), label)
     if mapping is not None:
         data = apply_mapping(mapping, layer, data)
+    if layer.id_field and layer.id_field not in data.columns:  # the remote id is the id
+        data.columns[layer.id_field] = list(data.columns[ID])
     prepared = prepare(layer, data, crs=None, extent=extent, strict=False, id_column=ID,
                        mode="replace" if batch.full else "upsert")
     if mapping is not None:
