@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
 
 import click
@@ -23,6 +24,17 @@ def _broker(value: str):
         raise click.BadParameter(str(exc), param_hint="--broker") from None
 
 
+def _group(_ctx, _param, value: str | None) -> str | None:
+    from twin.ingest.mqtt_topics import check_group
+
+    if value is not None:
+        try:
+            check_group(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
 @click.group("ingest")
 def ingest() -> None:
     """Stream sensor readings in (MQTT), or replay the demo's readings to a broker."""
@@ -33,8 +45,12 @@ def ingest() -> None:
               help="mqtt://[user:password@]host[:port] or mqtts://... (TLS).")
 @click.option("--topic", "topics", multiple=True, default=("twin/readings/#",),
               show_default=True, help="Topic filter (repeatable): <prefix>/<station>[/<property>].")
-@click.option("--client-id", default="twin-ingest", show_default=True,
-              help="Fixed id: the broker keeps this subscriber's session and queue.")
+@click.option("--client-id", help="Fixed id: the broker keeps this subscriber's session and "
+              "queue. Default twin-ingest; in a group twin-ingest-<group>-<host name>: give "
+              "each member on one host its own.")
+@click.option("--group", callback=_group,
+              help="Join the MQTT 5 shared subscription $share/GROUP/<topic>: the broker "
+                   "splits the stream among the members of the group.")
 @click.option("--batch", "batch_messages", default=10000, show_default=True,
               type=click.IntRange(1, 16000), help="Write after this many messages...")
 @click.option("--batch-ms", default=1000, show_default=True, type=click.IntRange(1, 60000),
@@ -45,8 +61,8 @@ def ingest() -> None:
                    "agency level does not name its station's agency is a dead letter.")
 @click.pass_obj
 @handle_errors
-def mqtt_command(app: AppContext, broker: str, topics: tuple[str, ...], client_id: str,
-                 batch_messages: int, batch_ms: int, report_s: float,
+def mqtt_command(app: AppContext, broker: str, topics: tuple[str, ...], client_id: str | None,
+                 group: str | None, batch_messages: int, batch_ms: int, report_s: float,
                  agency_topics: bool) -> None:
     """Subscribe to a broker and store readings (QoS 1, acknowledged once stored)."""
     from twin.ingest.mqtt import MqttOptions, Subscriber
@@ -56,13 +72,16 @@ def mqtt_command(app: AppContext, broker: str, topics: tuple[str, ...], client_i
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     window = Window.of(app.settings.readings_max_age_days,
                        app.settings.readings_max_ahead_minutes, app.settings.city.timezone)
+    if client_id is None:
+        client_id = f"twin-ingest-{group}-{socket.gethostname()}" if group else "twin-ingest"
     options = MqttOptions(_broker(broker), tuple(topics), client_id, batch_messages, batch_ms,
                           surfaces_dir=app.settings.raster_dir, agency_topics=agency_topics,
-                          window=window)
+                          window=window, group=group)
     app.upgrade(quiet=True)
     subscriber = Subscriber(libpq_url(app.url), options)
     _report_every(subscriber, report_s)
-    click.echo(f"storing readings from {broker} ({', '.join(topics)}); Ctrl-C to stop")
+    click.echo(f"storing readings from {broker} ({', '.join(options.subscriptions)}) as "
+               f"{client_id}; Ctrl-C to stop")
     stats = subscriber.run()
     click.echo(stats.line())
 

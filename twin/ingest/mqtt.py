@@ -34,6 +34,14 @@ How nothing is lost:
 - paho reconnects to the broker with exponential backoff; messages received on a
   connection that has since dropped are not acknowledged (the broker redelivers them).
 - SIGTERM/SIGINT: the batch in hand is written and acknowledged, then it disconnects.
+
+A group (``group``, ``twin ingest mqtt --group NAME``): N subscribers, each with a
+client id of its own, subscribe to MQTT 5 shared subscriptions ``$share/NAME/<filter>``
+and the broker hands each message to one of them. The guarantees above hold per member
+(its session keeps what it had in flight: a member restarted under its client id gets
+its unacknowledged messages again); writers run one after another under the ingest
+lock (``twin.ingest.derived``), so rollups and AQI of a station-hour two members touch
+are those of a rebuild.
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from twin.alerts import engine as alerts
 from twin.ingest.errors import LoadError
+from twin.ingest.mqtt_topics import agency_topic_target, check_group, filter_prefix, topic_target
 from twin.ingest.observations import (
     DeadLetter,
     Parsed,
@@ -118,6 +127,18 @@ class MqttOptions:
     surfaces_every_s: float = 10.0
     agency_topics: bool = False          # <prefix>/<agency>/<station>[/<property>]
     window: Window = STREAMS             # the times a reading may have, the city's zone
+    group: str | None = None             # MQTT 5 shared subscription $share/<group>/...
+
+    def __post_init__(self) -> None:
+        if self.group is not None:
+            check_group(self.group)
+
+    @property
+    def subscriptions(self) -> tuple[str, ...]:
+        """The filters subscribed to: the topics, or shared by the group."""
+        if self.group is None:
+            return self.topics
+        return tuple(f"$share/{self.group}/{t}" for t in self.topics)
 
     @property
     def receive_maximum(self) -> int:
@@ -127,44 +148,6 @@ class MqttOptions:
     @property
     def prefixes(self) -> list[list[str]]:
         return sorted((filter_prefix(t) for t in self.topics), key=len, reverse=True)
-
-
-def filter_prefix(topic_filter: str) -> list[str]:
-    """The literal levels of a topic filter before its first wildcard."""
-    levels = []
-    for level in topic_filter.split("/"):
-        if level in ("+", "#"):
-            break
-        levels.append(level)
-    return levels
-
-
-def topic_target(topic: str, prefixes: list[list[str]]) -> tuple[str, str | None]:
-    """(station, property or None) named by a message topic; raises :class:`Refused`."""
-    levels = topic.split("/")
-    for prefix in prefixes:
-        if levels[:len(prefix)] == prefix:
-            rest = levels[len(prefix):]
-            if len(rest) in (1, 2) and all(rest):
-                return rest[0], rest[1] if len(rest) == 2 else None
-            break
-    raise Refused("the topic must be <prefix>/<station_code> or <prefix>/<station_code>/"
-                  "<property>")
-
-
-def agency_topic_target(topic: str, prefixes: list[list[str]]
-                        ) -> tuple[str, str, str | None]:
-    """(agency, station, property or None) named by an agency topic
-    ``<prefix>/<agency>/<station_code>[/<property>]``; raises :class:`Refused`."""
-    levels = topic.split("/")
-    for prefix in prefixes:
-        if levels[:len(prefix)] == prefix:
-            rest = levels[len(prefix):]
-            if len(rest) in (2, 3) and all(rest):
-                return rest[0], rest[1], rest[2] if len(rest) == 3 else None
-            break
-    raise Refused("the topic must be <prefix>/<agency>/<station_code> or <prefix>/<agency>/"
-                  "<station_code>/<property>")
 
 
 @dataclass(slots=True)
@@ -231,14 +214,14 @@ class Subscriber:
         self.generation += 1
         log.info("connected to %s:%s (session %s)", self.options.broker.host,
                  self.options.broker.port, "resumed" if flags.session_present else "new")
-        client.subscribe([(t, SubscribeOptions(qos=1)) for t in self.options.topics])
+        client.subscribe([(t, SubscribeOptions(qos=1)) for t in self.options.subscriptions])
 
     def _on_subscribe(self, _client, _userdata, _mid, reasons, _properties) -> None:
         refused = [r for r in reasons if r.is_failure]
         if refused:
             log.error("the broker refused the subscription: %s", refused)
             return
-        log.info("subscribed to %s", ", ".join(self.options.topics))
+        log.info("subscribed to %s", ", ".join(self.options.subscriptions))
         self.subscribed.set()
 
     def _on_disconnect(self, _client, _userdata, _flags, reason, _properties) -> None:
@@ -345,7 +328,6 @@ class Subscriber:
                 self.client.ack(msg.mid, msg.qos)
         if self.surfaces is not None:  # after commit and ack; errors are logged there
             self.surfaces.after_commit(self.connection)
-
 
     def _write_until_stored(self, batch: list[Message], parsed: list[Parsed]
                             ) -> WriteResult | None:
