@@ -47,6 +47,13 @@ def check(cur: psycopg.Cursor, rule: Rule) -> None:
                     "IS NULL", (st.area, st.area))
         if cur.fetchone() is None:
             raise RuleError(rule.id, "subject.stations.area", f"unknown area {st.area!r}")
+    for kind, name in rule.subject.places:
+        from twin.alerts.flood import PLACES
+
+        cur.execute(f"SELECT 1 FROM ({PLACES[kind]}) p LIMIT 1", {kind: [name]})
+        if cur.fetchone() is None:
+            field = {"road": "subject.roads", "route": "subject.routes", "area": "subject.wards"}
+            raise RuleError(rule.id, field[kind], f"unknown {kind} {name!r}")
     if rule.prop and rule.prop not in RANGES:
         cur.execute("SELECT 1 FROM sensor_stations WHERE %s = ANY(properties) LIMIT 1",
                     (rule.prop,))

@@ -131,7 +131,16 @@ class Stuck(_Strict):
     times: int = Field(ge=3, le=10_000)
 
 
-Condition = Annotated[Threshold | AqiClass | RiverLevel | Rain | Silence | Stuck,
+class FloodDepth(_Strict):
+    """Water deeper than ``above_m`` on named roads, bus routes or wards in the steps of a
+    stored flood run (``scenario``): the deepest water of the flood polygons it crosses."""
+    kind: Literal["flood_depth"]
+    scenario: str = Field(min_length=1, max_length=200)
+    above_m: float = Field(gt=0, le=30)
+    clear_minutes: int = Field(0, ge=0, le=7 * 1440)
+
+
+Condition = Annotated[Threshold | AqiClass | RiverLevel | Rain | Silence | Stuck | FloodDepth,
                       Field(discriminator="kind")]
 
 
@@ -144,6 +153,14 @@ class Stations(_Strict):
 
 class Subject(_Strict):
     stations: Stations = Stations()
+    roads: tuple[str, ...] = ()    # road_segments names (flood_depth)
+    routes: tuple[str, ...] = ()   # bus_routes route numbers (flood_depth)
+    wards: tuple[str, ...] = ()    # admin_areas names or codes in force (flood_depth)
+
+    @property
+    def places(self) -> tuple[tuple[str, str], ...]:
+        return tuple([("road", r) for r in self.roads] + [("route", r) for r in self.routes]
+                     + [("area", w) for w in self.wards])
 
 
 class Notify(_Strict):
@@ -170,6 +187,11 @@ class Rule(_Strict):
             raise ValueError(f"ack_roles: unknown role {unknown[0]!r} (one of {', '.join(ROLES)})")
         if self.condition.kind == "river_level" and self.subject.stations != Stations():
             raise ValueError("subject: a river_level rule's subject is its gauge")
+        flood = self.condition.kind == "flood_depth"
+        if flood and (not self.subject.places or self.subject.stations != Stations()):
+            raise ValueError("subject: a flood_depth rule names roads, routes or wards")
+        if not flood and self.subject.places:
+            raise ValueError("subject: roads, routes and wards are for flood_depth rules")
         return self
 
     @property
@@ -178,12 +200,12 @@ class Rule(_Strict):
         c = self.condition
         return {"threshold": getattr(c, "property", None), "stuck": getattr(c, "property", None),
                 "rain": "rain_mm", "river_level": "water_level_m", "aqi_class": None,
-                "silence": None}[c.kind]
+                "silence": None, "flood_depth": None}[c.kind]
 
 
 def _field(loc: tuple) -> str:
     parts = [str(p) for p in loc if p not in ("threshold", "aqi_class", "river_level", "rain",
-                                               "silence", "stuck")]
+                                               "silence", "stuck", "flood_depth")]
     return ".".join(parts) or "(rule)"
 
 

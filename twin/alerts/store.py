@@ -70,6 +70,8 @@ class Stations:
     def of(self, rule: Rule) -> dict[int, Station]:
         """The stations a rule watches: by code, kind and area, measuring its property."""
         st, c = rule.subject.stations, rule.condition
+        if c.kind == "flood_depth":   # roads, routes, wards: twin.alerts.flood
+            return {}
         ids, area = set(st.ids), self.areas.get(st.area or "", set())
         out = {}
         for sid, code, name, kind, props in self.rows:

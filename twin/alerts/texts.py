@@ -12,12 +12,13 @@ NAMES = {
     "rain": ("Mưa lớn", "Heavy rain"),
     "silence": ("Trạm mất tín hiệu", "Station silent"),
     "stuck": ("Cảm biến treo giá trị", "Sensor stuck"),
+    "flood_depth": ("Ngập sâu", "Deep flooding"),
 }
 PROPS = {"pm25": "PM2.5", "pm10": "PM10", "no2": "NO₂", "o3": "O₃", "co": "CO", "so2": "SO₂",
          "water_level_m": ("mực nước", "water level"), "rain_mm": ("lượng mưa", "rain"),
          "temperature": ("nhiệt độ", "temperature"), "humidity": ("độ ẩm", "humidity")}
 UNITS = {"threshold": None, "aqi_class": "AQI", "river_level": "m", "rain": "mm",
-         "silence": None, "stuck": None}
+         "silence": None, "stuck": None, "flood_depth": "m"}
 LEVELS = ("I", "II", "III")
 
 
@@ -59,6 +60,9 @@ def description(rule: Rule, station: str, value: float | None, level: int | None
         elif c.kind == "rain":
             hours = f"{c.hours} {'giờ' if lang == 'vi' else 'h'}"
             text = f"{at}: {shown} / {hours} (> {number(c.above_mm, lang)} mm)"
+        elif c.kind == "flood_depth":
+            text = (f"{station}: {'ngập sâu' if lang == 'vi' else 'water'} {shown} "
+                    f"(> {number(c.above_m, lang, 2)} m, {c.scenario})")
         elif c.kind == "silence":
             text = (f"{at}: {'không có số liệu trong' if lang == 'vi' else 'no reading for'} "
                     f"{c.minutes} {'phút' if lang == 'vi' else 'minutes'}")

@@ -55,16 +55,20 @@ def load(app: AppContext) -> None:
 @click.pass_obj
 @handle_errors
 def evaluate(app: AppContext, since: datetime | None) -> None:
-    """Evaluate every enabled rule on every station once, then the silence timer."""
+    """Evaluate every enabled rule once (stations, then flood runs), then the silence
+    timer."""
     from twin.alerts import engine
+    from twin.alerts.flood import evaluate_flood
 
     app.upgrade(quiet=True)
     lo = since.replace(tzinfo=UTC) if since else engine.EPOCH
     with _pg(app) as conn:
         pg = conn.connection.driver_connection
         summary = engine.evaluate(pg, None, lo)
+        flood = evaluate_flood(pg)
         timer = engine.tick(pg)
     click.echo(summary.line())
+    click.echo(f"flood depth: {flood.line()}")
     if timer is not None:
         click.echo(f"silence timer: {timer.count('opened')} opened")
 

@@ -30,6 +30,7 @@ import shapely
 from pyproj import CRS, Transformer
 from sqlalchemy import Connection, Engine, text
 
+from twin.alerts.flood import after_flood
 from twin.analysis.flood import vectorise
 from twin.analysis.flood.vectorise import area_by_class
 from twin.flood.archive import Audit, before_replace
@@ -122,6 +123,8 @@ def persist(engine: Engine, run: FloodRun, raster_root: Path,
         raise
     run.timings["store_s"] = time.perf_counter() - t0
     _remove_files(old - {str(p) for p in run_dir.rglob("*.tif")})
+    with engine.connect() as conn:  # committed: the flood-depth alert rules of the scenario
+        after_flood(conn.connection.driver_connection, run.name)
     return StoredRun(run.name, coverage_id(run.name), ids, len(rows), areas)
 
 
