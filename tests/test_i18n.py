@@ -380,3 +380,15 @@ def test_qgis_reads_the_vietnamese_aliases(http, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     said = json.loads(done.stdout.strip().splitlines()[-1])
     assert said == {"name": "Đoạn đường", "alias": "Tên đường", "group": "Giao thông"}, said
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_edr_and_bridged_documents_name_the_request_language(http, lang):
+    """pygeoapi labels its EDR answers with its default locale whatever was asked; twin
+    labels every text response with the request's language."""
+    for path, params in (("/collections/sensor_readings/locations", {}),
+                         ("/collections/sensor_readings", {}), ("/", {}),
+                         ("/conformance", {})):
+        r = http.get(path, params={**params, "lang": lang})
+        assert r.status_code == 200, (path, r.text[:200])
+        assert r.headers["content-language"] == {"vi": "vi-VN", "en": "en-US"}[lang], path

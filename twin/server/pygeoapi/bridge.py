@@ -58,7 +58,10 @@ log = logging.getLogger("twin.server")
 
 OPENAPI_MEDIA = "application/vnd.oai.openapi+json;version=3.0"
 CRS_PARAMS = ("crs", "bbox-crs", "filter-crs")
-DROPPED_HEADERS = {"content-type", "content-encoding", "content-length"}
+# pygeoapi's Content-Language is dropped too: its data responses (EDR) name its default
+# locale whatever the request asked; the language middleware labels every text
+# response with the request's negotiated language instead.
+DROPPED_HEADERS = {"content-type", "content-encoding", "content-length", "content-language"}
 # pygeoapi renders some HTML pages (EDR queries, coverages) in its default language, not
 # the request's (it passes api.default_locale); an HTML request's locale stands in.
 PAGE_LOCALE: ContextVar = ContextVar("twin_page_locale", default=None)
