@@ -110,7 +110,8 @@ def changes_sql(layer: Layer, feature: sql.Composable, *, after: Cursor,
 WITH e AS (
   SELECT c.seq, l.id, c.at, l.action, l.row_id, l.external_id
   FROM change_commits c JOIN change_log l ON l.xid = c.xid AND l.layer = %(layer)s
-  WHERE (c.seq, l.id) > (%(seq)s::bigint, %(id)s::bigint){where}
+  WHERE c.seq >= %(seq)s::bigint
+    AND l.id > CASE WHEN c.seq = %(seq)s::bigint THEN %(id)s::bigint ELSE 0 END{where}
   ORDER BY c.seq, l.id LIMIT %(limit)s)
 SELECT e.seq, e.id, e.at, e.action, e.external_id,
        CASE WHEN e.action <> 'deleted' THEN {feature} END

@@ -59,22 +59,24 @@ CREATE OR REPLACE FUNCTION twin_log_inserted() RETURNS trigger LANGUAGE plpgsql 
 BEGIN
   INSERT INTO change_log (layer, action, row_id, external_id, env)
   SELECT TG_TABLE_NAME, 'created', n.id, n.external_id, {ENV.format(g='n.geom')}
-  FROM new_rows n ORDER BY n.id;
+  FROM new_rows n;
   IF FOUND THEN PERFORM twin_change_pending(); END IF;
   RETURN NULL;
 END $$;
 CREATE OR REPLACE FUNCTION twin_log_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  -- one pass over the rows: a renamed feature's old id first (deleted), then the update
   INSERT INTO change_log (layer, action, row_id, external_id, env)
-  SELECT TG_TABLE_NAME, c.action, c.id, c.external_id, c.env FROM (
-    SELECT n.id, 0 AS k, 'deleted' AS action, o.external_id, {ENV.format(g='o.geom')} AS env
-    FROM new_rows n JOIN old_rows o ON o.id = n.id
-    WHERE o.external_id IS DISTINCT FROM n.external_id
-    UNION ALL
-    SELECT n.id, 1, 'updated', n.external_id,
-           {ENV.format(g='ST_Collect(o.geom, n.geom)')}
-    FROM new_rows n JOIN old_rows o ON o.id = n.id) c
-  ORDER BY c.id, c.k;
+  SELECT TG_TABLE_NAME, c.action, n.id, c.external_id, c.env
+  FROM new_rows n JOIN old_rows o ON o.id = n.id
+  CROSS JOIN LATERAL (VALUES
+    (CASE WHEN o.external_id IS DISTINCT FROM n.external_id THEN 'deleted' END,
+     o.external_id,
+     CASE WHEN o.external_id IS DISTINCT FROM n.external_id THEN {ENV.format(g='o.geom')} END),
+    ('updated', n.external_id, {ENV.format(
+        g='CASE WHEN o.geom = n.geom THEN n.geom ELSE ST_Collect(o.geom, n.geom) END')})
+  ) AS c(action, external_id, env)
+  WHERE c.action IS NOT NULL;
   IF FOUND THEN PERFORM twin_change_pending(); END IF;
   RETURN NULL;
 END $$;
@@ -82,7 +84,7 @@ CREATE OR REPLACE FUNCTION twin_log_deleted() RETURNS trigger LANGUAGE plpgsql A
 BEGIN
   INSERT INTO change_log (layer, action, row_id, external_id, env)
   SELECT TG_TABLE_NAME, 'deleted', o.id, o.external_id, {ENV.format(g='o.geom')}
-  FROM old_rows o ORDER BY o.id;
+  FROM old_rows o;
   IF FOUND THEN PERFORM twin_change_pending(); END IF;
   RETURN NULL;
 END $$;
