@@ -15,8 +15,8 @@ from twin.cli.context import AppContext, handle_errors
               'e.g. "Hoàn Kiếm" or "Phường Cửa Nam" (diacritics and case optional).')
 @click.option("--from", "start", required=True, help="First day, YYYY-MM-DD (local time).")
 @click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD (inclusive).")
-@click.option("--topics", default="assets,air,flood", show_default=True,
-              help="Comma-separated topics: assets, air, flood.")
+@click.option("--topics", default="assets,air,flood,alerts", show_default=True,
+              help="Comma-separated topics: assets, air, flood, alerts.")
 @click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default=None,
               help="Output format (default: from the output file's suffix, else pdf).")
 @click.option("--paper", type=click.Choice(["a4", "a3"]), default="a4", show_default=True,

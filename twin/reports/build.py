@@ -9,7 +9,7 @@ from datetime import datetime
 from psycopg import Connection
 
 from twin.i18n import day, moment
-from twin.reports import air, assets, data, flood, maps, symbols, words
+from twin.reports import air, alerts, assets, data, flood, maps, symbols, words
 from twin.reports.areas import resolve_area
 from twin.reports.data import Feature
 from twin.reports.model import Area, MapLayer, Report, Section
@@ -50,6 +50,8 @@ def gather(conn: Connection, area: Area, request: ReportRequest, now: datetime) 
             sections.append(assets.section(conn, area, request, roads))
         elif topic is Topic.air:
             sections.append(_with_roads(air.section(conn, area, request), roads, lang))
+        elif topic is Topic.alerts:
+            sections.append(_with_roads(alerts.section(conn, area, request), roads, lang))
         else:
             sections.append(_with_roads(flood.section(conn, area, request), roads, lang))
     if area.map_note and sections:  # which administrative map the period uses

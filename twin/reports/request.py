@@ -34,6 +34,7 @@ class Topic(StrEnum):
     assets = "assets"
     air = "air"
     flood = "flood"
+    alerts = "alerts"
 
 
 class Format(StrEnum):
@@ -93,7 +94,7 @@ class ReportRequest(BaseModel):
     start: date = Field(alias="from", description="First day of the period (inclusive)")
     end: date = Field(alias="to", description="Last day of the period (inclusive)")
     topics: Annotated[tuple[Topic, ...], BeforeValidator(_topics)] = Field(
-        (Topic.assets, Topic.air, Topic.flood), min_length=1)
+        (Topic.assets, Topic.air, Topic.flood, Topic.alerts), min_length=1)
     format: Format = Format.pdf
     paper: Paper = Paper.a4
     lang: Language | None = Field(None, description="Language of the report: vi or en "

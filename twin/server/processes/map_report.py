@@ -22,7 +22,8 @@ PROCESS_METADATA: dict[str, Any] = {
     "description": {"en": (
         "A planner's report on one district or ward of Hà Nội over a period: overview maps "
         "(legend, scale bar, north arrow, EPSG:3405) and tables for road and transport "
-        "assets, air quality (daily VN_AQI) and flooding. Returns the PDF (A4 or A3 "
+        "assets, air quality (daily VN_AQI), flooding and the alerts active in the period. "
+        "Returns the PDF (A4 or A3 "
         "landscape) or a self-contained interactive HTML page.")},
     "jobControlOptions": ["sync-execute", "async-execute"],
     "keywords": ["report", "map", "district", "assets", "air quality", "flood"],
@@ -39,7 +40,8 @@ PROCESS_METADATA: dict[str, Any] = {
                "schema": {**_TEXT, "format": "date"}, "minOccurs": 1, "maxOccurs": 1},
         "topics": {"title": "Topics", "description": "Topics to include (default: all).",
                    "schema": {"type": "array", "minItems": 1, "uniqueItems": True,
-                              "items": {**_TEXT, "enum": ["assets", "air", "flood"]}},
+                              "items": {**_TEXT, "enum": ["assets", "air", "flood",
+                                                           "alerts"]}},
                    "minOccurs": 0, "maxOccurs": 1},
         "format": {"title": "Format", "schema": {**_TEXT, "enum": ["pdf", "html"],
                                                  "default": "pdf"},
@@ -59,7 +61,7 @@ PROCESS_METADATA: dict[str, Any] = {
                        {"type": "string", "contentMediaType": "text/html"}]}},
     },
     "example": {"inputs": {"area": "Hoàn Kiếm", "from": "2026-10-01", "to": "2026-10-31",
-                           "topics": ["assets", "air", "flood"], "format": "pdf",
+                           "topics": ["assets", "air", "flood", "alerts"], "format": "pdf",
                            "paper": "a4", "lang": "vi"}},
 }
 
