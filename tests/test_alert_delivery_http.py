@@ -151,6 +151,32 @@ def test_the_stream_sends_each_event_resumes_after_last_event_id_and_beats(site)
         resumed.close()
 
 
+def test_an_event_committed_after_a_higher_id_is_still_streamed(site):
+    """Identity ids are handed out at insert, not at commit: the event of a transaction
+    that commits after a later one was streamed still reaches the client."""
+    import psycopg
+
+    base, dsn, _keys = site
+    add_rule(dsn, "rain-1h", {"mqtt": False})
+    alert_id, _first = open_alert(dsn, "rain-1h", "RG-02")
+    stream = Stream(base)
+    try:
+        wait_for(lambda: any("stream" in c for c in stream.comments), "the stream open")
+        with psycopg.connect(dsn) as slow:
+            late = slow.execute(
+                "INSERT INTO alert_events (alert_id, at, transition, severity, value) "
+                "VALUES (%s, now(), 'updated', 'severe', 50) RETURNING id",
+                (alert_id,)).fetchone()[0]
+            early = transition(dsn, alert_id, "acknowledged", actor="env-user")
+            assert early > late
+            wait_for(lambda: early in stream.ids(), "the committed later id")
+        # the slow transaction commits now, its lower id after the higher one was sent
+        wait_for(lambda: late in stream.ids(), "the event committed late")
+        assert stream.ids() == [early, late]
+    finally:
+        stream.close()
+
+
 def test_a_bad_last_event_id_is_a_400(site):
     r = httpx.get(site[0] + "/alerts/stream", headers={"Last-Event-ID": "yesterday"})
     assert r.status_code == 400

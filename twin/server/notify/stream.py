@@ -10,6 +10,11 @@ every ``heartbeat_s`` seconds of silence, so proxies keep the connection open.
 One ``LISTEN twin_alert_events`` connection per worker wakes every open stream (it is
 opened with the first stream and closed with the last); streams also look every
 ``POLL_S`` seconds, and hold a pooled connection only while they read.
+
+Identity ids are not commit order: an event whose transaction commits after a higher id
+was streamed would be skipped by ``id > last``. So a stream reads above a low-water mark
+that trails what it sent by ``LATE_S`` seconds, and skips the ids it sent since (as the
+fan-out does with its own mark).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from twin.server.state import ServerState
 
 log = logging.getLogger("twin.server.notify")
 POLL_S = 2.0
+LATE_S = 300.0   # an event committed this long after a higher id is still streamed
 PAGE = 200
 MAX_ID = 2**63 - 1
 
@@ -87,6 +93,17 @@ def _last_event_id(request: Request) -> int | None:
     return int(raw)
 
 
+def _lower_mark(after: int, sent: dict[int, float]) -> int:
+    """Raise the mark past the ids sent more than ``LATE_S`` ago (forgetting them)."""
+    old = time.monotonic() - LATE_S
+    settled = [i for i, t in sent.items() if t < old]
+    if settled:
+        after = max(after, *settled)
+        for i in [i for i in sent if i <= after]:
+            del sent[i]
+    return after
+
+
 def frame(event_id: int, msg: dict) -> str:
     data = json.dumps(msg, ensure_ascii=False, separators=(",", ":"), default=str)
     return f"id: {event_id}\nevent: alert\ndata: {data}\n\n"
@@ -95,10 +112,10 @@ def frame(event_id: int, msg: dict) -> str:
 def stream_route(state: ServerState, heartbeat_s: float):
     hub = Hub(state.db.dsn)
 
-    async def fetch(after: int) -> list[tuple]:
+    async def fetch(after: int, sent: list[int]) -> list[tuple]:
         async with state.db.connection() as conn:
-            cur = await conn.execute(EVENTS_SQL + "WHERE e.id > %s ORDER BY e.id LIMIT %s",
-                                     (after, PAGE))
+            cur = await conn.execute(EVENTS_SQL + "WHERE e.id > %s AND NOT e.id = ANY(%s) "
+                                     "ORDER BY e.id LIMIT %s", (after, sent, PAGE))
             return await cur.fetchall()
 
     async def start() -> int:
@@ -108,15 +125,17 @@ def stream_route(state: ServerState, heartbeat_s: float):
 
     async def events(after: int, private: bool):
         hub.join()
+        sent: dict[int, float] = {}   # ids sent above the mark, and when
         try:
             yield ": twin alert stream\nretry: 3000\n\n"
             spoke = time.monotonic()
             while True:
-                rows = await fetch(after)
+                rows = await fetch(after, list(sent))
                 for event_id, _transition, event, alert, _notify in rows:
                     msg = message(event, alert)
                     yield frame(event_id, msg if private else public_message(msg))
-                    after, spoke = event_id, time.monotonic()
+                    sent[event_id] = spoke = time.monotonic()
+                after = _lower_mark(after, sent)
                 if len(rows) == PAGE:
                     continue
                 await hub.wait(min(POLL_S, heartbeat_s))
