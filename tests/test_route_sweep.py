@@ -188,6 +188,14 @@ def calls_for(template: str, method: str, ctx) -> list[Call]:
         # any agency role may try (the rule's ack_roles decide, per alert): no such alert
         return [Call("/alerts/999999999/acknowledge", set(AGENCY_ROLES),
                      refused_body={"note": "sweep"}, allowed_body={"note": "sweep"})]
+    if template == "/subscriptions" and method == "POST":
+        # any authenticated agency, for a layer it may read (the admin's call names none)
+        return [Call(template, set(AGENCY_ROLES),
+                     refused_body={"layer": "cameras", "webhook": "http://127.0.0.1:9/"},
+                     allowed_body={})]
+    if template == "/subscriptions/{sub_id}" and method == "DELETE":
+        # the owner or an admin; nobody owns this one (404 to every agency)
+        return [Call("/subscriptions/999999999", set(AGENCY_ROLES))]
     if template == "/jobs/{job_id}" and method == "DELETE":
         return [Call(f"/jobs/{ctx['job_id']}", {ADMIN}, owner_only=True,
                      allowed_path="/jobs/00000000-0000-0000-0000-000000000000")]

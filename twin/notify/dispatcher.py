@@ -10,6 +10,12 @@ tables do not hold, so a restart loses nothing (a delivery in flight when a disp
 dies is tried again after its lease: receivers deduplicate on ``Idempotency-Key``).
 Each claimed delivery is sent by a task of its own (at most ``concurrency`` in flight),
 so an endpoint that hangs until its timeout delays nothing else.
+
+Other producers (``producers``: layer-change subscriptions,
+:class:`twin.server.subscriptions.producer.SubscriptionProducer`) share the same
+outbox, claims, retries and dead letters: each names its ``stream`` and the ``notice``
+that wakes the dispatcher, fans out in :meth:`step`, and resolves its own webhook
+targets (``endpoint``) and MQTT messages (``publish``).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ STOP_GRACE_S = 5.0
 
 class Dispatcher:
     def __init__(self, dsn: str, settings: NotifySettings,
-                 endpoints: dict[str, Endpoint] | None = None):
+                 endpoints: dict[str, Endpoint] | None = None, producers=()):
         self.dsn = dsn
         self.settings = settings
         self.endpoints = (load_webhooks(settings.alerts_config) if endpoints is None
@@ -45,6 +51,7 @@ class Dispatcher:
         self._db = asyncio.Lock()  # one statement or transaction at a time on the connection
         self._inflight: set[asyncio.Task] = set()
         self.delivered = 0  # counted for tests and the benchmark
+        self.producers = {p.stream: p for p in producers}
 
     @property
     def channels(self) -> list[str]:
@@ -59,7 +66,7 @@ class Dispatcher:
         while True:
             try:
                 async with await self._connect() as conn:
-                    for channel in NOTICES:
+                    for channel in (*NOTICES, *(p.notice for p in self.producers.values())):
                         await conn.execute(f"LISTEN {channel}")
                     self.wake.set()  # anything committed while not listening
                     async for _notice in conn.notifies():
@@ -75,6 +82,13 @@ class Dispatcher:
         loop.call_soon_threadsafe(flag)
 
     async def _send(self, conn, client, delivery: outbox.Claimed) -> outbox.Outcome:
+        producer = self.producers.get(delivery.stream)
+        if producer is not None:
+            if delivery.channel == "mqtt":
+                return await producer.publish(self.publisher, delivery)
+            async with self._db:
+                endpoint = await producer.endpoint(conn, delivery.target)
+            return await webhook.send(client, endpoint, delivery)
         if delivery.channel == "webhook":
             return await webhook.send(client, self.endpoints.get(delivery.target), delivery)
         async with self._db:
@@ -108,6 +122,8 @@ class Dispatcher:
             fanned = await fanout.fan_out(
                 conn, endpoints=self.endpoints,
                 mqtt_topic=self.publisher.prefix if self.publisher else None)
+            for producer in self.producers.values():
+                fanned += await producer.fan_out(conn, mqtt=self.publisher is not None)
             claimed = (await outbox.claim(conn, self.channels, min(room, self.settings.batch),
                                           self.settings.lease_s) if room > 0 else [])
         for delivery in claimed:

@@ -67,6 +67,10 @@ class Publisher:
         if not info.is_published():
             raise TimeoutError(f"no PUBACK within {PUBACK_WAIT_S:g} s")
 
+    async def publish(self, topic: str, payload: bytes) -> None:
+        """One message, QoS 1, not retained (other producers' deliveries)."""
+        await self._publish(topic, payload, retain=False)
+
     async def send(self, delivery: Claimed, current: dict | None) -> Outcome:
         """Publish the retained state (``current``: the alert now) and the event."""
         started = datetime.now(UTC)

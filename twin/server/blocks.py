@@ -54,6 +54,7 @@ BLOCKS = (
     Block("metrics"),      # /metrics (Prometheus), /health and /ready
     Block("notify"),       # alert delivery: /alerts/stream (SSE), CAP, webhook listings
     Block("alerts"),       # alert rules, alerts and their acknowledgement
+    Block("subscriptions"),  # subscriptions to a layer's changes (webhook, MQTT)
     Block("edr", own=False, bridged=True, resources=True),
     Block("processes", own=False, bridged=True, resources=True),
     Block("coverages", own=False, bridged=True, resources=True),

@@ -15,6 +15,7 @@ from twin.server.notify.admin import admin_routes
 from twin.server.notify.cap import cap_routes
 from twin.server.notify.stream import stream_route
 from twin.server.state import ServerState
+from twin.server.subscriptions.producer import SubscriptionProducer
 
 log = logging.getLogger("twin.server.notify")
 STOP_WAIT_S = 5.0
@@ -37,7 +38,9 @@ def routes(state: ServerState) -> list[BaseRoute]:
 async def dispatching(state: ServerState, settings: NotifySettings):
     """Run the dispatcher in the background while the worker serves."""
     stop = asyncio.Event()
-    task = asyncio.create_task(Dispatcher(state.db.dsn, settings).run(stop))
+    producers = [SubscriptionProducer(state.registry)]  # layer-change subscriptions
+    task = asyncio.create_task(Dispatcher(state.db.dsn, settings,
+                                          producers=producers).run(stop))
     try:
         yield
     finally:
