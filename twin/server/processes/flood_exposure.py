@@ -18,8 +18,13 @@ from twin.server.processes.flood_scenario import flood_engine
 PROCESS_METADATA: dict[str, Any] = {
     "version": "1.0.0",
     "id": "flood-exposure",
-    "title": {"en": "Flood exposure"},
-    "description": {"en": (
+    "title": {"vi": "Tài sản bị ngập", "en": "Flood exposure"},
+    "description": {"vi": (
+        "Những đoạn đường (chiều dài bị ngập theo cấp đường), điểm dừng xe buýt, tuyến xe "
+        "buýt (số điểm dừng mất), biển báo, trạm quan trắc và thửa đất (số lượng và diện "
+        "tích theo loại đất) bị ngập theo lưới độ sâu của một kịch bản ngập đã lưu tại một "
+        "thời điểm: bước của kịch bản có hiệu lực tại thời điểm đó (bước gần nhất không "
+        "muộn hơn)."), "en": (
         "Which road segments (flooded length by road class), bus stops, bus routes (stops "
         "lost), traffic signs, sensor stations and land parcels (count and area by land "
         "use) a stored flood scenario's depth grid floods at a time. The grid is the "

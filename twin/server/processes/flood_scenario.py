@@ -34,8 +34,17 @@ _TIME = {"type": "string", "format": "date-time"}
 PROCESS_METADATA: dict[str, Any] = {
     "version": "1.0.0",
     "id": "flood-scenario",
-    "title": {"en": "Flood scenario"},
-    "description": {"en": (
+    "title": {"vi": "Kịch bản ngập", "en": "Flood scenario"},
+    "description": {"vi": (
+        "Chạy một kịch bản ngập trên mô hình số độ cao của thành phố: lượng mưa vượt khả "
+        "năng tiêu thoát đọng lại ở các vùng trũng (lấp-tràn-nhập), và sông chính ở mực "
+        "nước đã cho làm ngập các ô nối với lòng sông. Lưu lưới độ sâu theo giờ (COG, lớp "
+        "phủ flood_depth_<tên>) và vùng ngập theo cấp độ sâu (flood_extents). Cần vai trò "
+        "environment: một lần chạy được lưu dưới tên riêng của người gọi "
+        "(user:<chủ>:<tên>), thay lần chạy trước cùng tên của chính người đó; với "
+        "publish=true (admin) nó thay kịch bản đã công bố cùng tên, kịch bản cũ được lưu "
+        "trữ và ghi nhật ký trước ('twin flood restore' khôi phục lại). Luôn chạy như một "
+        "công việc không đồng bộ."), "en": (
         "Runs a flood scenario over the city's DEM: rain beyond the drains' capacity ponds "
         "in the depressions (fill-spill-merge), and the main river at the given stage floods "
         "the cells connected to its channel. Stores hourly depth grids (COGs, coverage "

@@ -41,8 +41,18 @@ _TEXT = {"type": "string"}
 PROCESS_METADATA: dict[str, Any] = {
     "version": "1.0.0",
     "id": "interpolate",
-    "title": {"en": "Air-quality surfaces from the monitoring network"},
-    "description": {"en": (
+    "title": {"vi": "Bề mặt chất lượng không khí từ mạng lưới quan trắc",
+              "en": "Air-quality surfaces from the monitoring network"},
+    "description": {"vi": (
+        "Nội suy giá trị trung bình giờ của PM2.5, PM10 hoặc NO2 tại các trạm lên lưới của "
+        "thành phố (EPSG:3405, cắt theo ranh giới hành chính) bằng nghịch đảo khoảng cách "
+        "có trọng số hoặc kriging thông thường, chọn theo từng giờ bằng kiểm định chéo bỏ "
+        "một (LOOCV) nếu không chỉ định, và lưu mỗi giờ một GeoTIFF tối ưu cho đám mây "
+        "(COG) cùng RMSE, MAE và sai lệch LOOCV. Một giờ trả về GeoTIFF; nhiều giờ trả về "
+        f"bản tóm tắt kèm liên kết tới các lớp phủ. Tối đa {SYNC_HOURS} giờ khi chạy đồng "
+        f"bộ, {MAX_HOURS} giờ mỗi công việc. Cần vai trò environment: bề mặt được lưu "
+        "thành chuỗi riêng của người gọi; với publish=true (admin) chúng thay các bề mặt "
+        "giờ đã công bố, có ghi nhật ký."), "en": (
         "Interpolates the hourly station means of PM2.5, PM10 or NO2 onto the city grid "
         "(EPSG:3405, clipped to the districts) by inverse distance weighting or ordinary "
         "kriging, chosen per hour by leave-one-out cross-validation unless given, and "

@@ -18,8 +18,14 @@ _TEXT = {"type": "string"}
 PROCESS_METADATA: dict[str, Any] = {
     "version": "1.0.0",
     "id": "map-report",
-    "title": {"en": "Map report of a district"},
-    "description": {"en": (
+    "title": {"vi": "Báo cáo bản đồ của một quận, phường",
+              "en": "Map report of a district"},
+    "description": {"vi": (
+        "Báo cáo cho người làm quy hoạch về một quận, huyện hoặc phường, xã trong một "
+        "khoảng thời gian: bản đồ tổng quan (chú giải, thước tỷ lệ, mũi tên chỉ hướng "
+        "bắc, EPSG:3405) và các bảng về đường và tài sản giao thông, chất lượng không khí "
+        "(VN_AQI theo ngày), ngập lụt và các cảnh báo trong kỳ. Trả về tệp PDF (khổ A4 "
+        "hoặc A3 ngang) hoặc một trang HTML tương tác độc lập."), "en": (
         "A planner's report on one district or ward of Hà Nội over a period: overview maps "
         "(legend, scale bar, north arrow, EPSG:3405) and tables for road and transport "
         "assets, air quality (daily VN_AQI), flooding and the alerts active in the period. "
