@@ -25,9 +25,10 @@ def defaults(state: ServerState) -> CatalogueDefaults:
     return server_options(state, "catalogue", CatalogueDefaults)
 
 
-async def subjects(state: ServerState, who: Principal) -> list[Subject]:
-    """Every resource ``who`` may see, in a stable order: layers, series, processes."""
-    base = defaults(state)
+async def subjects(state: ServerState, who: Principal,
+                   base: CatalogueDefaults) -> list[Subject]:
+    """Every resource ``who`` may see, in a stable order: layers, series, processes;
+    ``base``: the server's catalogue defaults (:func:`defaults`, read once)."""
     layers = [layer for layer in state.registry if can_read(layer, who)]
     facts = await read_facts(state.db, layers)
     out = [layer_subject(layer, base.merged(layer.catalogue), facts.get(layer.table),

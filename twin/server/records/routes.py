@@ -50,10 +50,11 @@ BASE = f"collections/{cat.COLLECTION}"
 class Catalogue:
     def __init__(self, state: ServerState):
         self.state = state
+        self.base = cat.defaults(state)  # config/server.yaml, read once
 
     async def records(self, request: Request, lang: str) -> list[dict]:
-        subjects = await cat.subjects(self.state, principal_of(request))
-        publisher = cat.defaults(self.state).publisher
+        subjects = await cat.subjects(self.state, principal_of(request), self.base)
+        publisher = self.base.publisher
         now = cat.now()
         return [record(s, lang, now, publisher) for s in subjects]
 
@@ -72,7 +73,7 @@ class Catalogue:
         who = principal_of(request)
         headers = {"Content-Language": content_language(lang)}
         if fmt is HTML:
-            title = cat.defaults(self.state).title.pick(lang)
+            title = self.base.title.pick(lang)
             body = records_page(title, page, len(found), links, request.query_params.get(
                 "q", ""), lang, lambda rid: self.state.url(f"{BASE}/items/{rid}?f=html"))
             return cached(request, body.encode(), "text/html; charset=utf-8", headers,
@@ -148,8 +149,8 @@ class Catalogue:
         check_names(request.query_params, {"f", "lang"}, "the DCAT catalogue")
         negotiate(request.query_params, request.headers.get("accept"), DCAT)
         lang = self.lang(request)
-        subjects = await cat.subjects(self.state, principal_of(request))
-        graph = catalogue_graph(subjects, cat.defaults(self.state), self.state.url, cat.now())
+        subjects = await cat.subjects(self.state, principal_of(request), self.base)
+        graph = catalogue_graph(subjects, self.base, self.state.url, cat.now())
         return cached(request, json.dumps(graph, ensure_ascii=False).encode(), JSONLD,
                       {"Content-Language": content_language(lang)},
                       private=principal_of(request).authenticated)
