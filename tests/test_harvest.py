@@ -355,3 +355,41 @@ def test_a_stock_pygeoapi_is_harvested_by_a_full_compare_with_a_mapping(
     assert "6 received, 1 written, 1 removed" in result.output
     got = items(base, "parking_sites")
     assert "PG-1" not in got and got["PG-2"]["properties"]["capacity"] == 99
+
+
+# --- subscription-triggered harvesting ------------------------------------------------
+
+def test_a_subscription_triggers_the_harvest(server, http, transport, mirror, registry,
+                                             settings):
+    """The harvester subscribes to the source's changes with a webhook to itself; a
+    signed delivery runs the harvest at once (the schedule alone would wait 10 min)."""
+    from twin.harvest.run import every
+    from twin.harvest.trigger import Trigger
+
+    engine, base = mirror
+    _clear(engine, "cameras")
+    run(engine, registry, settings, server)
+    stop, wake = threading.Event(), threading.Event()
+    remote = Remote(server, "cameras", headers=transport)
+    trigger = Trigger(remote, f"http://127.0.0.1:{_free_port()}/hook", wake)
+    trigger.start()
+    loop = threading.Thread(target=every, args=(600, lambda: run(
+        engine, registry, settings, server), stop, wake), daemon=True)
+    loop.start()
+    fid = new_code()
+    try:
+        assert http.post(CAMERAS, json=camera(fid), headers=transport).status_code == 201
+        deadline = time.monotonic() + 120  # a fail-safe, not a bound on the lag
+        while fid not in items(base):
+            assert time.monotonic() < deadline, "the delivery did not trigger a harvest"
+            time.sleep(0.1)
+        assert trigger.received >= 1
+    finally:
+        stop.set()
+        wake.set()
+        loop.join(timeout=60)
+        subscription = trigger.subscription
+        trigger.stop()
+        assert http.get(subscription, headers=transport).status_code == 404
+        remote.close()
+        http.delete(f"{CAMERAS}/{fid}", headers=transport)

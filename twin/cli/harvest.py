@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import click
@@ -42,25 +43,32 @@ def _header(values: tuple[str, ...]) -> dict[str, str]:
               "a failed run is retried at the next.")
 @click.option("--editable/--read-only", default=None,
               help="Whether harvested features may be edited locally [read-only].")
+@click.option("--subscribe", "callback", metavar="URL",
+              help="With --every, against another twin: subscribe to the collection's "
+              "changes with a webhook to URL (http://HOST:PORT/..., where this command "
+              "listens) and run as soon as a signed delivery arrives.")
 @click.option("--header", multiple=True, metavar="NAME: VALUE",
               help="An HTTP header sent to the remote, e.g. 'X-API-Key: ...' (repeatable).")
 @click.pass_obj
 @handle_errors
 def harvest(app: AppContext, url: str, collection: str, layer: str | None,
             mapping_path: Path | None, every: str | None, editable: bool | None,
-            header: tuple[str, ...]) -> None:
+            callback: str | None, header: tuple[str, ...]) -> None:
     """Harvest URL's COLLECTION into a local layer: another twin incrementally through
     its change feed, any other OGC API - Features server by a full compare. Each run is
     one transaction: a remote that fails leaves the layer as it was."""
-    from twin.harvest.remote import Remote
+    from twin.harvest.remote import Remote, RemoteError
     from twin.harvest.run import HarvestError
     from twin.harvest.run import every as loop
     from twin.harvest.run import harvest as run_once
+    from twin.harvest.trigger import Trigger
     from twin.ingest.mapping import read_mapping
 
     mapping = read_mapping(mapping_path) if mapping_path else None
     target = layer or (mapping.layer if mapping else None) or collection
     interval = duration(every) if every else None
+    if callback and interval is None:
+        raise click.UsageError("--subscribe goes with --every (the schedule runs too)")
     app.upgrade(quiet=True)
 
     def run() -> None:
@@ -83,10 +91,23 @@ def harvest(app: AppContext, url: str, collection: str, layer: str | None,
         except HarvestError as exc:
             click.echo(f"error: {exc}", err=True)
 
+    wake, trigger = threading.Event(), None
+    if callback:
+        try:
+            trigger = Trigger(Remote(url, collection, headers=_header(header)), callback,
+                              wake)
+            trigger.start()
+        except (RemoteError, OSError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"subscribed to {url} {collection}: deliveries to {callback}")
     try:
-        loop(interval, scheduled)
+        loop(interval, scheduled, wake=wake)
     except KeyboardInterrupt:
         click.echo("stopped")
+    finally:
+        if trigger:
+            trigger.stop()
+            trigger.remote.close()
 
 
 def register(main: click.Group) -> None:

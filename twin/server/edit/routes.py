@@ -30,12 +30,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from twin.harvest.guard import check_editable
 from twin.registry import Layer
 from twin.server.auth.policy import ADMIN, can_edit, can_read, visible_fields
 from twin.server.auth.principal import Principal, principal_of
 from twin.server.db import translate
 from twin.server.edit import sql as esql
+from twin.server.edit.harvested import check_editable
 from twin.server.edit.validate import (
     Change,
     Checker,
