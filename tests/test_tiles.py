@@ -298,3 +298,25 @@ def test_projected_storage_crs_gives_the_same_tile(city_url, registry, city_engi
                 inside = ids_in_envelope(city_engine, "road_segments", z, x, y)
                 buffered = ids_in_envelope(city_engine, "road_segments", z, x, y, 64 / 4096)
                 assert inside <= tiles[32648] <= buffered
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_tile_documents_follow_the_language(http, registry, lang):
+    """Tilesets, tileset metadata and TileJSON in the request's language (lang= or
+    Accept-Language; Vietnamese by default), as the collection documents are."""
+    roads = registry.get("road_segments")
+    base = TILES.format(layer="road_segments")
+    headers = {"Accept-Language": lang}
+    listing = http.get("/collections/road_segments/tiles", headers=headers).json()
+    assert listing["tilesets"][0]["title"].startswith(roads.title_in(lang))
+    assert listing["links"][0]["title"] == {"vi": "Các bộ ô bản đồ", "en": "Tilesets"}[lang]
+    meta = http.get(base, params={"lang": lang}).json()
+    assert (meta["title"], meta["description"]) == (roads.title_in(lang),
+                                                    roads.description_in(lang))
+    props = meta["layers"][0]["propertiesSchema"]["properties"]
+    assert props["name"]["description"] == roads.fields["name"].description_in(lang)
+    tj = http.get(base + "/tilejson.json", headers=headers)
+    assert tj.headers["content-language"].startswith(lang)
+    assert tj.json()["name"] == roads.title_in(lang)
+    assert tj.json()["vector_layers"][0]["fields"]["name"] == \
+        roads.fields["name"].description_in(lang)

@@ -56,32 +56,49 @@ def center_zoom(layer: Layer) -> int:
     return min(max(13, layer.tiles.minzoom), layer.tiles.maxzoom)
 
 
-def properties_schema(layer: Layer) -> dict:
+# The documents' own words, per language (the layer's come from its file).
+WORDS = {
+    "vi": {"tilesets": "Các bộ ô bản đồ", "metadata": "mô tả bộ ô bản đồ",
+           "definition": "định nghĩa {tms}", "this": "Bộ ô bản đồ này",
+           "tiles": "Ô bản đồ vectơ Mapbox", "external_id": "Mã định danh ổn định"},
+    "en": {"tilesets": "Tilesets", "metadata": "tileset metadata",
+           "definition": "{tms} definition", "this": "This tileset",
+           "tiles": "Mapbox vector tiles", "external_id": "Stable external identifier"},
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    return {k: v.format(tms=TMS_ID) for k, v in WORDS.get(lang, WORDS["vi"]).items()}
+
+
+def properties_schema(layer: Layer, lang: str = "vi") -> dict:
     """JSON Schema of a tile feature's attributes: external_id and the public fields (a
     string list is the JSON text of the list in a tile)."""
     props = {"external_id": {"title": "external_id", "type": "string",
-                             "description": "Stable external identifier"}}
-    props.update({f.name: f.json_schema(lists_as_text=True) for f in layer.public_fields()})
+                             "description": words(lang)["external_id"]}}
+    props.update({f.name: f.json_schema(lists_as_text=True, lang=lang)
+                  for f in layer.public_fields()})
     required = ["external_id"] + [f.name for f in layer.public_fields() if f.required]
     return {"type": "object", "required": required, "properties": props}
 
 
-def tilesets_doc(layer: Layer, urls: Urls) -> dict:
+def tilesets_doc(layer: Layer, urls: Urls, lang: str = "vi") -> dict:
+    w, title = words(lang), layer.title_in(lang)
     return {
         "links": [
-            {"rel": "self", "type": JSON, "href": urls.tilesets, "title": "Tilesets"},
-            {"rel": "collection", "type": JSON, "href": urls.collection, "title": layer.title},
+            {"rel": "self", "type": JSON, "href": urls.tilesets, "title": w["tilesets"]},
+            {"rel": "collection", "type": JSON, "href": urls.collection, "title": title},
         ],
         "tilesets": [{
-            "title": f"{layer.title} ({TMS_ID})",
+            "title": f"{title} ({TMS_ID})",
             "dataType": "vector",
             "crs": CRS_URI,
             "tileMatrixSetURI": TMS_URI,
             "links": [
                 {"rel": "self", "type": JSON, "href": urls.tileset,
-                 "title": f"{layer.title} tileset metadata"},
+                 "title": f"{title}: {w['metadata']}"},
                 {"rel": REL_TILING_SCHEME, "type": JSON, "href": urls.tms,
-                 "title": f"{TMS_ID} definition"},
+                 "title": w["definition"]},
                 {"rel": "item", "type": MVT, "templated": True,
                  "href": urls.tile_template("tileMatrix", "tileRow", "tileCol")},
             ],
@@ -89,13 +106,14 @@ def tilesets_doc(layer: Layer, urls: Urls) -> dict:
     }
 
 
-def tileset_doc(layer: Layer, bbox: list[float], urls: Urls) -> dict:
+def tileset_doc(layer: Layer, bbox: list[float], urls: Urls, lang: str = "vi") -> dict:
     rules = layer.tiles
     west, south, east, north = bbox
+    w, title, description = words(lang), layer.title_in(lang), layer.description_in(lang)
     return {
-        "title": layer.title,
-        "description": layer.description,
-        "keywords": list(layer.keywords),
+        "title": title,
+        "description": description,
+        "keywords": layer.keywords_in(lang),
         "dataType": "vector",
         "crs": CRS_URI,
         "tileMatrixSetURI": TMS_URI,
@@ -106,39 +124,41 @@ def tileset_doc(layer: Layer, bbox: list[float], urls: Urls) -> dict:
                         "tileMatrix": str(center_zoom(layer)), "crs": CRS84_URI},
         "layers": [{
             "id": layer.name,
-            "title": layer.title,
-            "description": layer.description,
+            "title": title,
+            "description": description,
             "dataType": "vector",
             "geometryDimension": GEOMETRY_DIMENSION[layer.geometry],
             "featureType": layer.name,
             "minTileMatrix": str(rules.minzoom),
             "maxTileMatrix": str(rules.maxzoom),
             "crs": CRS_URI,
-            "propertiesSchema": properties_schema(layer),
+            "propertiesSchema": properties_schema(layer, lang),
             "links": [{"rel": "collection", "type": JSON, "href": urls.collection,
-                       "title": layer.title}],
+                       "title": title}],
         }],
         "links": [
-            {"rel": "self", "type": JSON, "href": urls.tileset, "title": "This tileset"},
+            {"rel": "self", "type": JSON, "href": urls.tileset, "title": w["this"]},
             {"rel": REL_TILING_SCHEME, "type": JSON, "href": urls.tms,
-             "title": f"{TMS_ID} definition"},
-            {"rel": "item", "type": MVT, "templated": True, "title": "Mapbox vector tiles",
+             "title": w["definition"]},
+            {"rel": "item", "type": MVT, "templated": True, "title": w["tiles"],
              "href": urls.tile_template("tileMatrix", "tileRow", "tileCol")},
             {"rel": "describedby", "type": JSON, "href": urls.tilejson, "title": "TileJSON"},
-            {"rel": "collection", "type": JSON, "href": urls.collection, "title": layer.title},
+            {"rel": "collection", "type": JSON, "href": urls.collection, "title": title},
         ],
     }
 
 
-def tilejson_doc(layer: Layer, bbox: list[float], urls: Urls) -> dict:
+def tilejson_doc(layer: Layer, bbox: list[float], urls: Urls, lang: str = "vi") -> dict:
     rules = layer.tiles
     west, south, east, north = bbox
-    fields = {"external_id": "Stable external identifier"}
-    fields.update({f.name: f.description or f.type.value for f in layer.public_fields()})
+    description = layer.description_in(lang)
+    fields = {"external_id": words(lang)["external_id"]}
+    fields.update({f.name: f.description_in(lang) or f.type.value
+                   for f in layer.public_fields()})
     return {
         "tilejson": "3.0.0",
-        "name": layer.title,
-        "description": layer.description,
+        "name": layer.title_in(lang),
+        "description": description,
         "version": "1.0.0",
         "scheme": "xyz",
         "tiles": [urls.tile_template("z", "y", "x")],
@@ -146,7 +166,7 @@ def tilejson_doc(layer: Layer, bbox: list[float], urls: Urls) -> dict:
         "maxzoom": rules.maxzoom,
         "bounds": [west, south, east, north],
         "center": [(west + east) / 2, (south + north) / 2, center_zoom(layer)],
-        "vector_layers": [{"id": layer.name, "description": layer.description,
+        "vector_layers": [{"id": layer.name, "description": description,
                            "minzoom": rules.minzoom, "maxzoom": rules.maxzoom,
                            "fields": fields}],
     }

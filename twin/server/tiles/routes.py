@@ -35,6 +35,7 @@ from twin.server.auth.principal import ANONYMOUS
 from twin.server.errors import NotFound
 from twin.server.http import etag_for, matches
 from twin.server.metrics.instruments import open_instruments
+from twin.server.middleware.language import language_of
 from twin.server.params.negotiate import JSON, MVT, Format, negotiate
 from twin.server.params.values import TimeFilter, layer_datetime
 from twin.server.state import ServerState
@@ -102,21 +103,23 @@ class TileService:
         layer = self._layer(request).layer
         self._format(request, JSON)
         urls = docs.Urls(self.state.base_url, layer.name, self._time(request, layer)[1])
-        return JSONResponse(docs.tilesets_doc(layer, urls))
+        return JSONResponse(docs.tilesets_doc(layer, urls, language_of(request)))
 
     async def tileset(self, request: Request) -> Response:
         layer = self._layer(request).layer
         self._tms(request)
         self._format(request, JSON)
         urls = docs.Urls(self.state.base_url, layer.name, self._time(request, layer)[1])
-        return JSONResponse(docs.tileset_doc(layer, self._bbox(layer), urls))
+        return JSONResponse(docs.tileset_doc(layer, self._bbox(layer), urls,
+                                             language_of(request)))
 
     async def tilejson(self, request: Request) -> Response:
         layer = self._layer(request).layer
         self._tms(request)
         self._format(request, JSON)
         urls = docs.Urls(self.state.base_url, layer.name, self._time(request, layer)[1])
-        return JSONResponse(docs.tilejson_doc(layer, self._bbox(layer), urls))
+        return JSONResponse(docs.tilejson_doc(layer, self._bbox(layer), urls,
+                                              language_of(request)))
 
     # --- the tile -------------------------------------------------------------------
 
