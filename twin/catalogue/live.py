@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import PurePath
 
 from psycopg import sql
 
@@ -51,7 +52,7 @@ class Load:
     finished: datetime
 
     def as_dict(self) -> dict:
-        return {"source": self.source, "mode": self.mode, "loaded": self.loaded,
+        return {"source": public_source(self.source), "mode": self.mode, "loaded": self.loaded,
                 "repaired": self.repaired, "refused": self.refused,
                 "started": _iso(self.started), "finished": _iso(self.finished)}
 
@@ -69,6 +70,14 @@ class LayerFacts:
         moments = [m for m in (self.changed, self.loads[0].finished if self.loads else None)
                    if m is not None]
         return max(moments) if moments else None
+
+
+def public_source(source: str) -> str:
+    """A load's source as the catalogue shows it: a URL as it is, a file by its name only
+    (the server's folders are not published)."""
+    if "://" in source:
+        return source
+    return PurePath(source.replace("\\", "/")).name or source
 
 
 def _iso(moment: datetime | None) -> str | None:
