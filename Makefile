@@ -33,6 +33,7 @@ help:
 	@echo "  make load       bench/load.py: items, tiles, EDR and edits at 8, 32, 128 clients"
 	@echo "  make scaling    bench/scaling.py: 1 vs 2 workers; 1M-10M readings; 0.3M-3M roads;"
 	@echo "                 bench/replicas.py: reads with 0, 1, 2 replicas;"
+	@echo "                 bench/ingest_group.py: MQTT ingest with 1, 2, 4 subscribers;"
 	@echo "                 bench/flood_tiled.py: tiled fill on dask, 5k², 10k², 20k² DEMs"
 	@echo "  make db-start   start the embedded PostGIS cluster (.twin/pgdata)"
 	@echo "  make db-stop    stop it"
@@ -94,6 +95,7 @@ load: install-test
 scaling: install-test
 	$(PY) -m bench.scaling
 	$(PY) -m bench.replicas
+	$(PY) -m bench.ingest_group
 	$(PY) -m bench.flood_tiled
 
 db-start: install
