@@ -135,6 +135,7 @@ def member(engine, broker: Mosquitto, prefix: str, group: str, client_id: str,
         assert line, "".join(lines)  # the member ended before subscribing
         lines.append(line)
     assert f"$share/{group}/{prefix}/+" in lines[-1]
+    proc.head = "".join(lines)  # its log until subscribed
     return proc
 
 
@@ -226,6 +227,8 @@ def test_member_killed_mid_batch_loses_and_doubles_nothing(stations, broker, pre
     want = expected(first + second)
     wait_until(lambda: count(stations) == len(want), "every reading")
     totals = [stop(back), stop(steady)]
+    assert "session resumed" in back.head, back.head
+    assert totals[0]["messages"] > 0  # its share, kept in its session while it was dead
     assert sum(c["dead"] for c in totals) == 0
     rows = stored(stations)
     assert len(rows) == len(set(rows)) and set(rows) == want
