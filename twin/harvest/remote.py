@@ -19,7 +19,7 @@ import httpx
 from twin.errors import TwinInputError
 
 USER_AGENT = "twin-harvest/1"
-PAGE = 1000
+PAGE = 10_000  # features a page (twin serves up to 10,000)
 
 
 class RemoteError(TwinInputError):
