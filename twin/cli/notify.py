@@ -29,7 +29,11 @@ def dispatch(app: AppContext, broker: str | None, poll_s: float | None) -> None:
     app.upgrade(quiet=True)
     overrides = {k: v for k, v in (("mqtt_url", broker), ("poll_s", poll_s)) if v is not None}
     settings = NotifySettings(**overrides)
-    dispatcher = Dispatcher(libpq_url(app.url), settings)
+    from twin.server.subscriptions.producer import SubscriptionProducer
+
+    # layer-change subscriptions share the outbox: this dispatcher delivers them too
+    dispatcher = Dispatcher(libpq_url(app.url), settings,
+                            producers=[SubscriptionProducer(app.registry)])
 
     async def run() -> None:
         stop = asyncio.Event()
