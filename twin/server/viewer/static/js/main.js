@@ -5,6 +5,7 @@
 // VI | EN switch rewrites them in place (language.js) and keeps the choice.
 // `window.twinViewer` exposes the map and frame statistics (for tests and the curious).
 
+import { alertsPanel } from "./alerts.js";
 import { AqiFrames, AqiLayer } from "./aqi.js";
 import { FloodLayer } from "./flood.js";
 import { formatNumber, mapLocale, t, timeFormats } from "./i18n.js";
@@ -88,6 +89,7 @@ function onTimeHandler(ctx) {
   return async (ms, isCurrent) => {
     if (ctx.flood) ctx.flood.show(ms);
     if (ctx.surface) ctx.surface.show(ms);
+    if (ctx.alerts) ctx.alerts.show(ms, ms === ctx.hours[ctx.hours.length - 1]);
     if (!ctx.aqi) return;
     const frame = await ctx.frames.show(ctx.scale, ms);
     if (!isCurrent()) return;
@@ -141,6 +143,7 @@ async function relabel(viewer, names) {
   if (ctx.stations !== undefined) frameStats(ctx.frames, ctx.stations);
   status(...statusKey);
   ctx.popup.remove();
+  if (ctx.alerts) ctx.alerts.render();
   if (ctx.surface) await ctx.surface.relabel();
 }
 
@@ -163,6 +166,8 @@ async function start() {
   };
   if (ctx.aqi) { ctx.aqi.add("vn"); showAqiLegend("vn", time.aqi.scales.vn); }
   ctx.surface = await surfaceLayer(map, config, collections.doc);
+  ctx.alerts = await alertsPanel(map, { baseUrl: config.base_url, formats: () => ctx.formats });
+  if (ctx.alerts && !hours.length) await ctx.alerts.show(null, true);
   const toggle = visibilityToggle(map, ctx.aqi, time.aqi?.collection);
   setInitialVisibility(map, config, toggle);
   const switcher = new Switcher(map, config.groups, toggle);
