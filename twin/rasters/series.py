@@ -31,6 +31,13 @@ UNITS = {"pm25": "µg/m³", "pm10": "µg/m³", "no2": "µg/m³", "o3": "µg/m³"
          "co": "µg/m³", "depth_m": "m", "elevation": "m", "rain_mm": "mm"}
 TITLES = {"pm25": "PM2.5", "pm10": "PM10", "no2": "NO₂", "o3": "O₃", "so2": "SO₂", "co": "CO",
           "depth_m": "Flood depth", "elevation": "Elevation", "rain_mm": "Rainfall"}
+TITLES_VI = {"depth_m": "Độ sâu ngập", "elevation": "Độ cao", "rain_mm": "Lượng mưa"}
+KIND_TITLES = {
+    "en": {"air_quality": "{name} surface", "dem": "Digital elevation model",
+           "flood_depth": "Flood depth grid", "rainfall": "Rainfall grid"},
+    "vi": {"air_quality": "Bề mặt {name}", "dem": "Mô hình số độ cao",
+           "flood_depth": "Lưới độ sâu ngập", "rainfall": "Lưới lượng mưa"},
+}
 # The variable a kind has when the catalogue row leaves it empty.
 DEFAULT_VARIABLE = {"dem": "elevation", "flood_depth": "depth_m", "rainfall": "rain_mm"}
 
@@ -75,10 +82,19 @@ class Series:
 
     @property
     def title(self) -> str:
-        name = TITLES.get(self.variable, self.variable)
-        kind = {"air_quality": f"{name} surface", "dem": "Digital elevation model",
-                "flood_depth": "Flood depth grid", "rainfall": "Rainfall grid"}.get(self.kind, name)
+        return self.title_in("en")
+
+    def title_in(self, lang: str) -> str:
+        """The series' title in ``lang`` (vi or en)."""
+        name = TITLES_VI.get(self.variable) if lang == "vi" else None
+        name = name or TITLES.get(self.variable, self.variable)
+        kinds = KIND_TITLES["vi" if lang == "vi" else "en"]
+        kind = kinds[self.kind].format(name=name) if self.kind in kinds else name
         return f"{kind} ({self.scenario})" if self.scenario else kind
+
+    def titles(self) -> dict[str, str]:
+        """``{vi, en}``: as pygeoapi's configuration takes a text in two languages."""
+        return {"vi": self.title_in("vi"), "en": self.title_in("en")}
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:

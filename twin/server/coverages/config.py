@@ -60,22 +60,30 @@ def catalogue_of(source: str) -> LiveCatalogue:
 
 
 def links(state: ServerState, cid: str, timed: bool) -> list[dict]:
-    """Links pygeoapi does not write for a coverage: map, map tiles, legend, position."""
+    """Links pygeoapi does not write for a coverage: map, map tiles, legend, position.
+    Their titles are English strings (pygeoapi's configuration takes no other); the
+    Vietnamese ones are in :data:`twin.server.pygeoapi.languages.LINK_TITLES_VI`."""
     base = state.url(f"collections/{cid}")
     out = [
-        {"type": GEOTIFF, "rel": f"{OGC_REL}/coverage", "title": "Coverage as GeoTIFF",
+        {"type": GEOTIFF, "rel": f"{OGC_REL}/coverage",
+         "title": "Coverage as GeoTIFF",
          "href": f"{base}/coverage?f=GeoTIFF"},
         {"type": "application/json", "rel": f"{OGC_REL}/coverage-domainset",
-         "title": "Domain set of the coverage", "href": f"{base}/coverage/domainset"},
+         "title": "Domain set of the coverage",
+         "href": f"{base}/coverage/domainset"},
         {"type": "application/json", "rel": f"{OGC_REL}/coverage-rangetype",
-         "title": "Range type of the coverage", "href": f"{base}/coverage/rangetype"},
-        {"type": "image/png", "rel": f"{OGC_REL}/map", "title": "Map (PNG)",
-         "href": f"{base}/map?f=png"},
+         "title": "Range type of the coverage",
+         "href": f"{base}/coverage/rangetype"},
+        {"type": "image/png", "rel": f"{OGC_REL}/map",
+         "title": "Map (PNG)", "href": f"{base}/map?f=png"},
         {"type": "application/json", "rel": f"{OGC_REL}/tilesets-map",
-         "title": "Map tilesets (PNG)", "href": f"{base}/map/tiles"},
-        {"type": "image/png", "rel": "describedby", "title": "Legend (PNG)",
+         "title": "Map tilesets (PNG)",
+         "href": f"{base}/map/tiles"},
+        {"type": "image/png", "rel": "describedby",
+         "title": "Legend (PNG)",
          "href": f"{base}/legend?f=png"},
-        {"type": "application/json", "rel": "describedby", "title": "Legend (JSON)",
+        {"type": "application/json", "rel": "describedby",
+         "title": "Legend (JSON)",
          "href": f"{base}/legend?f=json"},
     ]
     if timed:
@@ -96,9 +104,12 @@ def resource(state: ServerState, series: Series, source: str) -> dict[str, Any]:
     keywords = [k for k in (series.kind, series.variable, series.scenario, "coverage") if k]
     return {
         "type": "collection",
-        "title": series.title,
-        "description": f"{series.title}: {len(series.steps)} catalogued grid(s) "
-                       f"as a time-aware coverage, map and map tiles",
+        "title": series.titles(),
+        "description": {
+            "vi": f"{series.title_in('vi')}: {len(series.steps)} lưới đã lập danh mục, "
+                  "dạng lớp phủ theo thời gian, bản đồ và ô bản đồ",
+            "en": f"{series.title}: {len(series.steps)} catalogued grid(s) "
+                  "as a time-aware coverage, map and map tiles"},
         "keywords": keywords,
         "links": links(state, series.id, series.timed),
         "extents": extents,

@@ -86,12 +86,18 @@ def resource(catalogue: Catalogue, source: str, base_url: str) -> dict[str, Any]
     temporal = {"begin": catalogue.begin, "end": catalogue.end, "trs": GREGORIAN}
     return {
         "type": "collection",
-        "title": "Sensor readings",
-        "description": "Air quality, water level and rainfall observed at twin's stations "
-                       "(sensor_stations), as time series per station: OGC API – EDR "
-                       "position, radius, area, cube and locations queries.",
-        "keywords": ["environment", "air quality", "water level", "rainfall",
-                     "time series"],
+        "title": {"vi": "Số liệu quan trắc", "en": "Sensor readings"},
+        "description": {
+            "vi": "Chất lượng không khí, mực nước và lượng mưa đo tại các trạm của twin "
+                  "(sensor_stations), dạng chuỗi thời gian theo trạm: các truy vấn OGC API "
+                  "– EDR position, radius, area, cube và locations.",
+            "en": "Air quality, water level and rainfall observed at twin's stations "
+                  "(sensor_stations), as time series per station: OGC API – EDR "
+                  "position, radius, area, cube and locations queries."},
+        "keywords": {"vi": ["môi trường", "chất lượng không khí", "mực nước", "lượng mưa",
+                            "chuỗi thời gian"],
+                     "en": ["environment", "air quality", "water level", "rainfall",
+                            "time series"]},
         "links": [],
         "extents": {"spatial": {"bbox": list(catalogue.bbox), "crs": CRS84},
                     "temporal": temporal},

@@ -79,6 +79,16 @@ LINK_TITLES_VI = {
     "Tiles as HTML": "Ô bản đồ dạng HTML",
     "Instance as JSON": "Phiên bản dạng JSON",
     "Instance as HTML": "Phiên bản dạng HTML",
+    # twin's links of a coverage collection (twin.server.coverages.config.links)
+    "Coverage as GeoTIFF": "Lớp phủ dạng GeoTIFF",
+    "Domain set of the coverage": "Miền xác định của lớp phủ",
+    "Range type of the coverage": "Kiểu giá trị của lớp phủ",
+    "Map (PNG)": "Bản đồ (PNG)",
+    "Map tilesets (PNG)": "Các bộ ô bản đồ (PNG)",
+    "Legend (PNG)": "Chú giải (PNG)",
+    "Legend (JSON)": "Chú giải (JSON)",
+    "EDR position query: values at a point over time":
+        "Truy vấn EDR theo vị trí: giá trị tại một điểm theo thời gian",
     # twin's own links on the landing page (twin.server.pygeoapi.bridge.landing_links)
     "Web viewer of the city": "Bản đồ trực tuyến của thành phố",
     "Map style of the whole city (MapLibre)": "Kiểu bản đồ của toàn thành phố (MapLibre)",
