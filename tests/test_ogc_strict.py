@@ -115,18 +115,22 @@ def test_every_feature_id_is_fetched_as_clients_build_the_url(http, server, regi
     from twin.feature_ids import unsafe_id
 
     rng = random.Random(17)
-    seen = 0
+    # The small test city has no flood scenario and evaluates no alert rules on load:
+    # those two layers are empty; every other layer must be fetched feature by feature.
+    maybe_empty = {"flood_extents", "alerts"}
+    empty = set()
     for layer in registry:
         page = http.get(f"/collections/{layer.name}/items", params={"limit": 2000}).json()
-        ids = [f["id"] for f in page["features"]]  # flood_extents: none in the small city
-        seen += bool(ids)
+        ids = [f["id"] for f in page["features"]]
+        if not ids:
+            empty.add(layer.name)
         for fid in rng.sample(ids, min(100, len(ids))):
             assert not unsafe_id(str(fid)), (layer.name, fid)
             url = f"{server}/collections/{layer.name}/items/{fid}"  # as it is
             with urllib.request.urlopen(url) as r:  # raises on a 404
                 assert r.status == 200
                 assert str(__import__("json").load(r)["id"]) == str(fid)
-    assert seen >= len(registry) - 1
+    assert empty <= maybe_empty
 
 
 def test_station_aqi_ids_use_no_slash(http):
