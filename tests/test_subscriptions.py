@@ -185,3 +185,60 @@ def test_anonymous_callers_cannot_subscribe(http):
     r = http.post("/subscriptions", json={"layer": "cameras", "webhook": "http://x/"})
     assert r.status_code == 401
     assert httpx.codes.is_error(http.get("/subscriptions").status_code)
+
+
+# --- MQTT -----------------------------------------------------------------------------
+
+def test_a_subscription_by_mqtt_gets_changes_on_its_topic(http, keys, city_url, registry,
+                                                          tmp_path, monkeypatch):
+    """A dispatcher with a broker (Mosquitto) publishes the changes on the topic the
+    server assigned; the session server's own dispatcher has none and leaves them."""
+    import asyncio
+
+    from tests.alert_delivery import MqttWatch
+    from tests.mqtt_broker import Mosquitto
+    from twin.notify.config import NotifySettings
+    from twin.notify.dispatcher import Dispatcher
+    from twin.server.db import libpq_url
+    from twin.server.subscriptions.producer import SubscriptionProducer
+
+    broker = Mosquitto(tmp_path / "broker").start()
+    monkeypatch.setenv("TWIN_NOTIFY_MQTT_URL", broker.url)  # read per request
+    r = http.post("/subscriptions", headers=keys["transport"],
+                  json={"layer": "cameras", "mqtt": True})
+    assert r.status_code == 201, r.text
+    sub = r.json()
+    assert sub["channel"] == "mqtt" and sub["target"].endswith(f"/cameras/{sub['id']}")
+    watch = MqttWatch(broker.url, [sub["target"]])
+    dispatcher = Dispatcher(libpq_url(city_url), NotifySettings(
+        dispatch=False, poll_s=0.5, mqtt_url=broker.url, _env_file=None), {},
+        producers=[SubscriptionProducer(registry)])
+    loop, stop = asyncio.new_event_loop(), None
+
+    def run():
+        nonlocal stop
+        asyncio.set_event_loop(loop)
+        stop = asyncio.Event()
+        loop.run_until_complete(dispatcher.run(stop))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    fid = code()
+    try:
+        assert http.post(CAMERAS, json=camera(fid, 105.85, 21.05, "online"),
+                         headers=keys["transport"]).status_code == 201
+        deadline = time.monotonic() + WAIT_S
+        while not watch.on(sub["target"]):
+            assert time.monotonic() < deadline, "nothing published"
+            time.sleep(0.1)
+        payload, retained = watch.on(sub["target"])[0]
+        message = json.loads(payload)
+        assert not retained and message["subscription"] == sub["id"]
+        assert [f["id"] for f in message["features"]] == [fid]
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        watch.close()
+        broker.stop()
+        http.delete(f"{CAMERAS}/{fid}", headers=keys["transport"])
+        http.delete(f"/subscriptions/{sub['id']}", headers=keys["transport"])
