@@ -115,7 +115,7 @@ def test_a3_paper(conn):
 def test_html_report_is_interactive_and_offline(conn):
     body = build_report(conn, parse_request({"area": "HOÀN KIẾM", "format": "html",
                                              "lang": "en", **PERIOD})).decode()
-    assert body.count('class="folium-map"') == 3          # one map per topic
+    assert body.count('class="folium-map"') == 4          # one map per topic (4 with alerts)
     assert "L.map(" in body and "L.control.layers(" in body
     assert "<table>" in body and "Road condition by class" in body
     assert "Days per VN_AQI class per station" in body and "Legend" in body

@@ -166,6 +166,10 @@ class Recorder:
         # abort by the client, not a failure of the server.
         if request.failure == "net::ERR_ABORTED" and "/tiles/" in request.url:
             return
+        # The alerts' event stream never ends by itself: the page leaving (a reload, a
+        # language switch) ends it, also a client's abort.
+        if request.failure == "net::ERR_ABORTED" and request.url.endswith("/alerts/stream"):
+            return
         self.failed.append(f"{request.failure} {request.url}")
 
 
