@@ -290,11 +290,13 @@ def openapi_document(config: dict, registry: Registry) -> dict[str, Any]:
     doc["tags"] = [t for t in doc.get("tags", []) if t["name"] in used]
     from twin.server.pygeoapi.openapi_answers import answers_of
     from twin.server.pygeoapi.openapi_components import localise
+    from twin.server.pygeoapi.openapi_services import add_service_paths
     from twin.server.pygeoapi.openapi_twin import add_twin_paths
 
     # self-contained (no $ref to schemas.opengis.net), then twin's own routes added, then
     # every answer described as twin gives it (formats, media types, error statuses)
-    return answers_of(add_twin_paths(localise(doc), config, registry), config)
+    return answers_of(add_service_paths(add_twin_paths(localise(doc), config, registry),
+                                        config, registry), config)
 
 
 def oas30_schemas(node: Any) -> Any:

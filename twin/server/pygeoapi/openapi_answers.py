@@ -75,6 +75,8 @@ EDR_LOCATIONS = (["geojson", "html"], {GEOJSON: _OBJECT, HTML: _TEXT})
 EDR_ITEMS = (["geojson", "covjson", "coveragejson", "json"], {GEOJSON: _OBJECT})
 _EDR_QUERIES = ("position", "radius", "area", "cube", "trajectory", "corridor")
 _F_TEXT = "The response format (also chosen by the Accept header)."
+# Listings that refuse a limit above their maximum (alerts, deliveries): kept as is.
+REFUSED_LIMIT = ("/alerts", "/admin/")
 
 
 def describe_answers(doc: dict[str, Any], kinds: dict[str, set[str]],
@@ -105,7 +107,8 @@ def describe_answers(doc: dict[str, Any], kinds: dict[str, set[str]],
             _execution(post, processes.get(match.group(1), {}))
         for op in (v for k, v in item.items() if k in ("get", "post")):
             _add_errors(path, op, components)
-            _capped_limit(op)
+            if not path.startswith(REFUSED_LIMIT):
+                _capped_limit(op)
     return doc
 
 
