@@ -158,8 +158,8 @@ def test_harvested_features_are_read_only_on_the_mirror(server, mirror, registry
 
 class Proxy:
     """Forwards GETs to ``target``; when ``breaking`` is set, request ``at`` and later
-    (page 2 of a run) get ``breaking``: "malformed" (a truncated page) or "close" (the connection
-    dropped without an answer)."""
+    (page 2 of a run) get ``breaking``: "malformed" (a truncated page), "close" (the connection
+    dropped without an answer) or "slow" (no answer before the harvester's timeout)."""
 
     def __init__(self, target: str):
         self.target, self.breaking, self.count, self.at = target, None, 0, 2
@@ -168,6 +168,10 @@ class Proxy:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 proxy.count += 1
+                if proxy.breaking == "slow" and proxy.count >= proxy.at:
+                    time.sleep(3)  # past the harvester's timeout (1 s in the test)
+                    self.close_connection = True
+                    return
                 if proxy.breaking and proxy.count >= proxy.at:
                     if proxy.breaking == "close":
                         self.close_connection = True
@@ -202,7 +206,7 @@ def _snapshot(engine) -> list[tuple]:
                                  "FROM cameras ORDER BY external_id")).all()
 
 
-@pytest.mark.parametrize("breaking", ["malformed", "close"])
+@pytest.mark.parametrize("breaking", ["malformed", "close", "slow"])
 def test_a_remote_breaking_mid_harvest_leaves_the_layer_as_it_was(
         server, http, transport, mirror, registry, settings, breaking):
     engine, base = mirror
@@ -214,7 +218,7 @@ def test_a_remote_breaking_mid_harvest_leaves_the_layer_as_it_was(
         proxy.breaking, proxy.count, proxy.at = breaking, 0, 3
         with pytest.raises(HarvestError, match="unchanged"):
             run(engine, registry, settings, proxy.base, remote=Remote(
-                proxy.base, "cameras", page_size=5))
+                proxy.base, "cameras", page_size=5, timeout_s=1))
         assert _snapshot(engine) == []
         proxy.breaking = None
         run(engine, registry, settings, proxy.base, remote=Remote(proxy.base, "cameras",
@@ -226,7 +230,7 @@ def test_a_remote_breaking_mid_harvest_leaves_the_layer_as_it_was(
         proxy.breaking, proxy.count, proxy.at = breaking, 0, 2
         with pytest.raises(HarvestError, match="unchanged"):
             run(engine, registry, settings, proxy.base,
-                remote=Remote(proxy.base, "cameras", page_size=1))
+                remote=Remote(proxy.base, "cameras", page_size=1, timeout_s=1))
         assert _snapshot(engine) == before
         with engine.connect() as conn:
             assert conn.execute(text("SELECT last_error FROM harvest_sources")).scalar()
