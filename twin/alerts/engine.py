@@ -25,7 +25,8 @@ log = logging.getLogger("twin.alerts")
 HOURLY = ("threshold", "aqi_class", "river_level", "rain")
 LOOKBACK = {"threshold": timedelta(hours=1), "aqi_class": timedelta(hours=1),
             "river_level": timedelta(hours=1), "rain": timedelta(hours=3),
-            "silence": timedelta(0), "stuck": timedelta(days=2), "flood_depth": timedelta(0)}
+            "silence": timedelta(0), "stuck": timedelta(days=2), "flood_depth": timedelta(0),
+            "aqi_area": timedelta(0)}
 EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
 TIMER_LOCK = "twin_alerts_timer"
 CACHE = store.RuleCache()

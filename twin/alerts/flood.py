@@ -59,11 +59,26 @@ def _points(cur: psycopg.Cursor, loaded: Loaded) -> dict[tuple[str, str], list[P
         "times.t AND ST_Intersects(f.geom, p.g)) FROM place p CROSS JOIN times "
         "ORDER BY 1, 2, 3", {**wanted, "s": c.scenario})
     out: dict[tuple[str, str], list[Point]] = {}
-    for kind, code, t, depth in cur.fetchall():
+    rows = cur.fetchall()
+    _missing(cur, rule, wanted)
+    for kind, code, t, depth in rows:
         wet = depth is not None and depth > c.above_m
         out.setdefault((kind, code), []).append(
             Point(0, t, t, wet, not wet, round(depth or 0.0, 2), None, rule.severity))
     return out
+
+
+def _missing(cur: psycopg.Cursor, rule, wanted: dict) -> None:
+    """Log the named places the database does not hold (accepted at load while their
+    layer was empty): the rule and the field, so that a misspelt street is seen."""
+    from twin.alerts.loader import PLACE_FIELDS
+
+    for kind, names in wanted.items():
+        for name in names:
+            cur.execute(f"SELECT 1 FROM ({PLACES[kind]}) p LIMIT 1", {kind: [name]})
+            if cur.fetchone() is None:
+                log.warning("rule %r, field %s: unknown %s %r (not evaluated)", rule.id,
+                            PLACE_FIELDS[kind], kind, name)
 
 
 def _rule(cur: psycopg.Cursor, loaded: Loaded, lives: dict, resolved: dict) -> list:

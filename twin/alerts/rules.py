@@ -140,8 +140,28 @@ class FloodDepth(_Strict):
     clear_minutes: int = Field(0, ge=0, le=7 * 1440)
 
 
-Condition = Annotated[Threshold | AqiClass | RiverLevel | Rain | Silence | Stuck | FloodDepth,
-                      Field(discriminator="kind")]
+class AqiArea(_Strict):
+    """More than ``share_pct`` % of a ward's valid surface cells in AQI class ``at_least``
+    or worse, on the stored hourly surfaces of ``pollutant`` (:mod:`twin.alerts.surface`);
+    cleared at or under ``clear_share_pct`` (default: ``share_pct``)."""
+    kind: Literal["aqi_area"]
+    scale: Literal["vn", "us"] = "vn"
+    pollutant: Literal["pm25", "pm10", "no2"] = "pm25"
+    at_least: int = Field(ge=2, le=6)
+    share_pct: float = Field(20.0, ge=0, lt=100)
+    clear_share_pct: float | None = Field(None, ge=0, lt=100)
+    for_minutes: int = Field(0, ge=0, le=7 * 1440)
+    clear_minutes: int = Field(0, ge=0, le=7 * 1440)
+
+    @model_validator(mode="after")
+    def _check(self) -> AqiArea:
+        if self.clear_share_pct is not None and self.clear_share_pct > self.share_pct:
+            raise ValueError("clear_share_pct must not exceed share_pct")
+        return self
+
+
+Condition = Annotated[Threshold | AqiClass | RiverLevel | Rain | Silence | Stuck | FloodDepth
+                      | AqiArea, Field(discriminator="kind")]
 
 
 class Stations(_Strict):
@@ -155,7 +175,7 @@ class Subject(_Strict):
     stations: Stations = Stations()
     roads: tuple[str, ...] = ()    # road_segments names (flood_depth)
     routes: tuple[str, ...] = ()   # bus_routes route numbers (flood_depth)
-    wards: tuple[str, ...] = ()    # admin_areas names or codes in force (flood_depth)
+    wards: tuple[str, ...] = ()    # admin_areas names or codes in force (flood, aqi_area)
 
     @property
     def places(self) -> tuple[tuple[str, str], ...]:
@@ -190,7 +210,11 @@ class Rule(_Strict):
         flood = self.condition.kind == "flood_depth"
         if flood and (not self.subject.places or self.subject.stations != Stations()):
             raise ValueError("subject: a flood_depth rule names roads, routes or wards")
-        if not flood and self.subject.places:
+        area = self.condition.kind == "aqi_area"
+        if area and (not self.subject.wards or self.subject.roads or self.subject.routes
+                     or self.subject.stations != Stations()):
+            raise ValueError("subject: an aqi_area rule names wards")
+        if not flood and not area and self.subject.places:
             raise ValueError("subject: roads, routes and wards are for flood_depth rules")
         return self
 
@@ -200,12 +224,12 @@ class Rule(_Strict):
         c = self.condition
         return {"threshold": getattr(c, "property", None), "stuck": getattr(c, "property", None),
                 "rain": "rain_mm", "river_level": "water_level_m", "aqi_class": None,
-                "silence": None, "flood_depth": None}[c.kind]
+                "silence": None, "flood_depth": None, "aqi_area": None}[c.kind]
 
 
 def _field(loc: tuple) -> str:
     parts = [str(p) for p in loc if p not in ("threshold", "aqi_class", "river_level", "rain",
-                                               "silence", "stuck", "flood_depth")]
+                                               "silence", "stuck", "flood_depth", "aqi_area")]
     return ".".join(parts) or "(rule)"
 
 

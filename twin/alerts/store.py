@@ -70,7 +70,7 @@ class Stations:
     def of(self, rule: Rule) -> dict[int, Station]:
         """The stations a rule watches: by code, kind and area, measuring its property."""
         st, c = rule.subject.stations, rule.condition
-        if c.kind == "flood_depth":   # roads, routes, wards: twin.alerts.flood
+        if c.kind in ("flood_depth", "aqi_area"):   # places: twin.alerts.flood, .surface
             return {}
         ids, area = set(st.ids), self.areas.get(st.area or "", set())
         out = {}

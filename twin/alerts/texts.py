@@ -13,12 +13,14 @@ NAMES = {
     "silence": ("Trạm mất tín hiệu", "Station silent"),
     "stuck": ("Cảm biến treo giá trị", "Sensor stuck"),
     "flood_depth": ("Ngập sâu", "Deep flooding"),
+    "aqi_area": ("Chất lượng không khí kém trên diện rộng", "Poor air quality over an area"),
 }
 PROPS = {"pm25": "PM2.5", "pm10": "PM10", "no2": "NO₂", "o3": "O₃", "co": "CO", "so2": "SO₂",
          "water_level_m": ("mực nước", "water level"), "rain_mm": ("lượng mưa", "rain"),
          "temperature": ("nhiệt độ", "temperature"), "humidity": ("độ ẩm", "humidity")}
 UNITS = {"threshold": None, "aqi_class": "AQI", "river_level": "m", "rain": "mm",
-         "silence": None, "stuck": None, "flood_depth": "m"}
+         "silence": None, "stuck": None, "flood_depth": "m",
+         "aqi_area": "%"}
 LEVELS = ("I", "II", "III")
 
 
@@ -63,6 +65,10 @@ def description(rule: Rule, station: str, value: float | None, level: int | None
         elif c.kind == "flood_depth":
             text = (f"{station}: {'ngập sâu' if lang == 'vi' else 'water'} {shown} "
                     f"(> {number(c.above_m, lang, 2)} m, {c.scenario})")
+        elif c.kind == "aqi_area":
+            word = ("diện tích ở mức", "of the area in class")[i]
+            text = (f"{station}: {shown} {word} {c.at_least}+ ({c.scale.upper()}, "
+                    f"{_prop(c.pollutant, i)}; > {number(c.share_pct, lang)} %)")
         elif c.kind == "silence":
             text = (f"{at}: {'không có số liệu trong' if lang == 'vi' else 'no reading for'} "
                     f"{c.minutes} {'phút' if lang == 'vi' else 'minutes'}")

@@ -25,6 +25,8 @@ from pathlib import Path
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from twin.alerts.surface import after_surfaces
+
 from .build import RunSummary
 from .region import Region, city_region
 from .request import DEFAULT_RESOLUTION, SurfaceRequest
@@ -84,6 +86,7 @@ def _one_hour(conn: psycopg.Connection, variable: str, hour: datetime, version: 
             conn.execute(_DONE, (variable, hour, version))
         summary.failed += 1
         return
+    after_surfaces(conn, run.variable, run.hours)   # committed: the aqi_area rules
     summary.runs.append(run)
     summary.surfaces += len(run.ids)
     summary.skipped += 0 if run.ids else 1

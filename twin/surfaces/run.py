@@ -14,6 +14,8 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import Engine
 
+from twin.alerts.surface import after_surfaces
+
 from .build import RunSummary, store
 from .region import Region, city_region
 from .request import SurfaceRequest
@@ -56,5 +58,8 @@ def make_surfaces(conn: psycopg.Connection, request: SurfaceRequest, raster_dir:
     with conn.transaction():
         region = region or request_region(conn, request)
         means = request_means(conn, request)
-        return store(conn, means, region, request.params(), Path(raster_dir), progress,
-                     workers, scenario)
+        summary = store(conn, means, region, request.params(), Path(raster_dir), progress,
+                        workers, scenario)
+    if scenario is None and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        after_surfaces(conn, summary.variable, summary.hours)   # committed: the area rules
+    return summary
