@@ -27,6 +27,7 @@ from twin.flood.distributed import (
     dask_client,
     fill_array,
     fill_cog,
+    fill_dem,
     hours_on_cluster,
     river_hours,
 )
@@ -261,3 +262,22 @@ def test_river_hours_as_tasks(client, monkeypatch):
     monkeypatch.setenv("TWIN_DASK_SCHEDULER", "tcp://127.0.0.1:8786")
     monkeypatch.setenv("TWIN_FLOOD_TILED_CELLS", "1000000")
     assert hours_on_cluster(100_000, 12) and not hours_on_cluster(100_000, 6)
+
+
+def test_model_fill_switches_to_the_named_cluster(client, monkeypatch):
+    """The flood model's fill: in memory below TWIN_FLOOD_TILED_CELLS, on the cluster
+    TWIN_DASK_SCHEDULER names above it; the same bits either way."""
+    dem = fractal((120, 90), 21, holes=0.01)
+    monkeypatch.setenv("TWIN_DASK_SCHEDULER", client.scheduler.address)
+    monkeypatch.setenv("TWIN_FLOOD_TILE", "32")
+
+    def transitions() -> int:
+        return client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+
+    before = transitions()
+    monkeypatch.setenv("TWIN_FLOOD_TILED_CELLS", str(dem.size + 1))
+    assert same(fill_dem(dem), fill_depressions(dem))
+    assert transitions() == before
+    monkeypatch.setenv("TWIN_FLOOD_TILED_CELLS", str(dem.size))
+    assert same(fill_dem(dem), fill_depressions(dem))
+    assert transitions() > before
