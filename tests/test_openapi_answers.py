@@ -171,3 +171,38 @@ def test_transparent_false_gives_an_opaque_map(http):
         alphas[value] = Image.open(io.BytesIO(response.content)).getchannel("A").getextrema()
     assert alphas["false"] == (255, 255)
     assert alphas["true"][0] == 0  # the bbox reaches beyond the city's DEM
+
+
+# Integers the routes of the alerts and their delivery read: a digit that is not ASCII
+# ("²" is a digit to str.isdigit, not to int) was taken for a number and raised a 500.
+NOT_INTEGERS = [
+    ("/alerts?limit=%C2%B2", {}),
+    ("/alerts/%C2%B2/cap", {}),
+    ("/admin/deliveries?limit=%C2%B2", "admin"),
+    ("/admin/deliveries?offset=%C2%B2", "admin"),
+]
+
+
+@pytest.fixture(scope="module")
+def admin_headers(city_engine):
+    from twin.server.auth.keys import create_key
+
+    return {"X-API-Key": create_key(city_engine, "OpenAPI answers", "admin")[0]}
+
+
+@pytest.mark.parametrize(("url", "who"), NOT_INTEGERS, ids=[u for u, _ in NOT_INTEGERS])
+def test_a_non_ascii_digit_is_refused(http, admin_headers, url, who):
+    response = http.get(url, headers=admin_headers if who else None)
+    assert response.status_code == 400, response.text[:300]
+    assert response.json()["code"] == "InvalidParameterValue"
+
+
+def test_a_non_ascii_delivery_id_is_refused(http, admin_headers):
+    response = http.post("/admin/deliveries/%C2%B2/retry", headers=admin_headers)
+    assert response.status_code == 400, response.text[:300]
+
+
+def test_a_non_ascii_last_event_id_is_refused(http):
+    # b"\xb2" is "²" in Latin-1, as the server decodes header values
+    response = http.get("/alerts/stream", headers={"Last-Event-ID": "²".encode("latin-1")})
+    assert response.status_code == 400, response.text[:300]

@@ -89,7 +89,7 @@ class Alerts:
                                            f"{', '.join(VALUES[name])}")
                 where[name] = values
         limit = q.get("limit", "100")
-        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 1000:
             raise InvalidParameter("limit must be a whole number from 1 to 1000")
         at = None
         if q.get("datetime"):

@@ -22,7 +22,7 @@ def _int(params, name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise InvalidParameter(f"{name} must be an integer from {low} to {high}")
     return int(raw)
 
@@ -63,7 +63,7 @@ def admin_routes(state: ServerState):
     async def retry(request: Request) -> JSONResponse:
         check_admin(request, "retrying a delivery")
         raw = request.path_params["delivery_id"]
-        if not raw.isdigit() or len(raw) > 18:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise InvalidParameter(f"a delivery id is a positive integer, not {raw[:40]!r}")
         async with state.db.connection() as conn, conn.transaction():
             cur = await conn.execute("SELECT status FROM deliveries WHERE id = %s FOR UPDATE",

@@ -52,7 +52,7 @@ def _area(alert: dict, geojson: str | None, lat, lon) -> cap.Area | None:
 
 def alert_id_of(request: Request) -> int:
     raw = request.path_params["alert_id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise InvalidParameter(f"an alert id is a positive integer, not {raw[:40]!r}")
     return int(raw)
 

@@ -87,7 +87,7 @@ def _last_event_id(request: Request) -> int | None:
     raw = request.headers.get("last-event-id")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or int(raw) > MAX_ID:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
         raise InvalidParameter("Last-Event-ID must be the id of an event this stream sent "
                                f"(a non-negative integer), not {raw[:40]!r}")
     return int(raw)
