@@ -57,6 +57,16 @@ UNDOCUMENTED_MEDIA = [
      {"coords": "POINT(105.85 21.03)", "f": "geojson"}),
     ("/collections/sensor_readings/locations", {}),
     ("/processes", {"f": "jsonld"}),
+    # routes added after the document was made true (tests/test_openapi_routes.py)
+    ("/catalogue/dcat", {}),                                         # application/ld+json
+    ("/collections/admin_areas/changes", {"limit": "2"}),          # application/geo+json
+    ("/collections/admin_areas/changes", {"limit": "2", "f": "html"}),
+    ("/alerts/cap", {}),                                           # application/atom+xml
+    ("/alerts", {"limit": "2"}),
+    ("/alerts/rules", {}),
+    ("/auth/whoami", {}),
+    ("/viewer/config.json", {}),
+    ("/TileMatrixSets", {}),
 ]
 
 
@@ -206,3 +216,18 @@ def test_a_non_ascii_last_event_id_is_refused(http):
     # b"\xb2" is "²" in Latin-1, as the server decodes header values
     response = http.get("/alerts/stream", headers={"Last-Event-ID": "²".encode("latin-1")})
     assert response.status_code == 400, response.text[:300]
+
+
+def test_tile_cache_headers_are_documented(doc, http):
+    """A vector tile's ETag and Cache-Control (the tile cache) are documented headers of
+    its 200 and 304, and a tile carries them."""
+    path = "/collections/admin_areas/tiles/{tms}/{tileMatrix}/{tileRow}/{tileCol}"
+    responses = doc["paths"][path]["get"]["responses"]
+    for status in ("200", "304"):
+        assert {"ETag", "Cache-Control"} <= set(responses[status]["headers"])
+    response = http.get("/collections/admin_areas/tiles/WebMercatorQuad/12/1803/3252")
+    assert response.status_code == 200, response.text[:200]
+    assert response.headers["etag"] and response.headers["cache-control"]
+    again = http.get("/collections/admin_areas/tiles/WebMercatorQuad/12/1803/3252",
+                     headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304 and again.headers["etag"] == response.headers["etag"]

@@ -180,6 +180,15 @@ def add_edit_operations(paths: dict, name: str) -> None:
 
 # --- per collection ------------------------------------------------------------------
 
+# twin/server/tiles/routes.py: the tile cache's version (or the body's hash) as ETag, and
+# TWIN_TILE_MAX_AGE for a CDN (else revalidate) as Cache-Control.
+_TILE_CACHE = {
+    "ETag": {"required": True, "schema": {"type": "string"},
+             "description": "The tile's version: If-None-Match with it gives 304."},
+    "Cache-Control": {"required": True, "schema": {"type": "string"},
+                      "description": "public, max-age=TWIN_TILE_MAX_AGE when set, else "
+                                     "revalidate with the ETag."}}
+
 def tile_paths(name: str) -> dict[str, dict]:
     """OGC API - Tiles of one layer (twin/server/tiles/routes.py)."""
     base = f"/collections/{name}/tiles"
@@ -197,9 +206,11 @@ def tile_paths(name: str) -> dict[str, dict]:
             [_TMS, *meta, _DATETIME]),
         base + "/{tms}/{tileMatrix}/{tileRow}/{tileCol}": _get(
             f"A vector tile of {name}", "tiles", f"{name}.tile",
-            {"200": _ok("A Mapbox vector tile (empty when no feature).", MVT, _BINARY),
-             "204": {"description": "The zoom is outside the layer's zoom range."},
-             "304": {"description": "Not modified (If-None-Match)."},
+            {"200": {**_ok("A Mapbox vector tile (empty when no feature).", MVT, _BINARY),
+                     "headers": _TILE_CACHE},
+             "204": {"description": "The zoom is outside the layer's zoom range.",
+                     "headers": {"Cache-Control": _TILE_CACHE["Cache-Control"]}},
+             "304": {"description": "Not modified (If-None-Match).", "headers": _TILE_CACHE},
              **_errors(400, 404)},
             [_TMS, *_ZXY, _format("mvt"), _DATETIME]),
     }
