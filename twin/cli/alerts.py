@@ -55,10 +55,11 @@ def load(app: AppContext) -> None:
 @click.pass_obj
 @handle_errors
 def evaluate(app: AppContext, since: datetime | None) -> None:
-    """Evaluate every enabled rule once (stations, then flood runs), then the silence
-    timer."""
+    """Evaluate every enabled rule once (stations, then flood runs and air-quality
+    surfaces), then the silence timer."""
     from twin.alerts import engine
     from twin.alerts.flood import evaluate_flood
+    from twin.alerts.surface import evaluate_areas
 
     app.upgrade(quiet=True)
     lo = since.replace(tzinfo=UTC) if since else engine.EPOCH
@@ -66,9 +67,11 @@ def evaluate(app: AppContext, since: datetime | None) -> None:
         pg = conn.connection.driver_connection
         summary = engine.evaluate(pg, None, lo)
         flood = evaluate_flood(pg)
+        areas = evaluate_areas(pg, None, lo)
         timer = engine.tick(pg)
     click.echo(summary.line())
     click.echo(f"flood depth: {flood.line()}")
+    click.echo(f"AQI over areas: {areas.line()}")
     if timer is not None:
         click.echo(f"silence timer: {timer.count('opened')} opened")
 
