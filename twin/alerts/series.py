@@ -28,8 +28,7 @@ def points(cur: psycopg.Cursor, rule: Rule, stations: list[int], since: datetime
     if key is not None:
         rows = FETCH[key[0]](cur, key, stations, since)
         return _group(BUILD[rule.condition.kind](rule, rows))
-    reader = {"silence": _silence, "stuck": _stuck}[rule.condition.kind]
-    return _group(reader(cur, rule, stations, since, now))
+    return _group(_silence(cur, rule, stations, since, now))
 
 
 def _group(found) -> dict[int, list[Point]]:
@@ -45,6 +44,7 @@ def shared_key(rule: Rule) -> tuple | None:
     return {"threshold": lambda: ("hour", c.property, "mean"),
             "river_level": lambda: ("hour", "water_level_m", "max"),
             "rain": lambda: ("rain", c.hours), "aqi_class": lambda: ("aqi", c.scale),
+            "stuck": lambda: ("stuck", c.property),
             }.get(c.kind, lambda: None)()
 
 
@@ -95,6 +95,8 @@ def hot(rule: Rule, rows: list) -> bool:
         return any(round(r[2] or 0.0, 1) > c.above_mm for r in rows)
     if c.kind == "river_level":
         return any(r[2] >= c.levels_m[0] for r in rows)
+    if c.kind == "stuck":
+        return any(r[2] >= c.times for r in rows)
     return any(r[3] >= c.at_least for r in rows)
 
 
@@ -164,8 +166,38 @@ def _aqi(rule, rows):
                     float(aqi) if aqi is not None else None, level, sev)
 
 
-FETCH = {"hour": _hours, "rain": _rain_sums, "aqi": _aqi_hours}
-BUILD = {"threshold": _threshold, "rain": _rain, "river_level": _river, "aqi_class": _aqi}
+def _runs(cur, key: tuple, stations: list[int], since: datetime):
+    """Runs of equal values of a property (all the stuck rules on it share them):
+    (station, first reading, length, the run's times, value, the next run's first)."""
+    cur.execute(
+        "WITH r AS (SELECT station_id, observed_at, value, CASE WHEN value = lag(value) OVER w "
+        "THEN 0 ELSE 1 END AS brk FROM sensor_readings WHERE station_id = ANY(%s) AND "
+        f"property = %s AND observed_at >= %s AND {COUNTABLE} "
+        "WINDOW w AS (PARTITION BY station_id ORDER BY observed_at)), "
+        "g AS (SELECT *, sum(brk) OVER (PARTITION BY station_id ORDER BY observed_at) AS grp "
+        "FROM r), runs AS (SELECT station_id, min(observed_at) AS first, count(*) AS n, "
+        "CASE WHEN count(*) >= 3 THEN array_agg(observed_at ORDER BY observed_at) END AS ts, "
+        "min(value) AS v FROM g GROUP BY station_id, grp) "
+        "SELECT station_id, first, n, ts, v, lead(first) OVER (PARTITION BY station_id "
+        "ORDER BY first) FROM runs ORDER BY station_id, first",
+        (stations, key[1], since))
+    return cur.fetchall()
+
+
+def _stuck_points(rule, rows):
+    """Active at the run's ``times``-th reading, clear at the first different one."""
+    c = rule.condition
+    for sid, first, n, stamps, value, following in rows:
+        if n < c.times:
+            continue
+        yield Point(sid, first, stamps[c.times - 1], True, False, value, None, rule.severity)
+        if following is not None:
+            yield Point(sid, following, following, False, True, value, None, rule.severity)
+
+
+FETCH = {"hour": _hours, "rain": _rain_sums, "aqi": _aqi_hours, "stuck": _runs}
+BUILD = {"threshold": _threshold, "rain": _rain, "river_level": _river, "aqi_class": _aqi,
+         "stuck": _stuck_points}
 
 
 def _silence(cur, rule, stations, since, now):
@@ -190,27 +222,3 @@ def _silence(cur, rule, stations, since, now):
         if before is not None and at - before > quiet and at >= since:
             yield Point(sid, before, before + quiet, True, False, None, None, rule.severity)
             yield Point(sid, at, at, False, True, None, None, rule.severity)
-
-
-def _stuck(cur, rule, stations, since, _now):
-    """Runs of ``times`` equal values: active at the run's ``times``-th reading, clear at
-    the first different one."""
-    c = rule.condition
-    cur.execute(
-        "WITH r AS (SELECT station_id, observed_at, value, CASE WHEN value = lag(value) OVER w "
-        "THEN 0 ELSE 1 END AS brk FROM sensor_readings WHERE station_id = ANY(%s) AND "
-        f"property = %s AND observed_at >= %s AND {COUNTABLE} "
-        "WINDOW w AS (PARTITION BY station_id ORDER BY observed_at)), "
-        "g AS (SELECT *, sum(brk) OVER (PARTITION BY station_id ORDER BY observed_at) AS grp "
-        "FROM r), runs AS (SELECT station_id, min(observed_at) AS first, count(*) AS n, "
-        "(array_agg(observed_at ORDER BY observed_at))[%s] AS nth, min(value) AS v "
-        "FROM g GROUP BY station_id, grp) "
-        "SELECT station_id, first, n, nth, v, lead(first) OVER (PARTITION BY station_id "
-        "ORDER BY first) FROM runs ORDER BY station_id, first",
-        (stations, c.property, since, c.times))
-    for sid, first, n, nth, value, following in cur.fetchall():
-        if n < c.times:
-            continue
-        yield Point(sid, first, nth, True, False, value, None, rule.severity)
-        if following is not None:
-            yield Point(sid, following, following, False, True, value, None, rule.severity)
