@@ -21,6 +21,7 @@ from twin.alerts.machine import Point, run
 from twin.alerts.store import LOCK, Loaded, event, last_resolved, live_alerts
 
 log = logging.getLogger("twin.alerts")
+PLACE_FIELDS = {"road": "subject.roads", "route": "subject.routes", "area": "subject.wards"}
 PLACES = {
     "road": "SELECT 'road', name, ST_Multi(ST_Union(geom)) FROM road_segments WHERE name = "
             "ANY(%(road)s) GROUP BY name",
@@ -71,8 +72,6 @@ def _points(cur: psycopg.Cursor, loaded: Loaded) -> dict[tuple[str, str], list[P
 def _missing(cur: psycopg.Cursor, rule, wanted: dict) -> None:
     """Log the named places the database does not hold (accepted at load while their
     layer was empty): the rule and the field, so that a misspelt street is seen."""
-    from twin.alerts.loader import PLACE_FIELDS
-
     for kind, names in wanted.items():
         for name in names:
             cur.execute(f"SELECT 1 FROM ({PLACES[kind]}) p LIMIT 1", {kind: [name]})

@@ -58,7 +58,6 @@ def check(cur: psycopg.Cursor, rule: Rule) -> None:
                             "measures it")
 
 
-PLACE_FIELDS = {"road": "subject.roads", "route": "subject.routes", "area": "subject.wards"}
 PLACE_TABLES = {"road": "road_segments", "route": "bus_routes",
                 "area": "admin_areas WHERE valid_to IS NULL"}
 
@@ -67,7 +66,7 @@ def _check_places(cur: psycopg.Cursor, rule: Rule) -> None:
     """A flood rule's roads, routes and wards exist. While a layer holds nothing yet (a
     fresh database, ``twin db upgrade`` before the city's layers are loaded) its names are
     accepted and resolved at evaluation, which logs a name still unknown then."""
-    from twin.alerts.flood import PLACES
+    from twin.alerts.flood import PLACE_FIELDS, PLACES
 
     for kind, name in rule.subject.places:
         cur.execute(f"SELECT EXISTS (SELECT 1 FROM {PLACE_TABLES[kind]})")
