@@ -130,3 +130,52 @@ def test_the_pollution_episode_raises_aqi_alerts(month, pg, settings):
     starts = {(code, at + timedelta(hours=1)) for code, at in poor}
     assert all((a[1], a[5]) in starts for a in raised)
     assert {a[2] for a in raised} <= {"open", "resolved"}
+
+
+FLOOD_STREETS = ("Đường Láng", "Phố Đội Cấn", "Đường Trần Phú", "Đường Bưởi")
+
+
+def test_the_storm_floods_named_streets_and_they_dry(db, settings, registry, tmp_path):
+    """``twin demo``'s order: the places and stations, then the rules (they name the
+    demo's streets: refused before the roads exist), then the readings, then the October
+    storm's flood run, whose stored hours raise and resolve ``flood-streets``. The
+    expected hours are computed here with shapely from the stored roads and extents."""
+    from shapely import wkb
+
+    from twin.demo.generate import generate
+    from twin.flood.demo import SCENARIO, run_demo_flood_event
+    from twin.ingest.dispatch import load_demo
+
+    folder = tmp_path / "demo"
+    generate(folder, days=23)          # 1-23 October: the storm of the 20th-22nd
+    local = settings.model_copy(update={"data_dir": tmp_path / "data"})
+    alert_engine.CACHE.__init__()
+
+    def rules() -> None:
+        with psycopg.connect(libpq_url(db.url.render_as_string(hide_password=False)),
+                             autocommit=True) as conn:
+            conn.execute("TRUNCATE alert_events, alerts, alert_rules CASCADE")
+            loader.load_file(conn, REPO_ROOT / "config" / "alerts.yaml",
+                             loader.gauge_levels(settings.city))
+
+    load_demo(db, registry, local, folder, before_readings=rules)
+    run_demo_flood_event(db, local)
+    with psycopg.connect(libpq_url(db.url.render_as_string(hide_password=False)),
+                         autocommit=True) as pg:
+        roads = {name: wkb.loads(bytes(g)) for name, g in pg.execute(
+            "SELECT name, ST_AsBinary(ST_Union(geom)) FROM road_segments WHERE name = "
+            "ANY(%s) GROUP BY name", (list(FLOOD_STREETS),))}
+        steps = pg.execute("SELECT valid_time, depth_max_m, ST_AsBinary(geom) FROM "
+                           "flood_extents WHERE scenario = %s ORDER BY 1", (SCENARIO,)
+                           ).fetchall()
+        got = alerts(pg, "flood-streets")
+    assert set(roads) == set(FLOOD_STREETS)
+    for name, road in roads.items():
+        wet = sorted({t for t, depth, g in steps if depth > 0.3 and
+                      wkb.loads(bytes(g)).intersects(road)})
+        mine = [a for a in got if a[1] == name]
+        assert wet and mine, name
+        assert mine[0][5] == wet[0], name                   # opened at the first wet hour
+        assert all(a[2] == "resolved" and a[6] > a[5] for a in mine), name
+        assert mine[-1][6] > wet[-1], name                  # dried after the last one
+        assert mine[-1][6] < max(t for t, _d, _g in steps), name

@@ -40,7 +40,9 @@ def print_summary(app: AppContext) -> None:
 
 
 def load_alert_rules(app: AppContext) -> None:
-    """The rules first, so that the readings raise their alerts as they are stored."""
+    """The rules after the places and stations they name (streets, wards, gauges) and
+    before the readings, so that the readings and the October storm's flood run raise
+    their alerts as they are stored."""
     from twin.cli.alerts import load_rules
 
     load_rules(app)
@@ -123,11 +125,11 @@ def demo(app: AppContext, seed: int, scale: float, out: Path | None, serve: bool
     out.mkdir(parents=True, exist_ok=True)
     generate_inputs(out, seed, scale)
     app.upgrade()
-    load_alert_rules(app)
     from twin.ingest.dispatch import load_demo
 
     load_demo(app.engine, app.registry, app.settings, out, echo=click.echo,
-              skip=("readings.csv",) if stream else ())
+              skip=("readings.csv",) if stream else (),
+              before_readings=lambda: load_alert_rules(app))
     if not stream:  # streamed readings make their surfaces as they arrive
         demo_analyses(app)
     print_summary(app)

@@ -112,12 +112,17 @@ DEMO_LOADS = [
 
 def load_demo(engine: Engine, registry: Registry, settings: Settings, folder: Path,
               echo: Callable[[str], None] = lambda _line: None,
-              skip: tuple[str, ...] = ()) -> None:
+              skip: tuple[str, ...] = (),
+              before_readings: Callable[[], None] | None = None) -> None:
     """Load the demo city's files with the ordinary loaders (replacing what is there);
-    ``skip`` names files not to load (``twin demo --stream`` sends the readings by MQTT)."""
+    ``skip`` names files not to load (``twin demo --stream`` sends the readings by MQTT);
+    ``before_readings`` runs once the places and stations are in, before the readings
+    (``twin demo`` loads the alert rules there: they name streets, wards and stations)."""
     import time
 
     for name, layer, opts in DEMO_LOADS:
+        if name == "readings.csv" and before_readings is not None:
+            before_readings()
         if name in skip:
             continue
         started = time.perf_counter()
