@@ -83,3 +83,17 @@ def test_the_check_sees_a_missing_route(doc):
     assert undocumented(doc, [("/no/such/{route}", "GET"),
                               ("/collections/{collection_id}/items", "TRACE")]) \
         == ["GET /no/such/{route}", "TRACE /collections/{collection_id}/items"]
+
+
+def test_per_collection_routes_cover_their_collections(doc, registry):
+    """A route of every collection is documented for each collection it answers: the
+    change feed for every public table layer (a view has none: 404)."""
+    from twin.server.auth.policy import can_read
+    from twin.server.auth.principal import ANONYMOUS
+
+    paths = doc["paths"]
+    for layer in registry:
+        if not can_read(layer, ANONYMOUS):
+            continue
+        documented = f"/collections/{layer.name}/changes" in paths
+        assert documented == (not layer.is_view), layer.name
