@@ -18,6 +18,7 @@ from typing import Any
 
 from twin.notify.outbox import CHANNELS, STATUSES
 from twin.registry import Registry
+from twin.server.alerts.routes import VALUES as ALERT_VALUES
 from twin.server.auth.policy import can_read
 from twin.server.auth.principal import ANONYMOUS
 from twin.server.pygeoapi.openapi_twin import (
@@ -87,12 +88,10 @@ _RULE = {"type": "object", "description": "An alert rule (see README, alerts)."}
 
 
 def alert_paths() -> dict[str, dict]:
-    severities = ("minor", "moderate", "severe", "extreme")
-    kinds = ("threshold", "aqi_class", "river_level", "rain", "silence", "stuck")
-    filters = [_query("state", _listed("open", "acknowledged", "resolved"),
-                      "Comma-separated states."),
-               _query("severity", _listed(*severities), "Comma-separated CAP severities."),
-               _query("kind", _listed(*kinds), "Comma-separated rule kinds."),
+    texts = {"state": "Comma-separated states.", "severity": "Comma-separated CAP "
+             "severities.", "kind": "Comma-separated rule kinds."}
+    filters = [*[_query(n, _listed(*values), texts.get(n, f"Comma-separated {n} values."))
+                 for n, values in ALERT_VALUES.items()],
                *[_query(n, _TEXT, f"Comma-separated {n} values.")
                  for n in ("rule_id", "area", "agency", "subject")],
                {**_DATETIME, "description": "Alerts active at some moment of it."},
