@@ -12,6 +12,7 @@ of the touched hours less the rule's duration and its last resolution) and walke
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -43,6 +44,25 @@ class Summary:
     def line(self) -> str:
         return (f"alerts: {self.rules} rules evaluated, {self.count('opened')} opened, "
                 f"{self.count('updated')} updated, {self.count('resolved')} resolved")
+
+
+def evaluate_kind(conn: psycopg.Connection, keep: Callable[[Rule], bool],
+                  one: Callable[..., int]) -> Summary:
+    """The rules ``keep`` selects, each run by ``one(cur, loaded, lives, resolved)``
+    (its transitions), under the alerts' lock in one transaction: the flood-depth and
+    the area rules share this frame."""
+    summary = Summary()
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (store.LOCK,))
+        rules = [r for r in CACHE.get(cur) if keep(r.rule)]
+        if not rules:
+            return summary
+        ids = [r.rule.id for r in rules]
+        lives, resolved = store.live_alerts(cur, ids), store.last_resolved(cur, ids)
+        for loaded in rules:
+            summary.rules += 1
+            summary.transitions += one(cur, loaded, lives, resolved)
+    return summary
 
 
 def _durations(rule: Rule) -> tuple[float, float]:

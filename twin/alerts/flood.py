@@ -16,9 +16,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from twin.alerts import texts
-from twin.alerts.engine import CACHE, EPOCH, Summary, _since
+from twin.alerts.engine import EPOCH, Summary, _since, evaluate_kind
 from twin.alerts.machine import Point, run
-from twin.alerts.store import LOCK, Loaded, event, last_resolved, live_alerts
+from twin.alerts.store import Loaded, event
 
 log = logging.getLogger("twin.alerts")
 PLACE_FIELDS = {"road": "subject.roads", "route": "subject.routes", "area": "subject.wards"}
@@ -34,19 +34,8 @@ PLACES = {
 
 def evaluate_flood(conn: psycopg.Connection, scenario: str | None = None) -> Summary:
     """The flood-depth rules (of ``scenario``, or all), in one transaction."""
-    summary = Summary()
-    with conn.transaction(), conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (LOCK,))
-        rules = [r for r in CACHE.get(cur) if r.rule.condition.kind == "flood_depth"
-                 and scenario in (None, r.rule.condition.scenario)]
-        if not rules:
-            return summary
-        ids = [r.rule.id for r in rules]
-        lives, resolved = live_alerts(cur, ids), last_resolved(cur, ids)
-        for loaded in rules:
-            summary.rules += 1
-            summary.transitions += _rule(cur, loaded, lives, resolved)
-    return summary
+    return evaluate_kind(conn, lambda rule: rule.condition.kind == "flood_depth"
+                         and scenario in (None, rule.condition.scenario), _rule)
 
 
 def _points(cur: psycopg.Cursor, loaded: Loaded) -> dict[tuple[str, str], list[Point]]:

@@ -24,9 +24,9 @@ from rasterio.features import geometry_mask
 from shapely import wkb
 
 from twin.alerts import texts
-from twin.alerts.engine import CACHE, EPOCH, Summary, _durations, _since
+from twin.alerts.engine import EPOCH, Summary, _durations, _since, evaluate_kind
 from twin.alerts.machine import Point, run
-from twin.alerts.store import LOCK, Loaded, event, last_resolved, live_alerts
+from twin.alerts.store import Loaded, event
 from twin.analysis.aqi import round_half_up
 from twin.analysis.aqi_breakpoints import sub_index
 from twin.analysis.aqi_classes import levels
@@ -107,19 +107,10 @@ def evaluate_areas(conn: psycopg.Connection, pollutant: str | None = None,
                    lo: datetime = EPOCH) -> Summary:
     """The ``aqi_area`` rules (on ``pollutant``, or all) over the hours from ``lo`` on
     (and from where each live alert's state is known), in one transaction."""
-    summary = Summary()
-    with conn.transaction(), conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (LOCK,))
-        rules = [r for r in CACHE.get(cur) if r.rule.condition.kind == "aqi_area"
-                 and pollutant in (None, r.rule.condition.pollutant)]
-        if not rules:
-            return summary
-        ids = [r.rule.id for r in rules]
-        lives, resolved = live_alerts(cur, ids), last_resolved(cur, ids)
-        for loaded in rules:
-            summary.rules += 1
-            summary.transitions += _rule(cur, loaded, lives, resolved, lo)
-    return summary
+    return evaluate_kind(conn, lambda rule: rule.condition.kind == "aqi_area"
+                         and pollutant in (None, rule.condition.pollutant),
+                         lambda cur, loaded, lives, resolved:
+                         _rule(cur, loaded, lives, resolved, lo))
 
 
 def _rule(cur: psycopg.Cursor, loaded: Loaded, lives: dict, resolved: dict,
