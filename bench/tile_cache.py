@@ -1,7 +1,8 @@
 """The tile cache (issue 20, point 3): road tiles cold, cached, and at a 90 % hit rate.
 
-One twin server (``twin serve``, ``--workers``) on the full demo (bench/edr.py's dataset,
-copied as bench/load.py does), a fixed set of distinct road-segment tiles at z14-16 in
+One twin server (``twin serve``, ``--workers``) on the demo city's vector layers at
+``--scale`` (generated and loaded by twin's loaders into ``twin_bench_tiles``; no
+readings), a fixed set of distinct road-segment tiles at z14-16 in
 the city centre, fetched by ``--clients`` concurrent clients (one asyncio process with
 httpx, keep-alive, no gzip):
 
@@ -31,7 +32,7 @@ import httpx
 import psycopg
 
 from bench.common import ensure_out, libpq, scratch_database, table
-from bench.load import CITY, clone_or_load, tile_of
+from bench.load import CITY, tile_of
 from bench.servers import Fleet, twin_server
 from twin.config import load_settings
 from twin.db.counts import VERSION_SQL
@@ -40,6 +41,33 @@ from twin.server.tiles.sql import LayerTiles
 
 DB_NAME = "twin_bench_tiles"
 LAYER = "road_segments"
+
+
+def load_city(url: str, scale: float) -> None:
+    """The demo's vector layers (no readings, no DEM) through twin's own loaders, once."""
+    from twin.db.engine import make_engine
+    from twin.db.schema import upgrade
+    from twin.demo.generate import generate
+    from twin.ingest.dispatch import DEMO_LOADS, load_any
+
+    with psycopg.connect(libpq(url)) as conn:
+        if conn.execute("SELECT to_regclass('road_segments') IS NOT NULL").fetchone()[0] \
+                and conn.execute("SELECT EXISTS (SELECT 1 FROM road_segments)").fetchone()[0]:
+            return
+    settings = load_settings()
+    registry = load_registry(settings.layers_dir)
+    engine = make_engine(url, pool_size=2)
+    try:
+        upgrade(engine, registry)
+        folder = ensure_out() / f"tiles-city-{scale:g}"
+        generate(folder, scale=scale, readings=False, dem=False)
+        for name, layer, opts in DEMO_LOADS:
+            if layer not in (None, "sensor_readings") and (folder / name).exists():
+                lines = load_any(engine, registry, settings, folder / name, layer,
+                                 **{"mode": "replace", **opts})
+                print(f"dataset: {lines[0]}", flush=True)
+    finally:
+        engine.dispose()
 
 
 def tile_set(n: int, seed: int = 7) -> list[tuple[int, int, int]]:
@@ -131,10 +159,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--tiles", type=int, default=400)
+    ap.add_argument("--scale", type=float, default=1.0, help="demo road density")
     args = ap.parse_args()
     out = ensure_out()
     with scratch_database(DB_NAME, keep=True) as url:
-        clone_or_load(url, DB_NAME)
+        load_city(url, args.scale)
         tiles = tile_set(args.tiles)
         rows = measure(url, args.workers, args.clients, tiles, out)
         print(table(rows, ["run", "tiles", "tiles/s", "p50 ms", "p95 ms"]))
