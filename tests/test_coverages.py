@@ -28,7 +28,10 @@ pytestmark = pytest.mark.api_language("en")  # its assertions quote English desc
 T0 = datetime(2024, 1, 15, 0, tzinfo=UTC)
 HOURS = [T0 + timedelta(hours=h) for h in range(4)]
 NX, NY, RES = 60, 50, 100.0
-CID = "pm25_surface"
+# A series of the tests' own: the published pm25_surface of the shared city gains hours
+# whenever another test's readings complete an hour (surfaces are built after ingest).
+SCENARIO = "coverage-test"
+CID = "pm25_surface_coverage_test"
 
 
 def _grid_origin() -> tuple[float, float]:
@@ -73,7 +76,7 @@ def surfaces(server, city_engine, tmp_path_factory):
     raster_dir = tmp_path_factory.mktemp("coverages")
     with city_engine.begin() as conn:
         ids = store_cube(conn, _cube(), kind="air_quality", variable="pm25",
-                         raster_dir=raster_dir)
+                         scenario=SCENARIO, raster_dir=raster_dir)
         broken = store_surface(conn, _cube().isel(time=0).drop_vars("time"), kind="other",
                                variable="broken", valid_time=None, raster_dir=raster_dir)
         paths = dict(conn.execute(text("SELECT external_id, path FROM rasters")).all())
@@ -93,7 +96,7 @@ def _tiff(response) -> rasterio.io.DatasetReader:
 
 
 def test_store_surface_names_and_refuses(surfaces, city_engine, tmp_path):
-    assert surfaces["ids"][0] == "air_quality-pm25-base-20240115T000000Z"
+    assert surfaces["ids"][0] == "air_quality-pm25-coverage_test-20240115T000000Z"
     bad = xr.DataArray(np.zeros((3, 3)), dims=("y", "x"))
     with city_engine.begin() as conn, pytest.raises(SurfaceError, match="no CRS"):
         store_surface(conn, bad, kind="air_quality", variable="pm25", valid_time=T0,
@@ -304,7 +307,7 @@ def test_new_hour_appears(surfaces, http, city_engine):
     step = _cube().isel(time=0).drop_vars("time")
     with city_engine.begin() as conn:
         ident = store_surface(conn, step, kind="air_quality", variable="pm25",
-                              valid_time=later, raster_dir=surfaces["dir"])
+                              valid_time=later, scenario=SCENARIO, raster_dir=surfaces["dir"])
     try:
         _wait_for(http, lambda b: any(
             c["id"] == CID and c["extent"]["temporal"]["interval"][0][1].startswith(

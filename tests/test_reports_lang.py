@@ -152,7 +152,7 @@ def test_english_report_has_english_headings_and_no_vietnamese_ones(reports):
 def test_dates_and_numbers_follow_the_language(reports):
     vi, en = ("\n".join(pdf_text(reports[lang, "pdf"])) for lang in ("vi", "en"))
     assert "01/10/2026 – 02/10/2026" in vi and "2026-10-01 – 2026-10-02" in en
-    assert re.search(r"Lập lúc \d\d:\d\d \d\d/\d\d/\d{4} \(Asia/Ho_Chi_Minh\)", vi)
+    assert re.search(r"Lập lúc \d\d/\d\d/\d{4} \d\d:\d\d \(Asia/Ho_Chi_Minh\)", vi)
     assert re.search(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d \(Asia/Ho_Chi_Minh\)", en)
     assert not re.search(r"\b\d{4}-\d\d-\d\d\b", vi)
     # kilometres with two decimals: a decimal comma in Vietnamese, a point in English
