@@ -116,3 +116,15 @@ def test_configured_origins_allow_credentials_and_refuse_others():
     assert ok.headers["access-control-allow-credentials"] == "true"
     assert "access-control-allow-origin" not in other.headers
     assert pre.status_code == 400
+
+
+def test_read_your_writes_header_crosses_origins(http):
+    """A dashboard on another origin reads the commit position a write answers
+    (``X-Twin-LSN``) and may send it back on its next read (read replicas)."""
+    r = http.options("/collections/land_parcels/items", headers={
+        "Origin": ORIGIN, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "x-twin-lsn"})
+    assert r.status_code == 200
+    assert "x-twin-lsn" in r.headers["access-control-allow-headers"].lower()
+    got = http.get("/collections", headers={"Origin": ORIGIN})
+    assert "x-twin-lsn" in exposed(got)

@@ -14,12 +14,14 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from twin.server.errors import RETRY_AFTER
+from twin.server.replicas import LSN_HEADER
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 REQUEST_HEADERS = ("X-API-Key", "Authorization", "Content-Type", "If-Match", "If-None-Match",
-                   "Prefer", "Accept", "Accept-Language", "Content-Crs")
+                   "Prefer", "Accept", "Accept-Language", "Content-Crs", LSN_HEADER)
 EXPOSED = ("ETag", "Location", "Content-Crs", "Link", "OGC-NumberMatched", RETRY_AFTER,
-           "Preference-Applied", "Content-Disposition")
+           "Preference-Applied", "Content-Disposition",
+           LSN_HEADER)   # read-your-writes for pages on other origins (replicas)
 
 
 def origins(setting: str) -> list[str]:
