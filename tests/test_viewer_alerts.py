@@ -153,6 +153,14 @@ def highlighted(page) -> set[int]:
         .map(f => f.properties.id)"""))
 
 
+def press(page, selector: str) -> None:
+    """Click the element the selector finds now: the list is drawn anew on every event of
+    the stream, so an element can be replaced between Playwright's actionability checks
+    (a busy server sends events from other modules' alerts)."""
+    page.wait_for_selector(selector, timeout=60_000)
+    page.evaluate("(s) => document.querySelector(s).click()", selector)
+
+
 def go_to(page, index: int) -> None:
     page.evaluate("(i) => window.twinViewer.timeline.goTo(i)", index)
 
@@ -207,16 +215,16 @@ def test_acknowledge_with_the_right_key_and_refusals_in_vietnamese(viewer, alert
     page, _ = viewer
     _hours, ids = alerts
     button = f"#alerts-list li[data-alert='{ids['open_severe']}'] button.alert-ack"
-    page.click(button)
+    press(page, button)
     assert "Nhập khóa API" in message(page, "alerts.needKey")
     page.fill("#alerts-api-key", "not-a-key")
-    page.click(button)
+    press(page, button)
     assert "không hợp lệ" in message(page, "alerts.ack401")
     page.fill("#alerts-api-key", keys["wrong"])
-    page.click(button)
+    press(page, button)
     assert "không có quyền" in message(page, "alerts.ack403")
     page.fill("#alerts-api-key", keys["right"])
-    page.click(button)
+    press(page, button)
     assert "Đã xác nhận" in message(page, "alerts.acknowledged")
     shown = wait_listed(page, {ids["open_severe"], ids["acked"], ids["open_minor"]})
     page.wait_for_function("(i) => document.querySelector(`#alerts-list li[data-alert='${i}']`)"
@@ -228,7 +236,7 @@ def test_acknowledge_with_the_right_key_and_refusals_in_vietnamese(viewer, alert
     pg.execute("UPDATE alerts SET state = 'resolved', resolved_at = now() WHERE id = %s",
                (ids["open_minor"],))
     assert shown[ids["open_minor"]]["button"]
-    page.click(f"#alerts-list li[data-alert='{ids['open_minor']}'] button.alert-ack")
+    press(page, f"#alerts-list li[data-alert='{ids['open_minor']}'] button.alert-ack")
     assert "đã kết thúc" in message(page, "alerts.ack409")
     words = page.evaluate("""() => {
         const out = [];
@@ -255,9 +263,9 @@ def test_in_english_and_no_console_errors(viewer, alerts, keys, pg):
     assert "Moderate" in shown[fresh]["text"] and "Fine dust at AQ-VA-5" in shown[fresh]["text"]
     assert "not acknowledged" in shown[fresh]["text"]
     page.fill("#alerts-api-key", keys["wrong"])
-    page.click(f"#alerts-list li[data-alert='{fresh}'] button.alert-ack")
+    press(page, f"#alerts-list li[data-alert='{fresh}'] button.alert-ack")
     assert "may not acknowledge" in message(page, "alerts.ack403")
     page.fill("#alerts-api-key", keys["right"])
-    page.click(f"#alerts-list li[data-alert='{fresh}'] button.alert-ack")
+    press(page, f"#alerts-list li[data-alert='{fresh}'] button.alert-ack")
     assert f"Alert {fresh} acknowledged" in message(page, "alerts.acknowledged")
     assert not console.errors, console.errors
