@@ -18,6 +18,7 @@ from sqlalchemy import text
 from tests.conftest import _free_port, served
 from twin.registry import Access, Registry
 from twin.server.auth.keys import create_key
+from twin.server.params.negotiate import GPKG
 from twin.server.processes.config import process_modules
 
 CATALOGUE = "catalogue"
@@ -68,7 +69,7 @@ def test_owslib_finds_the_catalogue_and_reads_every_resource(owslib, registry, c
     rels = {(link["rel"], link["type"]) for link in roads["links"]}
     assert {("items", "application/geo+json"), ("enclosure", "text/csv"),
             ("enclosure", "application/flatgeobuf"),
-            ("enclosure", "application/geopackage+sqlite3")} <= rels
+            ("enclosure", GPKG.media[0])} <= rels
     hrefs = [link["href"] for link in roads["links"]]
     assert any(h.endswith("/collections/road_segments/changes") for h in hrefs)
     assert any(h.endswith("/collections/road_segments/tiles") for h in hrefs)

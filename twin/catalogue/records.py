@@ -135,9 +135,8 @@ def record(subject: Subject, lang: str, now: datetime, publisher: Text | None = 
 
 # --- subjects ----------------------------------------------------------------------
 
-LAYER_FORMATS = (("GeoJSON", GEOJSON), ("CSV", "text/csv"),
-                 ("FlatGeobuf", "application/flatgeobuf"),
-                 ("GeoPackage", "application/geopackage+sqlite3"),
+CSV, FGB, GPKG = "text/csv", "application/flatgeobuf", "application/geopackage+sqlite3"
+LAYER_FORMATS = (("GeoJSON", GEOJSON), ("CSV", CSV), ("FlatGeobuf", FGB), ("GeoPackage", GPKG),
                  ("Mapbox Vector Tiles", "application/vnd.mapbox-vector-tile"))
 
 
@@ -150,12 +149,12 @@ def layer_links(layer: Layer, url: Callable[[str], str]) -> list[dict]:
          "href": url(f"{base}/items?f=json")},
         {"rel": "items", "type": "text/html", "title": "Features as HTML",
          "href": url(f"{base}/items?f=html")},
-        {"rel": "enclosure", "type": "text/csv", "title": "Features as CSV",
+        {"rel": "enclosure", "type": CSV, "title": "Features as CSV",
          "href": url(f"{base}/items?f=csv")},
-        {"rel": "enclosure", "type": "application/flatgeobuf", "title": "FlatGeobuf",
+        {"rel": "enclosure", "type": FGB, "title": "FlatGeobuf",
          "href": url(f"{base}/items?f=fgb")},
-        {"rel": "enclosure", "type": "application/geopackage+sqlite3",
-         "title": "GeoPackage", "href": url(f"{base}/items?f=gpkg")},
+        {"rel": "enclosure", "type": GPKG, "title": "GeoPackage",
+         "href": url(f"{base}/items?f=gpkg")},
         {"rel": f"{OGC_REL}/queryables", "type": "application/schema+json",
          "title": "Queryables", "href": url(f"{base}/queryables")},
         {"rel": f"{OGC_REL}/tilesets-vector", "type": "application/json",

@@ -23,12 +23,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from twin.server.params import negotiate
 from twin.server.pygeoapi.openapi_twin import _errors
 
 JSON, HTML, JSONLD = "application/json", "text/html", "application/ld+json"
 GEOJSON, CSV, COVJSON = "application/geo+json", "text/csv", "application/vnd.cov+json"
 SCHEMA_JSON = "application/schema+json"
-FGB, GPKG = "application/flatgeobuf", "application/geopackage+sqlite3"
+FGB, GPKG = negotiate.FGB.media[0], negotiate.GPKG.media[0]
 GEOTIFF, PRS_COVJSON = "image/tiff; application=geotiff", "application/prs.coverage+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 _TEXT, _BINARY, _OBJECT = {"type": "string"}, {"type": "string", "format": "binary"}, \
