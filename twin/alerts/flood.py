@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 from twin.alerts import texts
 from twin.alerts.engine import EPOCH, Summary, _since, evaluate_kind
 from twin.alerts.machine import Point, run
-from twin.alerts.store import Loaded, event
+from twin.alerts.store import Loaded, follow
 
 log = logging.getLogger("twin.alerts")
 PLACE_FIELDS = {"road": "subject.roads", "route": "subject.routes", "area": "subject.wards"}
@@ -77,27 +77,10 @@ def _rule(cur: psycopg.Cursor, loaded: Loaded, lives: dict, resolved: dict) -> l
         start, live, emit_after = _since(rule, lives.get(key), resolved.get(key), EPOCH)
         pts = [p for p in pts if p.end >= start]
         outcome = run(pts, live, 0.0, clear_s, emit_after)
-        alert_id = live.id if live else None
-        for t in outcome.transitions:
-            desc = Jsonb(texts.description(rule, code, t.value, None, "m"))
-            if t.kind == "opened":
-                alert_id = _open(cur, loaded, kind, code, t, desc)
-                if alert_id is None:
-                    break
-            elif t.kind == "updated":
-                cur.execute("UPDATE alerts SET severity = %s, value = %s, description = %s, "
-                            "updated_at = %s WHERE id = %s", (t.severity, t.value, desc, t.at,
-                                                             alert_id))
-            else:
-                cur.execute("UPDATE alerts SET state = 'resolved', resolved_at = %s, "
-                            "updated_at = %s, value = %s WHERE id = %s",
-                            (t.at, t.at, t.value, alert_id))
-            event(cur, alert_id, t.at, t.kind, t.severity, t.value)
-            done.append((t.kind, alert_id))
-        if outcome.live and alert_id is not None:
-            cur.execute("UPDATE alerts SET value = coalesce(%s, value), checked_at = %s, "
-                        "clear_since = %s WHERE id = %s",
-                        (outcome.value, outcome.checked_at, outcome.clear_since, alert_id))
+        done += follow(cur, outcome, live.id if live else None,
+                       lambda v, code=code: texts.description(rule, code, v, None, "m"),
+                       lambda t, desc, kind=kind, code=code:
+                       _open(cur, loaded, kind, code, t, desc))
     return done
 
 

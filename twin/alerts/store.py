@@ -4,6 +4,7 @@ transition written with its event row in the caller's transaction."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -143,6 +144,37 @@ def apply(cur: psycopg.Cursor, loaded: Loaded, station: Station, live: Live | No
         event(cur, alert_id, t.at, t.kind, t.severity, t.value)
         done.append((t.kind, alert_id))
     if outcome.live and alert_id is not None and (done or _moved(live, outcome)):
+        cur.execute("UPDATE alerts SET value = coalesce(%s, value), checked_at = %s, "
+                    "clear_since = %s WHERE id = %s",
+                    (outcome.value, outcome.checked_at, outcome.clear_since, alert_id))
+    return done
+
+
+def follow(cur: psycopg.Cursor, outcome: Outcome, alert_id: int | None,
+           describe: Callable[[float | None], dict],
+           open_alert: Callable[[object, Jsonb], int | None]) -> list[tuple[str, int]]:
+    """A place's alert (a road, a route, a ward) through ``outcome``'s transitions, each
+    with its event: ``describe(value)`` words it, ``open_alert(transition, description)``
+    inserts it (None: another evaluator opened it first). The flood-depth and area rules
+    share this; station alerts carry levels and units (:func:`apply`)."""
+    done: list[tuple[str, int]] = []
+    for t in outcome.transitions:
+        desc = Jsonb(describe(t.value))
+        if t.kind == "opened":
+            alert_id = open_alert(t, desc)
+            if alert_id is None:
+                break
+        elif t.kind == "updated":
+            cur.execute("UPDATE alerts SET severity = %s, value = %s, description = %s, "
+                        "updated_at = %s WHERE id = %s",
+                        (t.severity, t.value, desc, t.at, alert_id))
+        else:
+            cur.execute("UPDATE alerts SET state = 'resolved', resolved_at = %s, "
+                        "updated_at = %s, value = %s WHERE id = %s",
+                        (t.at, t.at, t.value, alert_id))
+        event(cur, alert_id, t.at, t.kind, t.severity, t.value)
+        done.append((t.kind, alert_id))
+    if outcome.live and alert_id is not None:
         cur.execute("UPDATE alerts SET value = coalesce(%s, value), checked_at = %s, "
                     "clear_since = %s WHERE id = %s",
                     (outcome.value, outcome.checked_at, outcome.clear_since, alert_id))

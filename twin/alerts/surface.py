@@ -26,7 +26,7 @@ from shapely import wkb
 from twin.alerts import texts
 from twin.alerts.engine import EPOCH, Summary, _durations, _since, evaluate_kind
 from twin.alerts.machine import Point, run
-from twin.alerts.store import Loaded, event
+from twin.alerts.store import Loaded, follow
 from twin.analysis.aqi import round_half_up
 from twin.analysis.aqi_breakpoints import sub_index
 from twin.analysis.aqi_classes import levels
@@ -127,27 +127,9 @@ def _rule(cur: psycopg.Cursor, loaded: Loaded, lives: dict, resolved: dict,
             continue
         start, live, emit_after = starts[ward]
         outcome = run([p for p in pts if p.start >= start], live, for_s, clear_s, emit_after)
-        alert_id = live.id if live else None
-        for t in outcome.transitions:
-            desc = Jsonb(texts.description(rule, ward, t.value, None, "%"))
-            if t.kind == "opened":
-                alert_id = _open(cur, loaded, ward, shapes[ward], t, desc)
-                if alert_id is None:
-                    break
-            elif t.kind == "updated":
-                cur.execute("UPDATE alerts SET severity = %s, value = %s, description = %s, "
-                            "updated_at = %s WHERE id = %s",
-                            (t.severity, t.value, desc, t.at, alert_id))
-            else:
-                cur.execute("UPDATE alerts SET state = 'resolved', resolved_at = %s, "
-                            "updated_at = %s, value = %s WHERE id = %s",
-                            (t.at, t.at, t.value, alert_id))
-            event(cur, alert_id, t.at, t.kind, t.severity, t.value)
-            done.append((t.kind, alert_id))
-        if outcome.live and alert_id is not None:
-            cur.execute("UPDATE alerts SET value = coalesce(%s, value), checked_at = %s, "
-                        "clear_since = %s WHERE id = %s",
-                        (outcome.value, outcome.checked_at, outcome.clear_since, alert_id))
+        done += follow(cur, outcome, live.id if live else None,
+                       lambda v, ward=ward: texts.description(rule, ward, v, None, "%"),
+                       lambda t, desc, ward=ward: _open(cur, loaded, ward, shapes[ward], t, desc))
     return done
 
 
