@@ -55,6 +55,7 @@ class TileService:
         self.layers = {layer.name: LayerTiles(layer) for layer in state.registry
                        if can_read(layer, ANONYMOUS)}  # tiles are the public view
         self.cache = TileCache(state)
+        self.counter = open_instruments(state.settings.data_dir / "metrics").tile_cache
 
     # --- lookups --------------------------------------------------------------------
 
@@ -156,8 +157,7 @@ class TileService:
         return Response(body, media_type=docs.MVT, headers=headers)
 
     def _count(self, result: str) -> None:
-        open_instruments(self.state.settings.data_dir / "metrics").tile_cache.labels(
-            result).inc()
+        self.counter.labels(result).inc()
 
 
 def routes(state: ServerState) -> list[BaseRoute]:
