@@ -15,6 +15,7 @@ class TileKey:
     x: int
     y: int
     variant: str = ""   # the normalised filter (e.g. "datetime=2026-10-01T00:00:00Z"), or ""
+    fmt: str = "mvt"    # the file suffix: "mvt" for vector tiles, "png" for map tiles
 
     @property
     def variant_hash(self) -> str:
@@ -24,10 +25,10 @@ class TileKey:
 
     @property
     def path(self) -> str:
-        """``layer/version/tms/z/x/y-variant.mvt``: one directory per layer version, so
-        a whole old version is pruned by removing one directory."""
+        """``layer/version/tms/z/x/y-variant.<fmt>``: one directory per layer version,
+        so a whole old version is pruned by removing one directory."""
         return (f"{self.layer}/{self.version}/{self.tms}/{self.z}/{self.x}/"
-                f"{self.y}-{self.variant_hash}.mvt")
+                f"{self.y}-{self.variant_hash}.{self.fmt}")
 
     @property
     def etag(self) -> str:
