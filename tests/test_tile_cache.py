@@ -72,10 +72,11 @@ def names_in(response: httpx.Response) -> list[str]:
     return [f["properties"].get("name") for f in layer.get("features", [])]
 
 
-def counted(http: httpx.Client, result: str) -> float:
-    """The tile cache counter for ``result`` (every app of this process adds to it)."""
+def counted(http: httpx.Client, result: str, tiles: str = "vector") -> float:
+    """The tile cache counter for ``result`` of ``tiles`` (vector or map; every app of
+    this process adds to it)."""
     for line in http.get("/metrics").text.splitlines():
-        if line.startswith(f'twin_tile_cache_total{{result="{result}"}}'):
+        if line.startswith(f'twin_tile_cache_total{{result="{result}",tiles="{tiles}"}}'):
             return float(line.split()[-1])
     return 0.0
 

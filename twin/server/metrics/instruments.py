@@ -80,9 +80,10 @@ class Instruments:
         self.cpu = Counter("process_cpu_seconds", "CPU time, user and system, of each worker",
                            ("worker",), registry=None)
         self.tile_cache = Counter(
-            "twin_tile_cache", "Vector tiles by cache result: hit, miss (made and "
-            "stored), uncached (made; the store failed), bypass (no cache for the layer)",
-            ("result",), registry=None)
+            "twin_tile_cache", "Tiles by cache result: hit, miss (made and stored), "
+            "uncached (made; the store failed), bypass (no cache for the layer); tiles: "
+            "vector (MVT of a layer) or map (PNG of a coverage)",
+            ("result", "tiles"), registry=None)
         workers = Gauge("twin_workers", "Live worker processes of this server",
                         registry=None, multiprocess_mode="livesum")
         workers.set(1)

@@ -157,7 +157,7 @@ class TileService:
         return Response(body, media_type=docs.MVT, headers=headers)
 
     def _count(self, result: str) -> None:
-        self.counter.labels(result).inc()
+        self.counter.labels(result, "vector").inc()
 
 
 def routes(state: ServerState) -> list[BaseRoute]:
