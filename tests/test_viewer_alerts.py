@@ -154,11 +154,15 @@ def highlighted(page) -> set[int]:
 
 
 def press(page, selector: str) -> None:
-    """Click the element the selector finds now: the list is drawn anew on every event of
-    the stream, so an element can be replaced between Playwright's actionability checks
-    (a busy server sends events from other modules' alerts)."""
-    page.wait_for_selector(selector, timeout=60_000)
-    page.evaluate("(s) => document.querySelector(s).click()", selector)
+    """Click the element the selector finds, as soon as it is there: the list is drawn
+    anew on every event of the stream, so an element can be replaced between Playwright's
+    actionability checks, or between finding it and clicking it in two calls (a busy
+    server sends events from other modules' alerts); one page-side function does both."""
+    page.wait_for_function("""(s) => {
+        const element = document.querySelector(s);
+        if (element) element.click();   // found and clicked in one turn of the page's loop
+        return element !== null;
+    }""", arg=selector, timeout=60_000)
 
 
 def go_to(page, index: int) -> None:

@@ -313,10 +313,11 @@ class Database:
         """A pooled connection whose database errors leave as :func:`translate` says:
         a replica's for a read-only request when one is fit, else the primary's."""
         replica = self._reader()
+        pool = None if replica is None else replica.pool  # it may be renewed meanwhile
         conn = None
-        if replica is not None and replica.pool is not None:
+        if pool is not None:
             try:
-                conn = await replica.pool.getconn(REPLICA_WAIT_S)
+                conn = await pool.getconn(REPLICA_WAIT_S)
             except (PoolTimeout, psycopg.Error):
                 self.replica_failed(replica, None)  # busy or away: the primary answers
         if conn is None:
@@ -334,7 +335,7 @@ class Database:
             self.replica_failed(replica, exc)
             raise ReplicaFailed() from None
         finally:
-            await replica.pool.putconn(conn)
+            await pool.putconn(conn)
 
     async def _read(self, work: Callable[[psycopg.AsyncConnection], Awaitable[Any]]) -> Any:
         """``work`` on a connection; once more, on the primary, if a replica failed it."""

@@ -221,13 +221,34 @@ class ReplicaSet:
             replica.drop(f"{replica.lag_bytes} bytes behind the primary")
         elif replica.lag_s > self.max_lag_s:
             replica.drop(f"{replica.lag_s:.1f} s behind the primary")
-        else:
-            if replica.pool is None and self.make_pool is not None:
-                replica.pool = self.make_pool(replica)
-                await replica.pool.open(wait=False)
-            if not replica.healthy:
-                log.warning("replica %s serving reads", replica.label)
+        elif replica.healthy:
+            replica.reason = "ok"
+        elif await self._fresh_pools(replica):
+            log.warning("replica %s serving reads", replica.label)
             replica.healthy, replica.reason = True, "ok"
+        else:
+            replica.drop("answers its probe but its pool cannot connect")
+
+    async def _fresh_pools(self, replica: Replica) -> bool:
+        """New pools for a replica about to serve (again), connected before it does: the
+        old ones may hold connections the replica's restart broke, or be waiting out
+        psycopg_pool's backoff, so the first reads would fail over to the primary."""
+        if self.make_pool is None:
+            return True
+        old, old_sync = replica.pool, replica.sync_pool
+        replica.pool, replica.sync_pool = None, None
+        if old is not None:
+            await old.close(timeout=0)
+        if old_sync is not None:
+            await asyncio.to_thread(old_sync.close, 0)
+        pool = self.make_pool(replica)
+        try:
+            await pool.open(wait=True, timeout=PROBE_TIMEOUT_S)
+        except PoolTimeout:
+            await pool.close(timeout=0)
+            return False
+        replica.pool = pool
+        return True
 
     async def _probe(self, replica: Replica) -> tuple:
         if replica._probe is None or replica._probe.closed:
