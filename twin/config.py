@@ -78,7 +78,12 @@ class Settings(BaseSettings):
         "callers with that role; admin always may"))
     tile_cache: str | None = Field(None, description=(
         "Where made vector tiles are kept: a directory, or 'off'; unset = "
-        "<data_dir>/tiles. Keyed by layer version: an edit or load is never served stale"))
+        "<data_dir>/tiles; or an S3-compatible store, s3://bucket/prefix. Keyed by layer "
+        "version: an edit or load is never served stale"))
+    tile_s3_endpoint: str | None = Field(None, pattern=r"^https?://\S+$", description=(
+        "Endpoint of the s3:// tile cache (MinIO, Ceph RGW, Garage, SeaweedFS...); unset = "
+        "AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS. Credentials and region: the "
+        "AWS SDK's chain (AWS_* variables, ~/.aws, an instance or container role)"))
     tile_max_age: int = Field(0, ge=0, le=31_536_000, description=(
         "Seconds a browser or CDN may keep a tile without asking again (Cache-Control "
         "max-age); 0 = revalidate every time (by ETag, the layer version)"))

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 
 from twin.tilecache.keys import TileKey
@@ -120,9 +121,23 @@ class DiskStore(TileStore):
                         self.root, exc.strerror or exc)
 
 
-def open_store(setting: str | None, data_dir: Path) -> TileStore:
-    """The store a ``TWIN_TILE_CACHE`` value names: ``off``, a directory, or unset
-    (``<data_dir>/tiles``)."""
+# Stores kept in modules of their own, by URL scheme (twin.tilecache.s3 adds "s3" when the
+# package is imported): they import this module for TileStore, so it cannot import them.
+OPENERS: dict[str, Callable[[str, str | None], TileStore]] = {}
+
+
+def open_store(setting: str | None, data_dir: Path, *,
+               endpoint: str | None = None) -> TileStore:
+    """The store a ``TWIN_TILE_CACHE`` value names: ``off``, a directory, unset
+    (``<data_dir>/tiles``), or an object store's URL (``s3://bucket/prefix``, reached at
+    ``endpoint``: ``TWIN_TILE_S3_ENDPOINT``)."""
     if setting is not None and setting.strip().lower() in ("off", "none", "false", "0"):
         return NoStore()
+    if setting and "://" in setting:
+        scheme = setting.strip().split("://", 1)[0].lower()
+        if scheme not in OPENERS:
+            raise ValueError(f"TWIN_TILE_CACHE={setting!r}: no store for {scheme}://; "
+                             f"use a directory, 'off' or one of "
+                             f"{', '.join(s + '://' for s in sorted(OPENERS))}")
+        return OPENERS[scheme](setting.strip(), endpoint)
     return DiskStore(Path(setting) if setting else Path(data_dir) / "tiles")

@@ -18,7 +18,7 @@ from twin.db.counts import VERSION_SQL
 from twin.server.params.values import TimeFilter
 from twin.server.state import ServerState
 from twin.server.tiles.sql import LayerTiles
-from twin.tilecache import TileKey, TileStore, open_store
+from twin.tilecache import DiskStore, NoStore, TileKey, TileStore, open_store
 
 REVALIDATE = "public, no-cache"  # stored, but revalidated: edits show at once
 
@@ -27,7 +27,9 @@ class TileCache:
     def __init__(self, state: ServerState, store: TileStore | None = None):
         settings = state.settings
         self.state = state
-        self.store = store or open_store(settings.tile_cache, settings.data_dir)
+        self.store = store or open_store(settings.tile_cache, settings.data_dir,
+                                         endpoint=settings.tile_s3_endpoint)
+        self.local = isinstance(self.store, DiskStore | NoStore)
         self.cache_control = (f"public, max-age={settings.tile_max_age}"
                               if settings.tile_max_age else REVALIDATE)
 
@@ -41,10 +43,14 @@ class TileCache:
             return None
         return TileKey(tiles.layer.name, row[0], tms, z, x, y, variant(when))
 
-    def get(self, key: TileKey) -> bytes | None:
-        """Read in the event loop: a tile is a few kB from the page cache, and a
-        thread hop would cost more than the read."""
-        return self.store.get(key)
+    async def get(self, key: TileKey) -> bytes | None:
+        """A directory is read in the event loop: a tile is a few kB from the page
+        cache, and a thread hop would cost more than the read. Any other store (an
+        object store: a network round trip, a dead one up to its timeouts) is read in a
+        worker thread, so a slow store never holds up the other requests."""
+        if self.local:
+            return self.store.get(key)
+        return await run_in_threadpool(self.store.get, key)
 
     async def put(self, key: TileKey, body: bytes) -> bool:
         return await run_in_threadpool(self.store.put, key, body)

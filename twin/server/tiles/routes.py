@@ -140,7 +140,7 @@ class TileService:
             if matches(request.headers.get("if-none-match"), key.etag):
                 self._count("hit")
                 return Response(status_code=304, headers=headers)
-            body = self.cache.get(key)
+            body = await self.cache.get(key)
             if body is not None:
                 self._count("hit")
                 return Response(body, media_type=docs.MVT, headers=headers)
