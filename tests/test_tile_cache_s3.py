@@ -28,7 +28,7 @@ from tests import test_tile_cache as disk
 from tests.conftest import _free_port
 from twin.server.tiles.metadata import tile_index
 from twin.tilecache import S3Store, TileKey, open_store
-from twin.tilecache.s3 import S3Unavailable, content_type, s3_client
+from twin.tilecache.s3 import S3Unavailable, content_type, endpoint_of, s3_client
 
 MVT = disk.MVT
 TILE = disk.TILE
@@ -334,3 +334,20 @@ def test_settings_that_name_no_usable_store(tmp_path, monkeypatch):
     with pytest.raises(S3Unavailable, match=r"pip install 'twin\[s3\]'"):
         open_store("s3://bucket/prefix", tmp_path)
     assert open_store(str(tmp_path / "d"), tmp_path).enabled    # a directory needs no boto3
+
+
+def test_the_endpoint_twin_is_given_comes_first(monkeypatch):
+    from pydantic import ValidationError
+
+    from twin.config import Settings
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://sdk:9000")
+    assert endpoint_of("http://minio:9000") == "http://minio:9000"
+    assert endpoint_of(None) == "http://sdk:9000"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://s3-only:9000")
+    assert endpoint_of(None) == "http://s3-only:9000"
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+    assert endpoint_of(None) is None
+    assert Settings(tile_s3_endpoint="https://s3.example.org").tile_s3_endpoint
+    with pytest.raises(ValidationError, match="tile_s3_endpoint"):
+        Settings(tile_s3_endpoint="minio:9000")

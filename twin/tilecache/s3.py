@@ -228,9 +228,12 @@ class S3Store(TileStore):
 
 
 def endpoint_of(configured: str | None) -> str | None:
-    """``TWIN_TILE_S3_ENDPOINT``, else the SDK's standard endpoint variables."""
-    for value in (configured, os.environ.get("AWS_ENDPOINT_URL_S3"),
-                  os.environ.get("AWS_ENDPOINT_URL")):
+    """``TWIN_TILE_S3_ENDPOINT``, else the SDK's standard endpoint variables (unless the
+    SDK is told to ignore them). An endpoint in ``~/.aws/config`` is left to the SDK,
+    which addresses it virtual-host style: name a non-AWS store in a variable."""
+    sdk = ([] if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true"
+           else [os.environ.get("AWS_ENDPOINT_URL_S3"), os.environ.get("AWS_ENDPOINT_URL")])
+    for value in (configured, *sdk):
         if value and value.strip():
             return value.strip()
     return None
