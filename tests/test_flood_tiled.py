@@ -14,9 +14,9 @@ import signal
 import numpy as np
 import pytest
 import rasterio
-from distributed.diagnostics.plugin import SchedulerPlugin
 from rasterio.transform import from_origin
 
+from tests.dask_graphs import count_graphs
 from twin.analysis.flood.connect import connected
 from twin.analysis.flood.fill import fill_depressions
 from twin.analysis.flood.tiled_connect import tiled_connected
@@ -265,18 +265,6 @@ def test_river_hours_as_tasks(client, monkeypatch):
     assert hours_on_cluster(100_000, 12) and not hours_on_cluster(100_000, 6)
 
 
-class Graphs(SchedulerPlugin):
-    """Counts the task graphs clients submit to the scheduler."""
-
-    name = "twin-test-graphs"
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def update_graph(self, scheduler, **kwargs) -> None:
-        self.count += 1
-
-
 def test_model_fill_switches_to_the_named_cluster(client, monkeypatch):
     """The flood model's fill: in memory below TWIN_FLOOD_TILED_CELLS, on the cluster
     TWIN_DASK_SCHEDULER names above it; the same bits either way."""
@@ -284,14 +272,7 @@ def test_model_fill_switches_to_the_named_cluster(client, monkeypatch):
     monkeypatch.setenv("TWIN_DASK_SCHEDULER", client.scheduler.address)
     monkeypatch.setenv("TWIN_FLOOD_TILE", "32")
 
-    # graphs submitted, not task transitions: the tasks of an earlier test may still be
-    # moving to "forgotten" on the scheduler while this one runs
-    client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.add_plugin(Graphs()))
-
-    def graphs() -> int:
-        return client.run_on_scheduler(
-            lambda dask_scheduler: dask_scheduler.plugins[Graphs.name].count)
-
+    graphs = count_graphs(client)
     monkeypatch.setenv("TWIN_FLOOD_TILED_CELLS", str(dem.size + 1))
     assert same(fill_dem(dem), fill_depressions(dem))
     assert graphs() == 0

@@ -1,9 +1,10 @@
 """The tiled flood algorithms on a ``dask.distributed`` cluster.
 
 ``TWIN_DASK_SCHEDULER`` (``tcp://host:8786``) names the cluster; unset, a
-``LocalCluster`` is started for the job and closed after it. One task per tile and
-stage (see :mod:`twin.analysis.flood.tiled_fill`): stage 1 and 3 run on the workers,
-the graph solve on the client, and only rings and label graphs travel between them.
+``LocalCluster`` is started for the job and closed after it (:mod:`twin.cluster`).
+One task per tile and stage (see :mod:`twin.analysis.flood.tiled_fill`): stage 1 and 3
+run on the workers, the graph solve on the client, and only rings and label graphs
+travel between them.
 
 - :func:`fill_cog`: a DEM COG larger than memory, read by the workers window by
   window (each tile with its one-cell halo), filled, each tile written by its worker
@@ -42,8 +43,8 @@ from twin.analysis.flood.fill import fill_depressions
 from twin.analysis.flood.tiled_connect import keep_tile, solve_labels, tile_labels
 from twin.analysis.flood.tiled_fill import as_float, fill_tile, solve, tile_graph
 from twin.analysis.flood.tiled_layout import Layout, Window, halo
+from twin.cluster import SCHEDULER_ENV, dask_client
 
-SCHEDULER_ENV = "TWIN_DASK_SCHEDULER"
 THRESHOLD_ENV = "TWIN_FLOOD_TILED_CELLS"
 TILE_ENV = "TWIN_FLOOD_TILE"
 DEFAULT_THRESHOLD = 64_000_000
@@ -58,23 +59,6 @@ class TiledFloodError(RuntimeError):
 
 def tile_size() -> int:
     return int(os.environ.get(TILE_ENV, DEFAULT_TILE))
-
-
-@contextmanager
-def dask_client(address: str | None = None, **local) -> Iterator:
-    """A client of ``address``, of ``TWIN_DASK_SCHEDULER``, or of a new ``LocalCluster``
-    (``local``: its options, e.g. ``n_workers``, ``processes``, ``memory_limit``)."""
-    from distributed import Client, LocalCluster
-
-    address = address or os.environ.get(SCHEDULER_ENV) or None
-    if address:
-        with Client(address) as client:
-            yield client
-        return
-    local.setdefault("threads_per_worker", 1)
-    local.setdefault("dashboard_address", ":0")
-    with LocalCluster(**local) as cluster, Client(cluster) as client:
-        yield client
 
 
 def _gather(client, futures: Sequence, stage: str, progress: Progress | None) -> list:

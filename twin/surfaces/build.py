@@ -24,6 +24,7 @@ import xarray as xr
 from twin.analysis.interpolate import InterpolationParams, interpolate
 from twin.rasters.catalogue import store_surface
 
+from .distributed import map_in_order, on_cluster
 from .region import Region
 from .source import HourlyMeans
 from .store import PsycopgCatalogue
@@ -96,10 +97,14 @@ def _interpolate_chunk(args: tuple) -> xr.Dataset:
 
 def _datasets(means: HourlyMeans, region: Region, params: InterpolationParams,
               spans: list[tuple[int, int]], workers: int) -> Iterator[xr.Dataset]:
-    """The chunks' Datasets in order; over ``workers`` processes when more than one (a
+    """The chunks' Datasets in order: on the dask cluster for a long run when one is
+    named (:mod:`.distributed`), else over ``workers`` processes when more than one (a
     month of hours is CPU-bound work that numpy does not spread over cores itself)."""
     jobs = ((means.xy, means.values[a:b], region.grid, params, means.hours[a:b],
              region.boundary) for a, b in spans)
+    if len(spans) > 1 and on_cluster(len(means.hours)):
+        yield from map_in_order(_interpolate_chunk, jobs)
+        return
     if workers <= 1 or len(spans) <= 1:
         yield from map(_interpolate_chunk, jobs)
         return

@@ -1,0 +1,38 @@
+"""The ``dask.distributed`` cluster that long analyses may run on.
+
+``TWIN_DASK_SCHEDULER`` (``tcp://host:8786``) names a running cluster: every worker
+needs twin installed, at the same version. Unset, a job that wants a cluster starts a
+``LocalCluster`` for itself and closes it after. Which jobs go to the cluster, and from
+what size, is each job's own rule (:mod:`twin.flood.distributed`,
+:mod:`twin.surfaces.distributed`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+SCHEDULER_ENV = "TWIN_DASK_SCHEDULER"
+
+
+def named_scheduler() -> str | None:
+    """The address ``TWIN_DASK_SCHEDULER`` names, or None."""
+    return os.environ.get(SCHEDULER_ENV) or None
+
+
+@contextmanager
+def dask_client(address: str | None = None, **local) -> Iterator:
+    """A client of ``address``, of ``TWIN_DASK_SCHEDULER``, or of a new ``LocalCluster``
+    (``local``: its options, e.g. ``n_workers``, ``processes``, ``memory_limit``)."""
+    from distributed import Client, LocalCluster
+
+    address = address or named_scheduler()
+    if address:
+        with Client(address) as client:
+            yield client
+        return
+    local.setdefault("threads_per_worker", 1)
+    local.setdefault("dashboard_address", ":0")
+    with LocalCluster(**local) as cluster, Client(cluster) as client:
+        yield client
