@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Route
 
 from twin.rasters import read, render
 from twin.rasters.series import Series, Step
-from twin.server.coverages import describe, documents, maps
+from twin.server.coverages import describe, documents, maps, tile_cache
 from twin.server.coverages.config import GEOTIFF, CoverageOptions, catalogue_of, follow
 from twin.server.coverages.params import (
     instant_of,
@@ -40,7 +40,7 @@ from twin.server.coverages.params import (
     parse_time,
 )
 from twin.server.errors import APIError, InvalidParameter, NotFound
-from twin.server.http import cached
+from twin.server.http import VARY, cached, matches
 from twin.server.params import negotiate as nf
 from twin.server.params.values import check_names
 from twin.server.pygeoapi.config import server_options
@@ -120,6 +120,7 @@ class CoverageRoutes:
         self.catalogue = catalogue_of(bridge.source)
         self.options = server_options(bridge.state, "coverages", CoverageOptions)
         follow((bridge.config, bridge.api.tpl_config), bridge.state, self.catalogue)
+        self.tiles = tile_cache.MapTileCache(bridge.state)
         bridge.state.raster_url = lambda ident: self.state.url(f"rasters/{ident}.tif")
 
     # -- collections: refresh the catalogue, then pygeoapi describes them --
@@ -244,10 +245,25 @@ class CoverageRoutes:
         z, x, y = tile_address(request.path_params["z"], request.path_params["y"],
                                request.path_params["x"])
         step = pick_step(series, request)
+        headers = {**step_headers(step), "Cache-Control": self.tiles.cache_control}
         if not maps.overlaps(maps.tile_lonlat(z, x, y), series.bbox):
-            return cached(request, EMPTY_TILE, "image/png", step_headers(step))
-        body = await in_thread(self.render, series, step, maps.tile_grid(z, x, y))
-        return cached(request, body, "image/png", step_headers(step))
+            return cached(request, EMPTY_TILE, "image/png", headers)
+        key = await self.tiles.key(series, step, maps.TMS, z, x, y)
+        if key is None:  # no cache, or the step's row or file is gone: as before
+            self.tiles.count("bypass")
+            body = await in_thread(tile_cache.render_tile, series, step, z, x, y)
+            return cached(request, body, "image/png", headers)
+        headers.update({"ETag": key.etag, "Vary": VARY})
+        if matches(request.headers.get("if-none-match"), key.etag):
+            self.tiles.count("hit")
+            return Response(status_code=304, headers=headers)
+        body = self.tiles.get(key)
+        if body is not None:
+            self.tiles.count("hit")
+            return Response(body, media_type="image/png", headers=headers)
+        body = await in_thread(tile_cache.render_tile, series, step, z, x, y)
+        self.tiles.count("miss" if await self.tiles.put(key, body) else "uncached")
+        return Response(body, media_type="image/png", headers=headers)
 
     async def tilesets(self, request: Request) -> Response:
         nf.negotiate(request.query_params, request.headers.get("accept"), (nf.JSON,))

@@ -4,6 +4,9 @@ The tiles of the chosen zooms that cover the layer's extent (or a given box) are
 by the same statement the tile route runs and stored under the layer's version, read
 once before the first tile: a tile made after an edit that lands mid-seed holds newer
 rows than its key says, which is harmless (requests read the new version and miss).
+
+Map tiles of a coverage collection (``--collection``) are seeded by
+:mod:`twin.server.coverages.seed` with the tile ranges and summary of this module.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ class SeedSummary:
     bytes: int = 0
 
 
-def parse_zooms(text: str, layer: Layer, rules_min: int, rules_max: int) -> range:
-    """``10-14`` or ``12``, within the layer's tile zooms (an error names the bounds)."""
+def parse_zooms(text: str, name: str, rules_min: int, rules_max: int) -> range:
+    """``10-14`` or ``12``, within the layer's (or collection's) tile zooms (an error
+    names the bounds)."""
     lo, _, hi = text.partition("-")
     try:
         first, last = int(lo), int(hi or lo)
@@ -44,7 +48,7 @@ def parse_zooms(text: str, layer: Layer, rules_min: int, rules_max: int) -> rang
         raise TwinInputError(f"--zooms: {text!r} is not a zoom or a range such as 10-14"
                              ) from None
     if first > last or first < rules_min or last > rules_max:
-        raise TwinInputError(f"--zooms: {layer.name} has tiles at zooms {rules_min}-"
+        raise TwinInputError(f"--zooms: {name} has tiles at zooms {rules_min}-"
                              f"{rules_max}; {text!r} is not within them")
     return range(first, last + 1)
 
