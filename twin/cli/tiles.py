@@ -52,7 +52,8 @@ def seed(app: AppContext, name: str | None, coverage: str | None, when: str | No
                                "(map tiles)")
     if when is not None and coverage is None:
         raise click.BadParameter("only with --collection", param_hint="--datetime")
-    store = open_store(app.settings.tile_cache, app.settings.data_dir)
+    store = open_store(app.settings.tile_cache, app.settings.data_dir,
+                       endpoint=app.settings.tile_s3_endpoint)
     if not store.enabled:
         raise click.ClickException("the tile cache is off (TWIN_TILE_CACHE=off)")
     try:

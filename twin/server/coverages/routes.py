@@ -257,7 +257,7 @@ class CoverageRoutes:
         if matches(request.headers.get("if-none-match"), key.etag):
             self.tiles.count("hit")
             return Response(status_code=304, headers=headers)
-        body = self.tiles.get(key)
+        body = await self.tiles.get(key)
         if body is not None:
             self.tiles.count("hit")
             return Response(body, media_type="image/png", headers=headers)

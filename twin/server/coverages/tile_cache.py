@@ -39,7 +39,7 @@ from twin.server.metrics.instruments import open_instruments
 from twin.server.state import ServerState
 from twin.server.tiles.cache import REVALIDATE
 from twin.styles.ramps import ColourClass
-from twin.tilecache import TileKey, TileStore, open_store
+from twin.tilecache import DiskStore, NoStore, TileKey, TileStore, open_store
 
 # The catalogue row of a step: what a re-store of the same hour moves.
 ROW_SQL = "SELECT id, created_at FROM rasters WHERE external_id = %(id)s"
@@ -109,7 +109,9 @@ class MapTileCache:
     def __init__(self, state: ServerState, store: TileStore | None = None):
         settings = state.settings
         self.state = state
-        self.store = store or open_store(settings.tile_cache, settings.data_dir)
+        self.store = store or open_store(settings.tile_cache, settings.data_dir,
+                                         endpoint=settings.tile_s3_endpoint)
+        self.local = isinstance(self.store, DiskStore | NoStore)
         self.cache_control = (f"public, max-age={settings.tile_max_age}"
                               if settings.tile_max_age else REVALIDATE)
         self.counter = open_instruments(settings.data_dir / "metrics").tile_cache
@@ -123,9 +125,12 @@ class MapTileCache:
         row = await self.state.db.fetchrow(ROW_SQL, {"id": step.external_id})
         return tile_key(series, step, row, tms, z, x, y)
 
-    def get(self, key: TileKey) -> bytes | None:
-        """Read in the event loop, as vector tiles: a few kB from the page cache."""
-        return self.store.get(key)
+    async def get(self, key: TileKey) -> bytes | None:
+        """As vector tiles: a directory is read in the event loop (a few kB from the page
+        cache), an object store in a worker thread (a network round trip)."""
+        if self.local:
+            return self.store.get(key)
+        return await run_in_threadpool(self.store.get, key)
 
     async def put(self, key: TileKey, body: bytes) -> bool:
         return await run_in_threadpool(self.store.put, key, body)
