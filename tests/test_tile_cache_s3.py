@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests import test_tile_cache as disk
+from tests import test_tile_cache_maps as maps
 from tests.conftest import _free_port
 from twin.server.tiles.metadata import tile_index
 from twin.tilecache import S3Store, TileKey, open_store
@@ -34,6 +35,7 @@ MVT = disk.MVT
 TILE = disk.TILE
 road = disk.road            # (feature id, z, x, y) of a tile through a named road
 admin_key = disk.admin_key  # an admin's API key header
+series = maps.series        # three hourly PM2.5 surfaces: map tiles (PNG) of a coverage
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "twin-test", "AWS_SECRET_ACCESS_KEY": "twin-test",
                "AWS_DEFAULT_REGION": "us-east-1"}
@@ -151,6 +153,23 @@ def test_a_tile_is_stored_in_the_bucket_then_served_from_it(settings, registry, 
         assert disk.counted(http, "miss") == misses + 1
         assert disk.counted(http, "hit") == hits + 2
         assert objects(s3.endpoint, bucket) == {name: stored}   # read, not written again
+
+
+def test_map_tiles_of_coverages_in_the_bucket(settings, registry, city_url, tmp_path, s3,
+                                             bucket, series):
+    url = maps._tile_url()
+    with s3_server(settings, registry, city_url, tmp_path, f"s3://{bucket}/m",
+                   s3.endpoint) as http:
+        hits = disk.counted(http, "hit", "map")
+        first = http.get(url)
+        assert first.status_code == 200 and first.headers["content-type"] == "image/png"
+        ((name, stored),) = objects(s3.endpoint, bucket).items()
+        assert name.startswith("m/map-") and name.endswith(".png") and stored == first.content
+        head = s3_client(s3.endpoint).head_object(Bucket=bucket, Key=name)
+        assert head["ContentType"] == "image/png"
+        again = http.get(url)
+        assert again.content == first.content
+        assert disk.counted(http, "hit", "map") == hits + 1
 
 
 def test_an_edit_moves_the_version_and_the_old_objects_go(settings, registry, city_url,
