@@ -54,6 +54,17 @@ def test_requests_are_counted_by_route_template(http):
     assert not any("/items/1" in s.labels.get("route", "") for s in after)
 
 
+def test_every_response_says_the_servers_time(http):
+    """Server-Timing: the app's time until the headers, on answers and refusals alike."""
+    for path, status in (("/collections/sensor_stations/items?limit=1", 200),
+                         ("/collections/sensor_stations/items?limit=abc", 400),
+                         ("/no/such/path", 404)):
+        response = http.get(path)
+        assert response.status_code == status
+        match = re.fullmatch(r"app;dur=(\d+\.\d{3})", response.headers["server-timing"])
+        assert match and float(match.group(1)) > 0, response.headers["server-timing"]
+
+
 def test_pool_process_and_ingest_numbers(http):
     families = scrape(http)
     assert value(families["twin_database_up"], "twin_database_up") == 1
