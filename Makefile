@@ -34,6 +34,7 @@ help:
 	@echo "  make scaling    bench/scaling.py: 1 vs 2 workers; 1M-10M readings; 0.3M-3M roads;"
 	@echo "                 bench/replicas.py: reads with 0, 1, 2 replicas;"
 	@echo "                 bench/ingest_group.py: MQTT ingest with 1, 2, 4 subscribers;"
+	@echo "                 bench/tile_cache.py, tile_cache_s3.py: tiles cold and cached;"
 	@echo "                 bench/flood_tiled.py: tiled fill on dask, 5k², 10k², 20k² DEMs"
 	@echo "  make db-start   start the embedded PostGIS cluster (.twin/pgdata)"
 	@echo "  make db-stop    stop it"
@@ -96,6 +97,8 @@ scaling: install-test
 	$(PY) -m bench.scaling
 	$(PY) -m bench.replicas
 	$(PY) -m bench.ingest_group
+	$(PY) -m bench.tile_cache
+	$(PY) -m bench.tile_cache_s3
 	$(PY) -m bench.flood_tiled
 
 db-start: install
