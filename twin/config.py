@@ -55,6 +55,17 @@ class Settings(BaseSettings):
         "refused; the bulk CSV loader has no age limit"))
     readings_max_ahead_minutes: int = Field(5, ge=0, le=1440, description=(
         "readings more than this far ahead of the server's clock are refused (clock skew)"))
+    changes_keep_days: int = Field(90, ge=0, le=36500, description=(
+        "the change log behind /collections/{id}/changes and subscriptions keeps this many "
+        "days; a cursor older than what is kept gets 410 Gone (copy the layer again); "
+        "0 = keep for ever"))
+    deliveries_keep_days: int = Field(30, ge=0, le=36500, description=(
+        "delivered and dead alert and subscription deliveries (and their attempts) are "
+        "removed this many days after their last change; pending ones never; 0 = keep "
+        "for ever"))
+    prune_every_s: float = Field(3600.0, ge=0, le=86400, description=(
+        "how often each notify dispatcher applies the two retentions above, in batches; "
+        "0 = never (run 'twin db prune' from cron instead)"))
 
     # Authentication. API keys need no settings but the header name; bearer tokens (OIDC)
     # are accepted only when an issuer is set, and then an audience is required.
