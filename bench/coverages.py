@@ -136,6 +136,9 @@ def main() -> None:
     with scratch_database(DB_NAME) as url, tempfile.TemporaryDirectory() as tmp:
         transform, files = build(url, Path(tmp))
         server = twin_server(url, 1, out)
+        # the map tile case repeats one tile: measure its rendering, not the tile cache
+        # (bench/map_tile_cache.py measures the cache)
+        server.env = {**server.env, "TWIN_TILE_CACHE": "off"}
         rows = []
         with Fleet([server]), httpx.Client(base_url=f"http://127.0.0.1:{server.port}",
                                            headers={"Accept-Encoding": "identity"},

@@ -10,9 +10,10 @@ temporal extent, its own legend link in a viewer) rather than a parameter.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from twin.rasters.catalogue import slug
@@ -119,6 +120,20 @@ class Series:
             return self.steps[-1]
         before, after = self.steps[i - 1], self.steps[i]
         return after if after.valid_time - moment < moment - before.valid_time else before
+
+    def shown_at(self, moment: datetime | None) -> Step:
+        """The step a map or coverage shows at ``moment``: the nearest, the latest when
+        no moment is given or the series has no times. A moment further from the time
+        extent than the smallest spacing of the steps is refused (ValueError, with the
+        extent in its message)."""
+        times = self.times
+        if moment is None or not times:
+            return self.latest
+        spacing = min((b - a for a, b in itertools.pairwise(times)), default=timedelta(hours=1))
+        if moment < times[0] - spacing or moment > times[-1] + spacing:
+            raise ValueError(f"{moment.isoformat()} is outside the time extent "
+                             f"{times[0].isoformat()}/{times[-1].isoformat()}")
+        return self.nearest(moment)
 
     def between(self, start: datetime | None, end: datetime | None) -> list[Step]:
         """The steps with ``start <= valid_time <= end`` (open ends unbounded)."""

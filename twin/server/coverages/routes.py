@@ -18,9 +18,6 @@ is logged and answered 410 naming the raster.
 
 from __future__ import annotations
 
-import itertools
-from datetime import timedelta
-
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -76,15 +73,10 @@ async def in_thread(fn, *args):
 
 def pick_step(series: Series, request: Request) -> Step:
     """The step a coverage or map shows (see the module docstring)."""
-    moment = instant_of(parse_time(request.query_params))
-    if moment is None or not series.timed:
-        return series.latest
-    times = series.times
-    spacing = min((b - a for a, b in itertools.pairwise(times)), default=timedelta(hours=1))
-    if moment < times[0] - spacing or moment > times[-1] + spacing:
-        raise InvalidParameter(f"datetime: {moment.isoformat()} is outside the time extent "
-                               f"{times[0].isoformat()}/{times[-1].isoformat()}")
-    return series.nearest(moment)
+    try:
+        return series.shown_at(instant_of(parse_time(request.query_params)))
+    except ValueError as exc:
+        raise InvalidParameter(f"datetime: {exc}") from None
 
 
 def position_point(params, series: Series) -> tuple[float, float]:
@@ -206,8 +198,7 @@ class CoverageRoutes:
     # -- OGC API – Maps and map tiles --
 
     def classes(self, series: Series):
-        return render.classes_for(series.kind, series.variable, series.unit,
-                                  series.value_range())
+        return tile_cache.series_classes(series)
 
     async def map(self, request: Request) -> Response:
         params = request.query_params
@@ -226,14 +217,7 @@ class CoverageRoutes:
     def render(self, series: Series, step: Step, grid: maps.MapGrid,
                opaque: bool = False) -> bytes:
         """The PNG map; ``opaque`` (transparent=false): white where there is no data."""
-        resampling = read.Resampling.bilinear if series.kind == "dem" else \
-            read.Resampling.nearest
-        values = read.warp(step.path, step.external_id, grid.crs, grid.transform, grid.width,
-                           grid.height, resampling)
-        rgba = render.colourise(values, self.classes(series))
-        if opaque:
-            rgba[rgba[..., 3] == 0] = (255, 255, 255, 255)
-        return render.png(rgba)
+        return tile_cache.render_grid(series, step, grid, opaque)
 
     async def tile(self, request: Request) -> Response:
         check_names(request.query_params, {"f", "datetime"})

@@ -11,10 +11,8 @@ with a constant empty tile.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
 
 import psycopg
 
@@ -44,14 +42,12 @@ def pick_step(series: Series, text: str | None) -> Step:
         when = parse_datetime(text)
     except APIError as exc:
         raise TwinInputError(f"--{exc.description}") from None
-    times = series.times
     if not when.instant:
         raise TwinInputError("--datetime: give an instant (the nearest step is seeded)")
-    spacing = min((b - a for a, b in itertools.pairwise(times)), default=timedelta(hours=1))
-    if not times[0] - spacing <= when.start <= times[-1] + spacing:
-        raise TwinInputError(f"--datetime: {text} is outside {series.id}'s time extent "
-                             f"{times[0].isoformat()}/{times[-1].isoformat()}")
-    return series.nearest(when.start)
+    try:
+        return series.shown_at(when.start)
+    except ValueError as exc:
+        raise TwinInputError(f"--datetime: {series.id}: {exc}") from None
 
 
 def seed_maps(conn: psycopg.Connection, series: Series, step: Step, store: TileStore,

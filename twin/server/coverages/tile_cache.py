@@ -29,17 +29,15 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from starlette.concurrency import run_in_threadpool
-
 from twin.rasters import read, render
 from twin.rasters.series import Series, Step
 from twin.server.coverages import maps
 from twin.server.http import EPOCH
 from twin.server.metrics.instruments import open_instruments
 from twin.server.state import ServerState
-from twin.server.tiles.cache import REVALIDATE
+from twin.server.tiles.cache import StoredTiles
 from twin.styles.ramps import ColourClass
-from twin.tilecache import DiskStore, NoStore, TileKey, TileStore, open_store
+from twin.tilecache import TileKey, TileStore
 
 # The catalogue row of a step: what a re-store of the same hour moves.
 ROW_SQL = "SELECT id, created_at FROM rasters WHERE external_id = %(id)s"
@@ -54,15 +52,24 @@ def series_classes(series: Series) -> list[ColourClass]:
                               series.value_range())
 
 
-def render_tile(series: Series, step: Step, z: int, x: int, y: int) -> bytes:
-    """The PNG of tile ``z/x/y`` of ``step`` (transparent where there is no data): what
-    the tile route serves and ``twin tiles seed --collection`` stores."""
-    grid = maps.tile_grid(z, x, y)
+def render_grid(series: Series, step: Step, grid: maps.MapGrid, opaque: bool = False
+                ) -> bytes:
+    """The PNG of ``step`` on ``grid``: transparent where there is no data, or white
+    when ``opaque`` (a map's transparent=false)."""
     resampling = read.Resampling.bilinear if series.kind == "dem" else \
         read.Resampling.nearest
     values = read.warp(step.path, step.external_id, grid.crs, grid.transform, grid.width,
                        grid.height, resampling)
-    return render.png(render.colourise(values, series_classes(series)))
+    rgba = render.colourise(values, series_classes(series))
+    if opaque:
+        rgba[rgba[..., 3] == 0] = (255, 255, 255, 255)
+    return render.png(rgba)
+
+
+def render_tile(series: Series, step: Step, z: int, x: int, y: int) -> bytes:
+    """The PNG of tile ``z/x/y`` of ``step``: what the tile route serves and ``twin
+    tiles seed --collection`` stores."""
+    return render_grid(series, step, maps.tile_grid(z, x, y))
 
 
 def namespace(collection: str, external_id: str) -> str:
@@ -103,18 +110,12 @@ def tile_key(series: Series, step: Step, row: tuple | None, tms: str, z: int, x:
                    fmt=FMT)
 
 
-class MapTileCache:
+class MapTileCache(StoredTiles):
     """The coverage tile route's use of the store (one per worker)."""
 
     def __init__(self, state: ServerState, store: TileStore | None = None):
-        settings = state.settings
-        self.state = state
-        self.store = store or open_store(settings.tile_cache, settings.data_dir,
-                                         endpoint=settings.tile_s3_endpoint)
-        self.local = isinstance(self.store, DiskStore | NoStore)
-        self.cache_control = (f"public, max-age={settings.tile_max_age}"
-                              if settings.tile_max_age else REVALIDATE)
-        self.counter = open_instruments(settings.data_dir / "metrics").tile_cache
+        super().__init__(state, store)
+        self.counter = open_instruments(state.settings.data_dir / "metrics").tile_cache
 
     async def key(self, series: Series, step: Step, tms: str, z: int, x: int,
                   y: int) -> TileKey | None:
@@ -124,16 +125,6 @@ class MapTileCache:
             return None
         row = await self.state.db.fetchrow(ROW_SQL, {"id": step.external_id})
         return tile_key(series, step, row, tms, z, x, y)
-
-    async def get(self, key: TileKey) -> bytes | None:
-        """As vector tiles: a directory is read in the event loop (a few kB from the page
-        cache), an object store in a worker thread (a network round trip)."""
-        if self.local:
-            return self.store.get(key)
-        return await run_in_threadpool(self.store.get, key)
-
-    async def put(self, key: TileKey, body: bytes) -> bool:
-        return await run_in_threadpool(self.store.put, key, body)
 
     def count(self, result: str) -> None:
         self.counter.labels(result, "map").inc()

@@ -180,8 +180,9 @@ def add_edit_operations(paths: dict, name: str) -> None:
 
 # --- per collection ------------------------------------------------------------------
 
-# twin/server/tiles/routes.py: the tile cache's version (or the body's hash) as ETag, and
-# TWIN_TILE_MAX_AGE for a CDN (else revalidate) as Cache-Control.
+# twin/server/tiles/routes.py and the map tiles of twin/server/coverages/routes.py: the
+# tile cache's version (or the body's hash) as ETag, and TWIN_TILE_MAX_AGE for a CDN
+# (else revalidate) as Cache-Control.
 _TILE_CACHE = {
     "ETag": {"required": True, "schema": {"type": "string"},
              "description": "The tile's version: If-None-Match with it gives 304."},
@@ -262,7 +263,10 @@ def raster_paths(name: str) -> dict[str, dict]:
                                    **_errors(400, 404)}, [_format("json")]),
         base + "/map/tiles/{tms}/{tileMatrix}/{tileRow}/{tileCol}": _get(
             f"A map tile of {name}", "maps", f"{name}.maptile",
-            {"200": _ok("A PNG map tile.", PNG, _BINARY), **_errors(400, 404)},
+            {"200": {**_ok("A PNG map tile (transparent where there is no data).", PNG,
+                           _BINARY), "headers": _TILE_CACHE},
+             "304": {"description": "Not modified (If-None-Match).", "headers": _TILE_CACHE},
+             **_errors(400, 404)},
             [_TMS, *_ZXY, _format("png"), _DATETIME]),
         base + "/legend": _get(f"Legend of {name}", "maps", f"{name}.legend",
                                {"200": {"description": "The legend.",

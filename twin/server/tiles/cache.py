@@ -23,7 +23,10 @@ from twin.tilecache import DiskStore, NoStore, TileKey, TileStore, open_store
 REVALIDATE = "public, no-cache"  # stored, but revalidated: edits show at once
 
 
-class TileCache:
+class StoredTiles:
+    """A route's use of the store (one per worker): the store the settings name, the
+    Cache-Control of its tiles, reads and writes that never hold up the event loop."""
+
     def __init__(self, state: ServerState, store: TileStore | None = None):
         settings = state.settings
         self.state = state
@@ -32,16 +35,6 @@ class TileCache:
         self.local = isinstance(self.store, DiskStore | NoStore)
         self.cache_control = (f"public, max-age={settings.tile_max_age}"
                               if settings.tile_max_age else REVALIDATE)
-
-    async def key(self, tiles: LayerTiles, tms: str, z: int, x: int, y: int,
-                  when: TimeFilter | None) -> TileKey | None:
-        """The tile's key at the layer's current version; None when not cached."""
-        if not self.store.enabled or tiles.layer.is_view:
-            return None
-        row = await self.state.db.fetchrow(VERSION_SQL, {"layer": tiles.layer.table})
-        if row is None:
-            return None
-        return TileKey(tiles.layer.name, row[0], tms, z, x, y, variant(when))
 
     async def get(self, key: TileKey) -> bytes | None:
         """A directory is read in the event loop: a tile is a few kB from the page
@@ -54,6 +47,20 @@ class TileCache:
 
     async def put(self, key: TileKey, body: bytes) -> bool:
         return await run_in_threadpool(self.store.put, key, body)
+
+
+class TileCache(StoredTiles):
+    """The vector tile routes' cache, keyed by the layer's version."""
+
+    async def key(self, tiles: LayerTiles, tms: str, z: int, x: int, y: int,
+                  when: TimeFilter | None) -> TileKey | None:
+        """The tile's key at the layer's current version; None when not cached."""
+        if not self.store.enabled or tiles.layer.is_view:
+            return None
+        row = await self.state.db.fetchrow(VERSION_SQL, {"layer": tiles.layer.table})
+        if row is None:
+            return None
+        return TileKey(tiles.layer.name, row[0], tms, z, x, y, variant(when))
 
 
 def variant(when: TimeFilter | None) -> str:
