@@ -21,7 +21,12 @@ class Graphs(SchedulerPlugin):
 def count_graphs(client):
     """Installs a fresh counter on ``client``'s scheduler; returns a function that
     reads it."""
-    client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.add_plugin(Graphs()))
+    def install(dask_scheduler) -> None:
+        if Graphs.name in dask_scheduler.plugins:
+            dask_scheduler.remove_plugin(name=Graphs.name)
+        dask_scheduler.add_plugin(Graphs())
+
+    client.run_on_scheduler(install)
 
     def graphs() -> int:
         return client.run_on_scheduler(

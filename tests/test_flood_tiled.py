@@ -241,9 +241,11 @@ def test_missing_source_is_a_clean_error(client, tmp_path):
     assert not (tmp_path / "out.tif").exists()
 
 
-def test_river_hours_as_tasks(client, monkeypatch):
-    """The hourly river surfaces of a run, one task per hour, equal the in-process ones;
-    only a named cluster and a large run send them there."""
+LEVELS = np.array([[2.0, 2.0], [5.0, 4.5], [7.0, np.nan], [np.nan, np.nan], [9.0, 8.0]])
+
+
+def river_model() -> RiverModel:
+    """Two gauges on one channel, and a hollow behind higher ground that stays dry."""
     yy, xx = np.mgrid[0:90, 0:120]
     dem = (4.0 + np.abs(yy - 45) * 0.15 + 0.01 * xx).astype(np.float32)
     dem[44:47, :] = 1.0                                  # the channel
@@ -252,8 +254,29 @@ def test_river_hours_as_tasks(client, monkeypatch):
     gx = 580000 + np.array([105.0, 1105.0])
     gy = 2330000 - np.array([455.0, 455.0])
     gauges = Gauges(np.array([1, 2]), ["G1", "G2"], gx, gy, np.array([2.0, 2.0]))
-    model = RiverModel(dem, transform, gauges)
-    levels = np.array([[2.0, 2.0], [5.0, 4.5], [7.0, np.nan], [np.nan, np.nan], [9.0, 8.0]])
+    return RiverModel(dem, transform, gauges)
+
+
+def test_river_model_connects_on_the_named_cluster(client, monkeypatch):
+    """Above TWIN_FLOOD_TILED_CELLS, with a named cluster, the gauge floods' connectivity
+    runs tiled there (tiles of 32 cells: the channel and the flood cross tile edges);
+    the depths are the in-memory ones bit for bit."""
+    monkeypatch.delenv("TWIN_DASK_SCHEDULER", raising=False)
+    expected = [river_model().depth(lv) for lv in LEVELS]
+    graphs = count_graphs(client)
+    monkeypatch.setenv("TWIN_DASK_SCHEDULER", client.scheduler.address)
+    monkeypatch.setenv("TWIN_FLOOD_TILE", "32")
+    monkeypatch.setenv("TWIN_FLOOD_TILED_CELLS", str(90 * 120))
+    got = [river_model().depth(lv) for lv in LEVELS]
+    assert graphs() > 0
+    assert all(same(a, b) for a, b in zip(got, expected, strict=True))
+    assert expected[4].max() > 0 and not expected[3].any()
+
+
+def test_river_hours_as_tasks(client, monkeypatch):
+    """The hourly river surfaces of a run, one task per hour, equal the in-process ones;
+    only a named cluster and a large run send them there."""
+    model, levels = river_model(), LEVELS
     hours = river_hours(model, levels, client=client)
     for k, lv in enumerate(levels):
         assert same(hours[k], model.depth(lv)), k

@@ -10,6 +10,7 @@ what size, is each job's own rule (:mod:`twin.flood.distributed`,
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,16 +22,33 @@ def named_scheduler() -> str | None:
     return os.environ.get(SCHEDULER_ENV) or None
 
 
+_clients: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def _shared(address: str):
+    """This process's client of the cluster at ``address``, made on first use and kept
+    (a client per call costs a connection handshake, and a closing client cancels the
+    tasks another one shares with it)."""
+    from distributed import Client
+
+    with _lock:
+        client = _clients.get(address)
+        if client is None or client.status not in ("running", "connecting"):
+            client = _clients[address] = Client(address, set_as_default=False)
+        return client
+
+
 @contextmanager
 def dask_client(address: str | None = None, **local) -> Iterator:
-    """A client of ``address``, of ``TWIN_DASK_SCHEDULER``, or of a new ``LocalCluster``
-    (``local``: its options, e.g. ``n_workers``, ``processes``, ``memory_limit``)."""
+    """A client of ``address``, of ``TWIN_DASK_SCHEDULER`` (kept for the process's
+    life), or of a new ``LocalCluster`` closed after (``local``: its options, e.g.
+    ``n_workers``, ``processes``, ``memory_limit``)."""
     from distributed import Client, LocalCluster
 
     address = address or named_scheduler()
     if address:
-        with Client(address) as client:
-            yield client
+        yield _shared(address)
         return
     local.setdefault("threads_per_worker", 1)
     local.setdefault("dashboard_address", ":0")

@@ -15,6 +15,8 @@ travel between them.
   tiles scattered to the workers.
 - :func:`river_hours`: the hourly river surfaces of a run, one task per hour, when
   :func:`hours_on_cluster` says so (a named cluster and a large enough run).
+- :func:`connect`: the river model's connectivity, tiled on a named cluster for a grid
+  above ``TWIN_FLOOD_TILED_CELLS`` (an hour that is not already a task of its own).
 - :func:`fill_dem`: what the flood model calls: the in-memory fill below
   ``TWIN_FLOOD_TILED_CELLS`` cells (default 64 M, about a 256 MB float32 grid; the
   ingest-triggered runs stay there and keep their latency), the cluster above.
@@ -39,6 +41,7 @@ import rasterio
 import rasterio.shutil
 from rasterio.windows import Window as RioWindow
 
+from twin.analysis.flood.connect import connected
 from twin.analysis.flood.fill import fill_depressions
 from twin.analysis.flood.tiled_connect import keep_tile, solve_labels, tile_labels
 from twin.analysis.flood.tiled_fill import as_float, fill_tile, solve, tile_graph
@@ -206,9 +209,10 @@ def fill_array(dem: np.ndarray, tile: int | None = None, nodata: float | None = 
     windows = layout.windows()
     out = dem.astype(z.dtype, copy=True)
     with _client(client) as c:
-        halos = c.scatter([halo(z, w) for w in windows])
-        levels = solve(layout, _gather(c, c.map(tile_graph, halos), "graph", progress))
-        parts = _gather(c, c.map(fill_tile, halos, levels), "fill", progress)
+        halos = c.scatter([halo(z, w) for w in windows], hash=False)
+        levels = solve(layout, _gather(c, c.map(tile_graph, halos, pure=False), "graph",
+                                       progress))
+        parts = _gather(c, c.map(fill_tile, halos, levels, pure=False), "fill", progress)
     for (r0, r1, c0, c1), part in zip(windows, parts, strict=True):
         ok = valid[r0:r1, c0:c1]
         out[r0:r1, c0:c1][ok] = part[ok]
@@ -224,16 +228,38 @@ def connected_array(wet: np.ndarray, sources: np.ndarray, tile: int | None = Non
     layout = Layout.of(wet.shape, tile or tile_size())
     windows = layout.windows()
     with _client(client) as c:
-        w = c.scatter([wet[r0:r1, c0:c1] for r0, r1, c0, c1 in windows])
-        s = c.scatter([sources[r0:r1, c0:c1] for r0, r1, c0, c1 in windows])
-        stage1 = _gather(c, c.map(tile_labels, w, s), "labels", None)
+        w = c.scatter([wet[r0:r1, c0:c1] for r0, r1, c0, c1 in windows], hash=False)
+        s = c.scatter([sources[r0:r1, c0:c1] for r0, r1, c0, c1 in windows], hash=False)
+        stage1 = _gather(c, c.map(tile_labels, w, s, pure=False), "labels", None)
         kept = solve_labels(layout, stage1)
-        parts = _gather(c, c.map(keep_tile, w, s, [t.labels for t in stage1], kept),
-                        "keep", None)
+        parts = _gather(c, c.map(keep_tile, w, s, [t.labels for t in stage1], kept,
+                                 pure=False), "keep", None)
     out = np.zeros(wet.shape, dtype=bool)
     for (r0, r1, c0, c1), part in zip(windows, parts, strict=True):
         out[r0:r1, c0:c1] = part
     return out
+
+
+def _in_worker() -> bool:
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+def connect(wet: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """The gauge floods' connectivity (``rivers.RiverModel``, once per body and hour):
+    tiled on the cluster ``TWIN_DASK_SCHEDULER`` names for a grid of at least
+    ``TWIN_FLOOD_TILED_CELLS`` cells, else in memory: below that size, without a named
+    cluster (a local one per call would cost more than it saves) and inside a cluster
+    worker (an hour of :func:`river_hours` is already one task). Equal either way."""
+    if wet.size < int(os.environ.get(THRESHOLD_ENV, DEFAULT_THRESHOLD)) \
+            or not os.environ.get(SCHEDULER_ENV) or _in_worker():
+        return connected(wet, sources)
+    return connected_array(wet, sources)
 
 
 def _river_hour(model, levels: np.ndarray) -> np.ndarray:
@@ -244,7 +270,7 @@ def river_hours(model, levels: np.ndarray, client=None) -> list[np.ndarray]:
     """``model.depth(levels[k])`` (a ``rivers.RiverModel``) for every hour ``k``, one
     task per hour; the model goes to each worker once."""
     with _client(client) as c:
-        shared = c.scatter(model, broadcast=True)
+        shared = c.scatter(model, broadcast=True, hash=False)
         futures = c.map(_river_hour, [shared] * len(levels), list(np.asarray(levels, float)),
                         pure=False)
         return _gather(c, futures, "hours", None)

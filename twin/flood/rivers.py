@@ -37,6 +37,7 @@ from scipy import ndimage
 from twin.analysis.flood import flood_from_levels
 from twin.analysis.flood.connect import EIGHT
 from twin.analysis.interpolate import IDW
+from twin.flood import distributed
 from twin.flood.readings import Gauges
 from twin.flood.request import FloodInputError
 
@@ -139,7 +140,7 @@ class RiverModel:
         g = self.gauges
         pts = np.column_stack([g.x[idx][have], g.y[idx][have], levels[idx][have]])
         return flood_from_levels(self.dem, self.transform, pts, self.sources[b], self._surface,
-                                 self.p.surface_step)
+                                 self.p.surface_step, distributed.connect)
 
     def _baseline(self) -> np.ndarray:
         """Cells under water at low water; ``self.low_water[b]``: each body's count."""
@@ -175,6 +176,7 @@ class RiverModel:
         b = self.main_body()
         pts = [(self.gauges.x[i], self.gauges.y[i], stage_m) for i in self.bodies[b]]
         d = flood_from_levels(self.dem, self.transform, pts, self.sources[b],
-                              lambda gx, gy, lv, xs, ys: np.full((len(ys), len(xs)), lv[0]))
+                              lambda gx, gy, lv, xs, ys: np.full((len(ys), len(xs)), lv[0]),
+                              connect=distributed.connect)
         d[self.permanent] = 0
         return d

@@ -20,6 +20,9 @@ EIGHT = np.ones((3, 3), dtype=bool)
 
 # (gauge x, gauge y, levels, cell-centre xs, cell-centre ys) -> WSE (ny, nx), metres
 SurfaceFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+# (wet, sources) -> the wet cells connected to a source: ``connected`` or an equal one
+# (the tiled form on a cluster, twin.flood.distributed)
+ConnectFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def connected(wet: np.ndarray, sources: np.ndarray) -> np.ndarray:
@@ -31,13 +34,16 @@ def connected(wet: np.ndarray, sources: np.ndarray) -> np.ndarray:
     return keep[labels]
 
 
-def flood_depth(dem: np.ndarray, wse: np.ndarray | float, sources: np.ndarray) -> np.ndarray:
+def flood_depth(dem: np.ndarray, wse: np.ndarray | float, sources: np.ndarray,
+                connect: ConnectFn | None = None) -> np.ndarray:
     """Depth (m, float32, 0 where dry) of water standing at ``wse`` over ``dem`` in the
-    cells connected to ``sources``. NaN in either grid is dry."""
+    cells connected to ``sources`` (by ``connect``, default :func:`connected`). NaN in
+    either grid is dry."""
     with np.errstate(invalid="ignore"):
         head = np.asarray(wse, dtype=np.float32) - dem
         wet = head > 0
-    depth = np.where(connected(wet, sources), head, np.float32(0)).astype(np.float32)
+    reached = (connect or connected)(wet, sources)
+    depth = np.where(reached, head, np.float32(0)).astype(np.float32)
     return depth
 
 
@@ -91,14 +97,16 @@ def _linear(values: np.ndarray, at: np.ndarray, n: int, axis: int) -> np.ndarray
 
 def flood_from_levels(dem: np.ndarray, transform: Affine,
                       gauges: Sequence[tuple[float, float, float]], river_mask: np.ndarray,
-                      surface_fn: SurfaceFn, surface_step: int = 1) -> np.ndarray:
+                      surface_fn: SurfaceFn, surface_step: int = 1,
+                      connect: ConnectFn | None = None) -> np.ndarray:
     """Depth grid from gauge levels: ``surface_fn`` interpolates the (x, y, level_m)
     gauges (grid CRS) to a WSE on the cell centres, and the water stands where it is
     above the ground and connected to the river cells or the gauges' cells.
 
     ``surface_fn(gx, gy, levels, xs, ys)`` gets the gauge coordinates and levels and the
     1-D cell-centre coordinates and returns the (ny, nx) WSE: the interpolation module
-    (IDW, kriging) plugs in here. ``surface_step``: see ``surface``.
+    (IDW, kriging) plugs in here. ``surface_step``: see ``surface``. ``connect``: see
+    :func:`flood_depth`.
     """
     if dem.shape != river_mask.shape:
         raise ValueError(f"river mask {river_mask.shape} does not match the DEM {dem.shape}")
@@ -110,4 +118,4 @@ def flood_from_levels(dem: np.ndarray, transform: Affine,
     if wse.shape != dem.shape:
         raise ValueError(f"surface_fn returned {wse.shape}, the DEM is {dem.shape}")
     sources = river_mask.astype(bool) | gauge_cells(g, transform, dem.shape)
-    return flood_depth(dem, wse, sources)
+    return flood_depth(dem, wse, sources, connect)
