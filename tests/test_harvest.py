@@ -9,6 +9,7 @@ the mirror (409)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -268,10 +269,8 @@ constants: {operator: Sở Xây dựng}
 """
 
 
-def _pygeoapi_config(tmp_path, port: int) -> dict:
-    data = tmp_path / "parking.geojson"
-    data.write_text(json.dumps({"type": "FeatureCollection", "features": PARKING},
-                               ensure_ascii=False), encoding="utf-8")
+def pygeoapi_config(port: int, resources: dict[str, dict]) -> dict:
+    """A pygeoapi configuration serving ``resources`` (id: provider) as collections."""
     return {
         "server": {"bind": {"host": "127.0.0.1", "port": port},
                    "url": f"http://127.0.0.1:{port}", "mimetype": "application/json",
@@ -286,28 +285,40 @@ def _pygeoapi_config(tmp_path, port: int) -> dict:
                      "license": {"name": "CC-BY 4.0",
                                  "url": "https://creativecommons.org/licenses/by/4.0/"},
                      "provider": {"name": "agency"}, "contact": {"name": "agency"}},
-        "resources": {"parking": {
-            "type": "collection", "title": "parking", "description": "parking",
-            "keywords": ["parking"],
+        "resources": {name: {
+            "type": "collection", "title": name, "description": name, "keywords": [name],
             "extents": {"spatial": {"bbox": [105.7, 20.9, 106.0, 21.2],
                                     "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
-            "providers": [{"type": "feature", "name": "GeoJSON", "data": str(data),
-                           "id_field": "id"}]}}}
+            "providers": [{"type": "feature", **provider}]}
+            for name, provider in resources.items()}}
 
 
-@pytest.fixture()
-def pygeoapi(tmp_path):
-    """A stock pygeoapi (its Starlette app under uvicorn) in its own process over a
-    GeoJSON file; at most 3 features a page, so a harvest follows its next links."""
+def geojson_file(path, features: list[dict]) -> None:
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features},
+                               ensure_ascii=False), encoding="utf-8")
+
+
+def _pygeoapi_config(tmp_path, port: int) -> dict:
+    data = tmp_path / "parking.geojson"
+    geojson_file(data, PARKING)
+    return pygeoapi_config(port, {"parking": {"name": "GeoJSON", "data": str(data),
+                                              "id_field": "id"}})
+
+
+@contextlib.contextmanager
+def pygeoapi_server(config: dict, workdir, probe: str):
+    """A stock pygeoapi (its Starlette app under uvicorn) in its own process with
+    ``config`` (its server.bind port is used); yields its base URL once ``probe`` (a
+    path) answers 200."""
     import yaml
 
-    port = _free_port()
-    config, openapi = tmp_path / "pygeoapi.yml", tmp_path / "openapi.yml"
-    config.write_text(yaml.safe_dump(_pygeoapi_config(tmp_path, port), allow_unicode=True))
+    port = config["server"]["bind"]["port"]
+    path, openapi = workdir / "pygeoapi.yml", workdir / "openapi.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
     bindir = sys.executable.rsplit("/", 1)[0]
-    env = {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi),
+    env = {"PYGEOAPI_CONFIG": str(path), "PYGEOAPI_OPENAPI": str(openapi),
            "PATH": bindir + ":/usr/bin:/bin"}
-    subprocess.run([f"{bindir}/pygeoapi", "openapi", "generate", str(config),
+    subprocess.run([f"{bindir}/pygeoapi", "openapi", "generate", str(path),
                     "--output-file", str(openapi)], env=env, check=True, capture_output=True)
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "pygeoapi.starlette_app:APP",
                              "--host", "127.0.0.1", "--port", str(port)], env=env,
@@ -318,14 +329,23 @@ def pygeoapi(tmp_path):
             if proc.poll() is not None:
                 raise RuntimeError(f"pygeoapi did not start: {proc.stderr.read()[-2000:]}")
             try:
-                if httpx.get(f"{base}/collections/parking", timeout=2).status_code == 200:
+                if httpx.get(base + probe, timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        yield base, tmp_path / "parking.geojson"
+        yield base
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture()
+def pygeoapi(tmp_path):
+    """A stock pygeoapi over a GeoJSON file; at most 3 features a page, so a harvest
+    follows its next links."""
+    config = _pygeoapi_config(tmp_path, _free_port())
+    with pygeoapi_server(config, tmp_path, "/collections/parking") as base:
+        yield base, tmp_path / "parking.geojson"
 
 
 def test_a_stock_pygeoapi_is_harvested_by_a_full_compare_with_a_mapping(

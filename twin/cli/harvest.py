@@ -47,16 +47,27 @@ def _header(values: tuple[str, ...]) -> dict[str, str]:
               help="With --every, against another twin: subscribe to the collection's "
               "changes with a webhook to URL (http://HOST:PORT/..., where this command "
               "listens) and run as soon as a signed delivery arrives.")
+@click.option("--updated", metavar="PROPERTY",
+              help="The remote's update-time property: a remote without a change feed is "
+              "then followed by update time (datetime=<last seen>/.., or a CQL2 filter), "
+              "remembered for later runs ('' forgets it).")
+@click.option("--full", is_flag=True,
+              help="A full compare now (removes what the remote deleted).")
+@click.option("--full-every", type=click.IntRange(min=1), default=24, show_default=True,
+              help="By update time: every Nth run is a full compare, which sees deletions.")
 @click.option("--header", multiple=True, metavar="NAME: VALUE",
               help="An HTTP header sent to the remote, e.g. 'X-API-Key: ...' (repeatable).")
 @click.pass_obj
 @handle_errors
 def harvest(app: AppContext, url: str, collection: str, layer: str | None,
             mapping_path: Path | None, every: str | None, editable: bool | None,
-            callback: str | None, header: tuple[str, ...]) -> None:
+            callback: str | None, updated: str | None, full: bool, full_every: int,
+            header: tuple[str, ...]) -> None:
     """Harvest URL's COLLECTION into a local layer: another twin incrementally through
-    its change feed, any other OGC API - Features server by a full compare. Each run is
-    one transaction: a remote that fails leaves the layer as it was."""
+    its change feed, a server that filters by an update-time property (--updated) by
+    update time, any other OGC API - Features server by a full compare. Only features
+    this source harvested are ever removed. Each run is one transaction: a remote that
+    fails leaves the layer as it was."""
     from twin.harvest.remote import Remote, RemoteError
     from twin.harvest.run import HarvestError
     from twin.harvest.run import every as loop
@@ -71,14 +82,18 @@ def harvest(app: AppContext, url: str, collection: str, layer: str | None,
         raise click.UsageError("--subscribe goes with --every (the schedule runs too)")
     app.upgrade(quiet=True)
 
+    full_due = [full]  # --full: the first successful run only, not every scheduled one
+
     def run() -> None:
         remote = Remote(url, collection, headers=_header(header))
         try:
             result = run_once(app.engine, app.registry, url, collection, target,
                               mapping=mapping, extent=app.settings.plausible_extent,
-                              editable=editable, remote=remote)
+                              editable=editable, remote=remote, updated=updated,
+                              full=full_due[0], full_every=full_every)
         finally:
             remote.close()
+        full_due[0] = False
         click.echo(result.line(target))
 
     if interval is None:

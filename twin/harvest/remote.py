@@ -60,7 +60,12 @@ class Remote:
 
     def _get(self, url: str, params: dict | None = None) -> httpx.Response:
         try:
-            return self.client.get(url, params=params)
+            try:
+                return self.client.get(url, params=params)
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # a kept-alive connection the server closed (uvicorn does after a 500
+                # it did not handle): a GET is safe to send once more, on a new one
+                return self.client.get(url, params=params)
         except httpx.TimeoutException:
             raise RemoteError(f"{url}: no answer in time") from None
         except httpx.HTTPError as exc:
@@ -91,15 +96,43 @@ class Remote:
             raise RemoteError(f"{url}: its next link leaves the server ({href[:80]})")
         return href
 
-    def items(self) -> Iterator[list[dict]]:
-        """Every feature of the collection, page by page (following ``next`` links)."""
-        page = self.page(self.items_url, {"limit": self.page_size})
+    def items(self, params: dict | None = None) -> Iterator[list[dict]]:
+        """Every feature of the collection (or those ``params`` select, e.g. ``datetime``),
+        page by page, following ``next`` links."""
+        page = self.page(self.items_url, {"limit": self.page_size, **(params or {})})
         yield page.features
         seen = set()
         while page.next and page.next not in seen:
             seen.add(page.next)
             page = self.page(page.next)
             yield page.features
+
+    def document(self, url: str) -> dict | None:
+        """A JSON document the remote may not offer (``/queryables``, ``/conformance``):
+        None when it answers 404 or something that is not a JSON object."""
+        response = self._get(url, {"f": "json"})
+        if response.status_code in (400, 404, 405, 406, 501):
+            return None
+        if response.status_code != 200:
+            raise RemoteError(f"{url}: answered HTTP {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
+
+    def queryables(self) -> dict[str, dict]:
+        """The collection's queryables (name: JSON schema), {} when it declares none."""
+        body = self.document(f"{self.base}/collections/{self.collection}/queryables") or {}
+        props = body.get("properties")
+        return {k: v for k, v in props.items() if isinstance(v, dict)} if isinstance(
+            props, dict) else {}
+
+    def conformance(self) -> list[str]:
+        """The conformance classes the remote declares."""
+        body = self.document(f"{self.base}/conformance") or {}
+        found = body.get("conformsTo")
+        return [c for c in found if isinstance(c, str)] if isinstance(found, list) else []
 
     def feed_position(self) -> str | None:
         """The change feed's cursor now (None: the remote has no change feed, not a
