@@ -227,3 +227,27 @@ def test_twin_harvest_updated_full_and_full_every_on_the_command_line(agency, mi
     assert full.exit_code == 0 and "by a full compare" in full.output, full.output
     bad = cli.invoke(main, [*args, "--full-every", "0"], env=env)
     assert bad.exit_code == 2 and "--full-every" in bad.output
+
+
+def test_an_emptied_remote_removes_only_its_own_features(agency, mirror, registry,  # noqa: F811
+                                                          settings):
+    """A full compare of a remote whose collection became empty (a PostgreSQL table
+    emptied; a stock pygeoapi answers 500 for an empty GeoJSON file) removes this
+    source's features, and no other."""
+    engine, mirror_base = mirror
+    base, conn = agency
+    _clear(engine, "cameras")
+    conn.execute("DELETE FROM agency_cams_text")
+    other = new_code()
+    put(conn, "agency_cams_text", other, "2026-12-01T08:00:00Z")
+    run(engine, registry, settings, base, "cams_text")            # a second source
+    conn.execute("DELETE FROM agency_cams")
+    mine = [new_code() for _ in range(3)]
+    for n, code in enumerate(mine):
+        put(conn, "agency_cams", code, "2026-12-01T08:00:00Z", n=n + 1)
+    assert run(engine, registry, settings, base, "cams_filter").written == 3
+    conn.execute("DELETE FROM agency_cams")
+    emptied = run(engine, registry, settings, base, "cams_filter")
+    assert (emptied.received, emptied.written, emptied.deleted) == (0, 0, 3)
+    got = items(mirror_base)
+    assert other in got and not set(mine) & set(got)
