@@ -397,9 +397,19 @@ def test_a_subscription_triggers_the_harvest(server, http, transport, mirror, re
     remote = Remote(server, "cameras", headers=transport)
     trigger = Trigger(remote, f"http://127.0.0.1:{_free_port()}/hook", wake)
     trigger.start()
-    loop = threading.Thread(target=every, args=(600, lambda: run(
-        engine, registry, settings, server), stop, wake), daemon=True)
+    scheduled = threading.Event()
+
+    def harvest_now():
+        try:
+            return run(engine, registry, settings, server)
+        finally:
+            scheduled.set()
+
+    loop = threading.Thread(target=every, args=(600, harvest_now, stop, wake), daemon=True)
     loop.start()
+    # the schedule runs once at start: the edit comes after that run, so only a
+    # delivery can bring it before the next turn (10 min)
+    assert scheduled.wait(120), "the scheduled run did not finish"
     fid = new_code()
     try:
         assert http.post(CAMERAS, json=camera(fid), headers=transport).status_code == 201
