@@ -4,7 +4,10 @@ Statement-level AFTER INSERT / UPDATE / DELETE triggers with transition tables (
 counts of :mod:`twin.db.counts`) append one ``change_log`` row per feature a statement
 wrote, whatever wrote it (edits, loads, OSM imports, psql): the action, the row id, the
 feature id and the envelope of its geometry in CRS84 (for an update the envelope of the
-old and the new geometry, so a feature leaving a bbox is seen by that bbox too). An
+old and the new geometry, so a feature leaving a bbox is seen by that bbox too) and, for
+an update, the version it replaced (``old``: the old row as JSON, geometry included), so
+that a subscription can tell a feature that *left* its bbox or CQL2 filter from one that
+never matched (:mod:`twin.server.subscriptions.producer`; added by migration 0017). An
 update that changes a feature's id logs the old id as deleted.
 
 Identity values are not commit order: a transaction that started writing first can
@@ -14,6 +17,10 @@ it takes one advisory lock (held until the commit is visible) and appends the
 transaction to ``change_commits`` with the next ``seq`` and the commit time. ``seq`` is
 therefore commit order, and a reader paging by ``(seq, change_log.id)`` never misses a
 change that commits after it read. Only the tail of writing commits is serialised.
+
+The log is pruned after ``TWIN_CHANGES_KEEP_DAYS`` (:mod:`twin.db.retention`);
+``change_pruned`` keeps, per layer, the position and commit time of the last change
+removed, so a reader whose cursor is older is told (410) instead of silently skipping.
 
 ``install`` is run by migration 0013 and by ``twin db upgrade`` for new layer tables.
 """
@@ -32,7 +39,8 @@ CREATE TABLE IF NOT EXISTS change_log (
               CHECK (action IN ('created', 'updated', 'deleted')),
   row_id      bigint NOT NULL,
   external_id text NOT NULL,
-  env         geometry
+  env         geometry,
+  old         jsonb   -- an update: the row it replaced (to_jsonb), for subscriptions
 );
 COMMENT ON TABLE change_log IS
   'Every feature written to a layer table, per transaction (change_commits orders them)';
@@ -47,6 +55,15 @@ COMMENT ON TABLE change_commits IS
   'Transactions that wrote layer tables, in commit order (seq) with their commit time';
 CREATE INDEX IF NOT EXISTS ix_change_commits_at ON change_commits (at);
 CREATE TABLE IF NOT EXISTS change_pending (xid xid8 PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS change_pruned (
+  layer      text PRIMARY KEY,
+  seq        bigint NOT NULL,
+  id         bigint NOT NULL,
+  at         timestamptz NOT NULL,
+  pruned_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE change_pruned IS
+  'Per layer, the last change removed by retention: older cursors get 410 Gone';
 """
 
 ENV = "ST_Transform(ST_Envelope({g}), 4326)"
@@ -66,16 +83,19 @@ END $$;
 CREATE OR REPLACE FUNCTION twin_log_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   -- one pass over the rows: a renamed feature's old id first (deleted), then the update
-  INSERT INTO change_log (layer, action, row_id, external_id, env)
-  SELECT TG_TABLE_NAME, c.action, n.id, c.external_id, c.env
+  -- an update keeps the version it replaced (old), so a filter can be tested on it
+  INSERT INTO change_log (layer, action, row_id, external_id, env, old)
+  SELECT TG_TABLE_NAME, c.action, n.id, c.external_id, c.env, c.old
   FROM new_rows n JOIN old_rows o ON o.id = n.id
   CROSS JOIN LATERAL (VALUES
     (CASE WHEN o.external_id IS DISTINCT FROM n.external_id THEN 'deleted' END,
      o.external_id,
-     CASE WHEN o.external_id IS DISTINCT FROM n.external_id THEN {ENV.format(g='o.geom')} END),
+     CASE WHEN o.external_id IS DISTINCT FROM n.external_id THEN {ENV.format(g='o.geom')} END,
+     NULL::jsonb),
     ('updated', n.external_id, {ENV.format(
-        g='CASE WHEN o.geom = n.geom THEN n.geom ELSE ST_Collect(o.geom, n.geom) END')})
-  ) AS c(action, external_id, env)
+        g='CASE WHEN o.geom = n.geom THEN n.geom ELSE ST_Collect(o.geom, n.geom) END')},
+     to_jsonb(o))
+  ) AS c(action, external_id, env, old)
   WHERE c.action IS NOT NULL;
   IF FOUND THEN PERFORM twin_change_pending(); END IF;
   RETURN NULL;
@@ -115,7 +135,7 @@ CREATE TRIGGER twin_log_del AFTER DELETE ON {t} REFERENCING OLD TABLE AS old_row
 """
 
 DROP = """
-DROP TABLE IF EXISTS change_pending, change_commits, change_log;
+DROP TABLE IF EXISTS change_pruned, change_pending, change_commits, change_log;
 DROP FUNCTION IF EXISTS twin_log_inserted(), twin_log_updated(), twin_log_deleted(),
   twin_change_commit(), twin_change_pending();
 """
