@@ -100,7 +100,9 @@ def changes_sql(layer: Layer, feature: sql.Composable, *, after: Cursor,
                 bbox: tuple[float, float, float, float] | None,
                 limit: int) -> tuple[sql.Composable, dict]:
     """The query of one page after ``after``, and its parameters: rows (seq, log id,
-    time, action, feature id, feature JSON or NULL)."""
+    time, action, feature id, feature JSON or NULL). ``feature`` reads the current row
+    ``t`` and may read ``e.old``, the version an update replaced (a subscription tests
+    whether it matched its filter)."""
     params: dict = {"layer": layer.table, "limit": limit, "seq": after.seq, "id": after.id}
     where = sql.SQL("")
     if bbox is not None:
@@ -108,7 +110,7 @@ def changes_sql(layer: Layer, feature: sql.Composable, *, after: Cursor,
         where = sql.SQL(" AND l.env && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)")
     query = sql.SQL("""
 WITH e AS (
-  SELECT c.seq, l.id, c.at, l.action, l.row_id, l.external_id
+  SELECT c.seq, l.id, c.at, l.action, l.row_id, l.external_id, l.old
   FROM change_commits c JOIN change_log l ON l.xid = c.xid AND l.layer = %(layer)s
   WHERE c.seq >= %(seq)s::bigint
     AND l.id > CASE WHEN c.seq = %(seq)s::bigint THEN %(id)s::bigint ELSE 0 END{where}
