@@ -7,6 +7,13 @@ The answer is a GeoJSON FeatureCollection: each change a feature as the items gi
 a deletion is a tombstone (its id, no geometry, no properties). ``cursor`` in the body
 resumes after the last change returned (also when there was none); a ``next`` link is
 given while pages are full.
+
+The log keeps ``TWIN_CHANGES_KEEP_DAYS`` (:mod:`twin.db.retention`). A reader that would
+resume before what is kept (a cursor or ``since`` older than the last change of this
+layer removed) gets 410 Gone with the time before which changes were removed: it must
+copy the layer again (the items), then follow the feed ``since`` the copy, never
+silently skip what it missed. Without either the feed starts at the oldest change kept
+(a reader with no position has no copy to keep exact).
 """
 
 from __future__ import annotations
@@ -20,10 +27,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from twin.catalogue.changes import ChangePage, Cursor, changes_async
+from twin.db.retention import PRUNED_SQL, gone_since
 from twin.registry import Layer
 from twin.server.auth.policy import can_read
 from twin.server.auth.principal import principal_of
-from twin.server.errors import InvalidParameter, NotFound
+from twin.server.errors import APIError, InvalidParameter, NotFound
 from twin.server.features import sql as fsql
 from twin.server.features.fields import output_names
 from twin.server.http import cached
@@ -36,6 +44,29 @@ from twin.server.state import ServerState
 GEOJSON = "application/geo+json"
 PARAMS = {"since", "cursor", "bbox", "limit", "f", "lang"}
 FORMATS = (JSON.also("geojson", media=(GEOJSON,)), HTML)
+
+
+class Gone(APIError):
+    """The changes after the reader's position were removed by retention (410)."""
+    status = 410
+    code = "Gone"
+
+
+async def _check_kept(conn, layer: Layer, cursor: Cursor | None,
+                      since: datetime | None) -> None:
+    """410 when changes after the reader's position were pruned. Read after the page (the
+    prune removes changes and moves the mark in one statement): a page that missed
+    pruned changes always sees the mark that says so."""
+    if cursor is None and since is None:
+        return
+    mark = await (await conn.execute(PRUNED_SQL, (layer.table,))).fetchone()
+    start = cursor or Cursor()
+    before = gone_since(mark, seq=start.seq, ident=start.id, since=since)
+    if before is not None:
+        when = before.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        raise Gone(f"the changes of {layer.name!r} before {when} were pruned (the change "
+                   "log keeps TWIN_CHANGES_KEEP_DAYS): copy the layer again from its items, "
+                   "then follow this feed with since= the time of the copy")
 
 
 def _layer(state: ServerState, request: Request) -> Layer:
@@ -84,6 +115,7 @@ async def changes_route(state: ServerState, request: Request) -> Response:
         page = await changes_async(conn, layer, names, after=cursor, since=since, bbox=bbox,
                                    limit=limit,
                                    feature=fsql.feature_sql(layer, names, CRS84, False))
+        await _check_kept(conn, layer, cursor, since)
     links = _links(state, layer, request, page)
     if fmt is HTML:
         return HTMLResponse(_html(layer, page, links), headers={"Cache-Control": "no-store"})
