@@ -29,6 +29,7 @@ def _register() -> None:
         layers,
         load,
         notify,
+        prune,
         report,
         rollups,
         serve,
@@ -38,7 +39,7 @@ def _register() -> None:
 
     for module in (db, demo, keys, layers, load, serve, report, styles, rollups, ingest,
                    interpolate, flood, importer, tiles, alerts, harvest,
-                   notify):  # last: adds to the alerts group when it exists
+                   notify, prune):  # last: add to the alerts and db groups
         module.register(main)
 
 
