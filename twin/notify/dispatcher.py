@@ -16,6 +16,10 @@ Other producers (``producers``: layer-change subscriptions,
 outbox, claims, retries and dead letters: each names its ``stream`` and the ``notice``
 that wakes the dispatcher, fans out in :meth:`step`, and resolves its own webhook
 targets (``endpoint``) and MQTT messages (``publish``).
+
+Beside delivering, each dispatcher applies the retention of the change log and of the
+settled deliveries every ``TWIN_PRUNE_EVERY_S`` (:func:`twin.db.retention.keep_pruning`,
+in a thread, on a connection of its own; dispatchers take turns on a lock).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import logging
 import httpx
 import psycopg
 
+from twin.db.retention import keep_pruning
 from twin.notify import fanout, outbox, webhook
 from twin.notify.config import Endpoint, NotifySettings, load_webhooks
 from twin.notify.mqtt import Publisher
@@ -40,8 +45,10 @@ STOP_GRACE_S = 5.0
 
 class Dispatcher:
     def __init__(self, dsn: str, settings: NotifySettings,
-                 endpoints: dict[str, Endpoint] | None = None, producers=()):
+                 endpoints: dict[str, Endpoint] | None = None, producers=(),
+                 prune_every_s: float | None = None):
         self.dsn = dsn
+        self.prune_every_s = prune_every_s  # None: TWIN_PRUNE_EVERY_S
         self.settings = settings
         self.endpoints = (load_webhooks(settings.alerts_config) if endpoints is None
                           else endpoints)
@@ -181,12 +188,14 @@ class Dispatcher:
                                        on_connect=lambda: self._broker_back(loop))
             self.publisher.start()
         listener = asyncio.create_task(self._listen())
+        pruner = asyncio.create_task(keep_pruning(self.dsn, stop, self.prune_every_s))
         try:
             async with httpx.AsyncClient(follow_redirects=False) as client:
                 await self._serve(client, stop)
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            for task in (listener, pruner):  # a prune in its thread ends its batch alone
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if self.publisher:
                 self.publisher.stop()
