@@ -194,6 +194,16 @@ def notify_paths() -> dict[str, dict]:
 
 
 # --- subscriptions (twin/server/subscriptions/routes.py) ------------------------------
+SUBSCRIPTION_MESSAGES = (
+    "Each delivery (a signed webhook POST, or an MQTT message on the topic) is JSON "
+    "{type: layer.changes, subscription, layer, cursor, features}: the change feed's "
+    "features, each with change.action created / updated (put the feature: an update "
+    "that enters the bbox or filter comes as created), deleted (a tombstone: remove it) "
+    "or left (a tombstone: the feature no longer matches the bbox or filter; remove it "
+    "from the copy, it still exists in the layer). An update that stays outside sends "
+    "nothing. {type: layer.pruned, pruned_before, cursor} says changes were removed by "
+    "the change log's retention before they were delivered: copy the layer again.")
+
 
 def subscription_paths() -> dict[str, dict]:
     sub_id = _path("id", {"type": "string"}, "The subscription's id.")
@@ -206,13 +216,14 @@ def subscription_paths() -> dict[str, dict]:
                            "webhook": _TEXT, "mqtt": {"type": "boolean"}}}
     return {
         "/subscriptions": {
-            "post": _op("Subscribe to a layer's changes", "subscriptions",
+            "post": {"description": SUBSCRIPTION_MESSAGES, **_op(
+                        "Subscribe to a layer's changes", "subscriptions",
                         "createSubscription",
                         {"201": {**_ok("The subscription, with its webhook secret (shown "
                                        "this once) or MQTT topic.", JSON),
                                  "headers": {"Location": {"schema": _TEXT}}},
                          **_errors(400, 401, 404, 413, 415, 503)},
-                        security=SECURED, body=_json_body(body)),
+                        security=SECURED, body=_json_body(body))},
             "get": _op("The caller's subscriptions (an admin's: all)", "subscriptions",
                        "listSubscriptions",
                        {"200": _ok("The subscriptions.", JSON), **_errors(401, 503)},
@@ -249,7 +260,12 @@ def changes_path(name: str) -> dict[str, dict]:
                                     "features": {"type": "array", "items": _OBJECT},
                                     "cursor": _TEXT}}},
                              HTML: {"schema": _TEXT}}},
-         **_NOT_MODIFIED, **_errors(400, 404, 503)},
+         **_NOT_MODIFIED, **_errors(400, 404, 503), "410": {
+             **_errors(404)["404"], "description": (
+                 "The changes after this cursor or since were removed by the change "
+                 "log's retention "
+                 "(TWIN_CHANGES_KEEP_DAYS): copy the layer again from its items, then "
+                 "follow the feed since the copy.")}},
         [_query("since", _TEXT, "Changes after this RFC 3339 instant (not with cursor)."),
          _query("cursor", _TEXT, "Changes after this cursor of an earlier page."),
          _query("bbox", {"type": "array", "minItems": 4, "maxItems": 6,
