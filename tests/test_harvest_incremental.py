@@ -25,14 +25,12 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import _free_port, fresh_database
+from tests.pygeoapi_remote import geojson_file, pygeoapi_config, pygeoapi_server
 from tests.test_changes import new_code
 from tests.test_harvest import (  # noqa: F401 (fixtures)
     _clear,
-    geojson_file,
     items,
     mirror,
-    pygeoapi_config,
-    pygeoapi_server,
     run,
 )
 from twin.harvest.remote import Remote

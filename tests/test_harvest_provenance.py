@@ -14,15 +14,13 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import _free_port
+from tests.pygeoapi_remote import geojson_file, pygeoapi_config, pygeoapi_server
 from tests.test_changes import bulk_load, camera, new_code
 from tests.test_harvest import (  # noqa: F401 (fixtures)
     CAMERAS,
     _clear,
-    geojson_file,
     items,
     mirror,
-    pygeoapi_config,
-    pygeoapi_server,
     run,
     transport,
 )
