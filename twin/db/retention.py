@@ -5,10 +5,14 @@ of ``batch`` rows (each its own short transaction, so writers and readers are ne
 up for long):
 
 - changes committed more than ``TWIN_CHANGES_KEEP_DAYS`` ago (``change_log`` rows, then
-  their ``change_commits``), oldest first. Per layer, the position and commit time of
-  the last change removed goes to ``change_pruned`` in the same statement, so a change
-  feed reader whose cursor is older is told the truth (410 Gone: copy the layer again)
-  instead of silently missing changes (:data:`PRUNED_SQL`, :func:`gone_since`);
+  their ``change_commits``), oldest commits first, each batch read along indexes (a
+  backlog of millions costs no sort per batch). Per layer, the greatest position
+  (commit seq, log id) and commit time removed goes to ``change_pruned`` in the same
+  statement, so a change feed reader whose cursor is older is told the truth (410 Gone:
+  copy the layer again) instead of silently missing changes (:data:`PRUNED_SQL`,
+  :func:`gone_since`). Whatever order a batch removes rows in, a reader that lost a
+  change is behind that mark: the check is never lossy (at worst, mid-way through a
+  commit larger than a batch, a reader is sent to copy again one batch early);
 - delivered and dead deliveries (alerts' and subscriptions', their attempts with them)
   whose last change is older than ``TWIN_DELIVERIES_KEEP_DAYS``. Pending deliveries,
   retried or not yet tried, are never removed.
@@ -35,10 +39,14 @@ LOCK = "hashtext('twin_retention')"
 BATCH = 5000
 
 PRUNE_CHANGES = """
-WITH doomed AS (
-  SELECT l.id, l.layer, c.seq, c.at
-  FROM change_commits c JOIN change_log l ON l.xid = c.xid
-  WHERE c.at < %(cutoff)s ORDER BY c.seq, l.id LIMIT %(batch)s),
+WITH old AS (
+  SELECT seq, xid, at FROM change_commits WHERE at < %(cutoff)s ORDER BY seq
+  LIMIT %(batch)s),
+doomed AS (
+  SELECT l.id, l.layer, o.seq, o.at FROM old o CROSS JOIN LATERAL (
+    SELECT id, layer FROM change_log WHERE xid = o.xid ORDER BY layer, id
+    LIMIT %(batch)s) l
+  LIMIT %(batch)s),
 gone AS (
   DELETE FROM change_log l USING doomed d WHERE l.id = d.id
   RETURNING d.layer, d.seq, d.id, d.at),
