@@ -215,3 +215,36 @@ def test_the_dispatcher_applies_the_retention(db, city_url):
         loop.call_soon_threadsafe(stop.set)
         thread.join(30)
         db.execute("DELETE FROM deliveries WHERE stream = %s", (stream,))
+
+
+def test_commits_larger_than_a_batch_and_many_commits_go_whole(db):
+    """Batches of 2 rows: a commit of 5 changes and 3 commits of one change each, all
+    older than the window, are removed entirely; the mark is the greatest removed."""
+    fids = [f"T-RET-{uuid.uuid4().hex[:8]}" for _ in range(8)]
+
+    def insert(codes):
+        db.execute("INSERT INTO cameras (external_id, code, status, geom) SELECT c, c, "
+                   "'online', ST_SetSRID(ST_MakePoint(105.85, 21.05), 4326) "
+                   "FROM unnest(%s::text[]) c", (codes,))
+
+    try:
+        insert(fids[:5])
+        for fid in fids[5:]:
+            insert([fid])
+        seqs = [r[0] for r in db.execute(
+            "SELECT DISTINCT c.seq FROM change_log l JOIN change_commits c USING (xid) "
+            "WHERE l.external_id = ANY(%s)", (fids,))]
+        assert len(seqs) == 4
+        db.execute("UPDATE change_commits SET at = at - interval '100 days' "
+                   "WHERE seq = ANY(%s)", (seqs,))
+        pruned = prune(db, changes_days=90, deliveries_days=0, batch=2)
+        assert pruned.changes >= 8 and pruned.commits >= 4, pruned
+        assert db.execute("SELECT count(*) FROM change_log WHERE external_id = ANY(%s)",
+                          (fids,)).fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM change_commits WHERE seq = ANY(%s)",
+                          (seqs,)).fetchone()[0] == 0
+        assert db.execute("SELECT seq FROM change_pruned WHERE layer = 'cameras'"
+                          ).fetchone()[0] == max(seqs)
+    finally:
+        db.execute("DELETE FROM cameras WHERE external_id = ANY(%s)", (fids,))
+        db.execute("DELETE FROM change_pruned WHERE layer = 'cameras'")

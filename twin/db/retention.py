@@ -40,7 +40,8 @@ BATCH = 5000
 
 PRUNE_CHANGES = """
 WITH old AS (
-  SELECT seq, xid, at FROM change_commits WHERE at < %(cutoff)s ORDER BY seq
+  SELECT c.seq, c.xid, c.at FROM change_commits c WHERE c.at < %(cutoff)s
+  AND EXISTS (SELECT 1 FROM change_log l WHERE l.xid = c.xid) ORDER BY c.seq
   LIMIT %(batch)s),
 doomed AS (
   SELECT l.id, l.layer, o.seq, o.at FROM old o CROSS JOIN LATERAL (
