@@ -7,6 +7,10 @@ so any number of processes share the work; the claim moves ``next_attempt_at`` a
 ahead and counts the attempt, so a dispatcher that dies mid-delivery leaves the row to
 another once the lease ends) and :func:`record` each outcome: delivered, retried after
 a back-off, or dead. Every attempt is kept in ``delivery_attempts``.
+
+Delivered and dead deliveries (and their attempts) are removed
+``TWIN_DELIVERIES_KEEP_DAYS`` after their last change by the retention the dispatchers
+apply (:mod:`twin.db.retention`); a pending one is never removed.
 """
 
 from __future__ import annotations
