@@ -188,3 +188,43 @@ def test_leaving_the_bbox_by_mqtt(http, keys, city_url, registry, tmp_path,  # n
         broker.stop()
         http.delete(f"{CAMERAS}/{fid}", headers=transport)
         http.delete(f"/subscriptions/{sub['id']}", headers=transport)
+
+
+def test_the_replaced_version_is_kept_only_while_a_filter_needs_it(http, keys,  # noqa: F811
+                                                                  city_url):
+    """An update's log row carries the old version while a subscription with a bbox or a
+    filter follows the layer, and not once it is gone (a full rewrite of a layer nobody
+    filters costs what it did before)."""
+    import psycopg
+
+    from twin.server.db import libpq_url
+
+    transport, fid = keys["transport"], code()
+
+    def last_old(db):
+        return db.execute("SELECT old FROM change_log WHERE external_id = %s AND action = "
+                          "'updated' ORDER BY id DESC LIMIT 1", (fid,)).fetchone()[0]
+
+    with psycopg.connect(libpq_url(city_url), autocommit=True) as db:
+        r = http.post("/subscriptions", headers=transport, json={
+            "layer": "cameras", "bbox": BBOX, "webhook": "http://127.0.0.1:9/hook"})
+        assert r.status_code == 201, r.text
+        sub = r.json()
+        try:
+            assert http.post(CAMERAS, json=camera(fid, IN, 21.05, "online"),
+                             headers=transport).status_code == 201
+            put(http, transport, fid, OUT, "online")
+            old = last_old(db)
+            assert old["external_id"] == fid and old["status"] == "online"
+            assert old["geom"]["coordinates"] == pytest.approx([IN, 21.05])
+            assert http.delete(f"/subscriptions/{sub['id']}",
+                               headers=transport).status_code == 204
+            others = db.execute("SELECT count(*) FROM subscriptions WHERE layer_table = "
+                                "'cameras' AND (bbox IS NOT NULL OR filter IS NOT NULL)"
+                                ).fetchone()[0]
+            put(http, transport, fid, IN, "offline")
+            if not others:
+                assert last_old(db) is None
+        finally:
+            http.delete(f"{CAMERAS}/{fid}", headers=transport)
+            http.delete(f"/subscriptions/{sub['id']}", headers=transport)

@@ -7,8 +7,12 @@ feature id and the envelope of its geometry in CRS84 (for an update the envelope
 old and the new geometry, so a feature leaving a bbox is seen by that bbox too) and, for
 an update, the version it replaced (``old``: the old row as JSON, geometry included), so
 that a subscription can tell a feature that *left* its bbox or CQL2 filter from one that
-never matched (:mod:`twin.server.subscriptions.producer`; added by migration 0017). An
-update that changes a feature's id logs the old id as deleted.
+never matched (:mod:`twin.server.subscriptions.producer`; added by migration 0017). The
+old version costs an update's log row about four times the bytes, so it is written
+only while a subscription with a bbox or a filter follows the table
+(``twin_change_keeps_old``: ``subscriptions.layer_table``); an update written before
+such a subscription existed has none and is never sent as left. An update that changes
+a feature's id logs the old id as deleted.
 
 Identity values are not commit order: a transaction that started writing first can
 commit last, and a reader paging by id would skip it. So each writing transaction also
@@ -80,10 +84,20 @@ BEGIN
   IF FOUND THEN PERFORM twin_change_pending(); END IF;
   RETURN NULL;
 END $$;
-CREATE OR REPLACE FUNCTION twin_log_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION twin_change_keeps_old(tbl text) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
-  -- one pass over the rows: a renamed feature's old id first (deleted), then the update
-  -- an update keeps the version it replaced (old), so a filter can be tested on it
+  -- a subscription with a bbox or a filter follows the table (migration 0017's column)
+  IF to_regclass('subscriptions') IS NULL THEN RETURN false; END IF;
+  RETURN EXISTS (SELECT 1 FROM subscriptions WHERE layer_table = tbl
+                 AND (bbox IS NOT NULL OR filter IS NOT NULL));
+END $$;
+CREATE OR REPLACE FUNCTION twin_log_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  keep boolean := twin_change_keeps_old(TG_TABLE_NAME);
+BEGIN
+  -- one pass over the rows: a renamed feature's old id first (deleted), then the update;
+  -- the version an update replaced (old) only while a filtered subscription needs it
   INSERT INTO change_log (layer, action, row_id, external_id, env, old)
   SELECT TG_TABLE_NAME, c.action, n.id, c.external_id, c.env, c.old
   FROM new_rows n JOIN old_rows o ON o.id = n.id
@@ -94,7 +108,7 @@ BEGIN
      NULL::jsonb),
     ('updated', n.external_id, {ENV.format(
         g='CASE WHEN o.geom = n.geom THEN n.geom ELSE ST_Collect(o.geom, n.geom) END')},
-     to_jsonb(o))
+     CASE WHEN keep THEN to_jsonb(o) END)
   ) AS c(action, external_id, env, old)
   WHERE c.action IS NOT NULL;
   IF FOUND THEN PERFORM twin_change_pending(); END IF;
@@ -137,7 +151,7 @@ CREATE TRIGGER twin_log_del AFTER DELETE ON {t} REFERENCING OLD TABLE AS old_row
 DROP = """
 DROP TABLE IF EXISTS change_pruned, change_pending, change_commits, change_log;
 DROP FUNCTION IF EXISTS twin_log_inserted(), twin_log_updated(), twin_log_deleted(),
-  twin_change_commit(), twin_change_pending();
+  twin_change_commit(), twin_change_pending(), twin_change_keeps_old(text);
 """
 
 

@@ -4,7 +4,9 @@
   CQL2, "filter-lang"?: "cql2-text" | "cql2-json", "webhook"?: URL | "mqtt"?: true}``:
   an authenticated caller (API key or OIDC) who may read the layer; 201 with the
   subscription, its ``secret`` (the webhook's HMAC key, shown this once) or its MQTT
-  ``topic``. Changes committed from then on are delivered (:mod:`.producer`).
+  ``topic``. Changes committed from then on are delivered (:mod:`.producer`); with a
+  bbox or a filter, the layer's updates keep their replaced version from then on
+  (``layer_table``, :mod:`twin.db.changelog`), so a feature that leaves is told.
 - ``GET /subscriptions``: the caller's own (an admin's: all).
 - ``GET /subscriptions/{id}``, ``DELETE /subscriptions/{id}``: the owner or an admin
   (404 to anyone else).
@@ -146,10 +148,11 @@ class Subscriptions:
         secret = secrets.token_urlsafe(32) if sub["channel"] == "webhook" else None
         async with self.state.db.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
-                "INSERT INTO subscriptions (owner, roles, layer, bbox, filter, filter_lang, "
-                "channel, target, secret, cursor) VALUES (%s, %s, %s, %s, %s, %s, %s, "
-                "coalesce(%s, ''), %s, %s) RETURNING id",
-                (who.subject, sorted(who.roles), sub["layer"], sub["bbox"], sub["filter"],
+                "INSERT INTO subscriptions (owner, roles, layer, layer_table, bbox, filter, "
+                "filter_lang, channel, target, secret, cursor) VALUES (%s, %s, %s, %s, %s, "
+                "%s, %s, %s, coalesce(%s, ''), %s, %s) RETURNING id",
+                (who.subject, sorted(who.roles), sub["layer"],
+                 self.state.registry.get(sub["layer"]).table, sub["bbox"], sub["filter"],
                  sub["filter_lang"], sub["channel"], sub["target"], secret,
                  await _position(conn)))
             sub_id = (await cur.fetchone())[0]
