@@ -71,6 +71,40 @@ def items(base: str, collection: str = "cameras") -> dict[str, dict]:
     return out
 
 
+def test_a_pruned_feed_is_met_with_a_full_compare(server, http, transport, mirror,
+                                                  registry, settings, city_engine):
+    """The source pruned the changes after the mirror's cursor (its feed answers 410):
+    the next run copies again (a full compare, removing what the source deleted
+    meanwhile) and follows the feed from a new position."""
+    engine, base = mirror
+    _clear(engine, "cameras")
+    run(engine, registry, settings, server)
+    kept, gone = new_code(), new_code()
+    try:
+        for code in (kept, gone):
+            assert http.post(CAMERAS, json=camera(code), headers=transport).status_code == 201
+        run(engine, registry, settings, server)
+        assert {kept, gone} <= set(items(base))
+        assert http.delete(f"{CAMERAS}/{gone}", headers=transport).status_code == 204
+        with city_engine.begin() as conn:   # as `twin db prune` leaves it on the source
+            conn.execute(text(
+                "INSERT INTO change_pruned (layer, seq, id, at) SELECT 'cameras', c.seq, "
+                "max(l.id), c.at FROM change_log l JOIN change_commits c USING (xid) "
+                "WHERE l.layer = 'cameras' GROUP BY c.seq, c.at ORDER BY c.seq DESC "
+                "LIMIT 1"))
+        with engine.connect() as conn:
+            cursor = conn.execute(text("SELECT cursor FROM harvest_sources")).scalar_one()
+        gone_feed = httpx.get(f"{server}/collections/cameras/changes", params={"cursor": cursor})
+        assert gone_feed.status_code == 410, gone_feed.text
+        again = run(engine, registry, settings, server)
+        assert again.mode == "changes" and again.deleted == 1 and again.received > 2
+        assert gone not in items(base) and items(base) == items(server)
+    finally:
+        with city_engine.begin() as conn:
+            conn.execute(text("DELETE FROM change_pruned WHERE layer = 'cameras'"))
+        http.delete(f"{CAMERAS}/{kept}", headers=transport)
+
+
 def run(mirror_engine, registry, settings, url, collection="cameras", layer="cameras",
         **kw):
     return harvest(mirror_engine, registry, url, collection, layer,

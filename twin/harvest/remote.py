@@ -26,6 +26,11 @@ class RemoteError(TwinInputError):
     """The remote server is down, too slow, or answered something that is not a page."""
 
 
+class FeedGone(RemoteError):
+    """The remote twin pruned the changes after our cursor (410 Gone): only a full copy
+    makes the mirror exact again."""
+
+
 @dataclass
 class Page:
     features: list[dict] = field(default_factory=list)
@@ -75,6 +80,9 @@ class Remote:
     def page(self, url: str, params: dict | None = None) -> Page:
         """One page of features (items or changes), checked."""
         response = self._get(url, params)
+        if response.status_code == 410:
+            raise FeedGone(f"{url}: answered HTTP 410: the changes after the stored cursor "
+                           "were pruned")
         if response.status_code != 200:
             raise RemoteError(f"{url}: answered HTTP {response.status_code}")
         try:

@@ -8,7 +8,9 @@ leaves the local layer as it was; the error is kept on the source's row
 - From another twin (its collection has ``/changes``): the first run notes the change
   feed's position, copies the items, and stores the position; later runs replay the
   feed from the stored cursor (created/updated: put, deleted: remove) and store the new
-  one in the same transaction as the features.
+  one in the same transaction as the features. A feed that answers 410 (the remote
+  pruned the changes after the cursor: the mirror was not run for longer than the
+  remote keeps them) is met with a full compare and a new position, as a first run.
 - From a server that can be asked for the features updated since a time, when the
   source names the remote's update-time property (``--updated PROPERTY``, kept with the
   source): the first run is a full compare that notes the latest update time (the
@@ -33,7 +35,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from twin.harvest.apply import Batch, write_batch
-from twin.harvest.remote import Remote, RemoteError
+from twin.harvest.remote import FeedGone, Remote, RemoteError
 from twin.harvest.updated import high_water, since, updated_since
 from twin.ingest.analyze import vacuum_analyze
 from twin.ingest.errors import LoadError
@@ -141,7 +143,11 @@ def _fetch(remote: Remote, source: Source, full: bool = False, full_every: int =
     if full or not source.cursor:
         return _full(remote, source)
     if source.mode == "changes":
-        return _by_feed(remote, source)
+        try:
+            return _by_feed(remote, source)
+        except FeedGone as exc:   # down longer than the remote keeps changes: copy again
+            log.warning("%s; a full compare instead", exc)
+            return _full(remote, source)
     if (source.mode == "updated" and source.updated_field
             and source.since_full + 1 < full_every):
         return _by_update_time(remote, source)
