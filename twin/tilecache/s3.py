@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from twin.tilecache.keys import TileKey
-from twin.tilecache.store import OPENERS, TileStore
+from twin.tilecache.store import OPENERS, PrunedStore
 
 log = logging.getLogger(__name__)
 
@@ -115,19 +115,18 @@ class Breaker:
         return until is not None and self._clock() < until
 
 
-class S3Store(TileStore):
+class S3Store(PrunedStore):
     """Tiles as objects of one bucket under one prefix, through a boto3 S3 client."""
 
     def __init__(self, client: Any, bucket: str, prefix: str = "", *,
                  backoff_s: float = BACKOFF_S, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
         self.client = client
         self.bucket = bucket
         self.prefix = prefix
         self.breaker = Breaker(backoff_s, clock)
         self.failures: dict[str, int] = {}
         self._warned: set[str] = set()
-        self._pruned: dict[str, str] = {}
-        self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -200,16 +199,6 @@ class S3Store(TileStore):
             if errors:
                 self._warn("prune", errors[0].get("Code", "DeleteError"),
                            f"{len(errors)} objects not deleted ({errors[0].get('Message')})")
-
-    def _prune_once(self, layer: str, version: str) -> None:
-        """As the directory store: the first tile this process stores at a new version
-        removes the layer's other versions, in the background."""
-        with self._lock:
-            if self._pruned.get(layer) == version:
-                return
-            self._pruned[layer] = version
-        threading.Thread(target=self.prune, args=(layer, version), daemon=True,
-                         name="tile-cache-prune").start()
 
     def _failed(self, action: str, exc: BaseException) -> None:
         code = error_code(exc)

@@ -59,12 +59,29 @@ class NoStore(TileStore):
         return False
 
 
-class DiskStore(TileStore):
-    def __init__(self, root: Path):
-        self.root = Path(root)
-        self._warned: set[str] = set()
+class PrunedStore(TileStore):
+    """A store that keeps tiles: the first tile a process stores at a new version of a
+    layer removes the layer's other versions, in the background (another worker may be
+    storing one it read earlier: it is removed at the next change)."""
+
+    def __init__(self) -> None:
         self._pruned: dict[str, str] = {}
         self._lock = threading.Lock()
+
+    def _prune_once(self, layer: str, version: str) -> None:
+        with self._lock:
+            if self._pruned.get(layer) == version:
+                return
+            self._pruned[layer] = version
+        threading.Thread(target=self.prune, args=(layer, version), daemon=True,
+                         name="tile-cache-prune").start()
+
+
+class DiskStore(PrunedStore):
+    def __init__(self, root: Path):
+        super().__init__()
+        self.root = Path(root)
+        self._warned: set[str] = set()
 
     def get(self, key: TileKey) -> bytes | None:
         try:
@@ -101,17 +118,6 @@ class DiskStore(TileStore):
                 shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
         return removed
-
-    def _prune_once(self, layer: str, version: str) -> None:
-        """The first tile this process stores at a new version removes the tiles of the
-        layer's other versions (another worker may be storing one it read earlier: it is
-        removed at the next change)."""
-        with self._lock:
-            if self._pruned.get(layer) == version:
-                return
-            self._pruned[layer] = version
-        threading.Thread(target=self.prune, args=(layer, version), daemon=True,
-                         name="tile-cache-prune").start()
 
     def _warn(self, exc: OSError) -> None:
         kind = exc.__class__.__name__ + str(exc.errno)
