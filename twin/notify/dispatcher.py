@@ -18,7 +18,7 @@ that wakes the dispatcher, fans out in :meth:`step`, and resolves its own webhoo
 targets (``endpoint``) and MQTT messages (``publish``).
 
 Beside delivering, each dispatcher applies the retention of the change log and of the
-settled deliveries every ``TWIN_PRUNE_EVERY_S`` (:func:`twin.db.retention.keep_pruning`,
+settled deliveries every ``TWIN_PRUNE_EVERY_S`` (:func:`twin.notify.pruning.keep_pruning`,
 in a thread, on a connection of its own; dispatchers take turns on a lock).
 """
 
@@ -31,10 +31,10 @@ import logging
 import httpx
 import psycopg
 
-from twin.db.retention import keep_pruning
 from twin.notify import fanout, outbox, webhook
 from twin.notify.config import Endpoint, NotifySettings, load_webhooks
 from twin.notify.mqtt import Publisher
+from twin.notify.pruning import keep_pruning
 
 log = logging.getLogger("twin.notify")
 NOTICES = ("twin_alert_events", outbox.RETRY_NOTICE)
