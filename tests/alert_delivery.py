@@ -109,10 +109,12 @@ class Running:
     """A dispatcher in a thread of its own: ``stop()`` asks it to finish, ``kill()``
     cancels it wherever it is (a process killed mid-delivery)."""
 
-    def __init__(self, dsn: str, endpoints: dict[str, Endpoint], **settings):
+    def __init__(self, dsn: str | None, endpoints: dict[str, Endpoint] | None = None, *,
+                 dispatcher: Dispatcher | None = None, **settings):
+        """A dispatcher of ``dsn`` with ``endpoints`` and test settings, or the one given."""
         base = {"dispatch": False, "poll_s": 0.5, "mqtt_retry_max_s": 1.0}
-        self.dispatcher = Dispatcher(dsn, NotifySettings(**{**base, **settings},
-                                                         _env_file=None), endpoints)
+        self.dispatcher = dispatcher or Dispatcher(
+            dsn, NotifySettings(**{**base, **settings}, _env_file=None), endpoints or {})
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
 

@@ -8,9 +8,7 @@ ones and newer ones stay; the notify dispatcher applies the retention itself."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -19,6 +17,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from tests.alert_delivery import Running
 from tests.test_subscriptions import CAMERAS, WAIT_S, Receiver, camera, code
 from twin.catalogue.changes import Cursor
 from twin.db.retention import gone_since, prune
@@ -194,26 +193,14 @@ def test_the_dispatcher_applies_the_retention(db, city_url):
     _delivery(db, stream, 2, "delivered", 2)
     dispatcher = Dispatcher(libpq_url(city_url), NotifySettings(
         dispatch=False, poll_s=0.5, _env_file=None), {}, prune_every_s=3600)
-    loop, stop = asyncio.new_event_loop(), None
-
-    def run():
-        nonlocal stop
-        asyncio.set_event_loop(loop)
-        stop = asyncio.Event()
-        loop.run_until_complete(dispatcher.run(stop))
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
+    running = Running(None, dispatcher=dispatcher)
     try:
         deadline = time.monotonic() + WAIT_S
         while _left(db, stream) != {2}:
             assert time.monotonic() < deadline, _left(db, stream)
             time.sleep(0.1)
     finally:
-        while stop is None:
-            time.sleep(0.01)
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(30)
+        running.stop()
         db.execute("DELETE FROM deliveries WHERE stream = %s", (stream,))
 
 

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from tests.alert_delivery import Running
 from tests.conftest import _free_port
 from twin.notify.webhook import verify
 from twin.server.auth.keys import create_key
@@ -193,7 +194,6 @@ def test_a_subscription_by_mqtt_gets_changes_on_its_topic(http, keys, city_url, 
                                                           tmp_path, monkeypatch):
     """A dispatcher with a broker (Mosquitto) publishes the changes on the topic the
     server assigned; the session server's own dispatcher has none and leaves them."""
-    import asyncio
 
     from tests.alert_delivery import MqttWatch
     from tests.mqtt_broker import Mosquitto
@@ -213,16 +213,7 @@ def test_a_subscription_by_mqtt_gets_changes_on_its_topic(http, keys, city_url, 
     dispatcher = Dispatcher(libpq_url(city_url), NotifySettings(
         dispatch=False, poll_s=0.5, mqtt_url=broker.url, _env_file=None), {},
         producers=[SubscriptionProducer(registry)])
-    loop, stop = asyncio.new_event_loop(), None
-
-    def run():
-        nonlocal stop
-        asyncio.set_event_loop(loop)
-        stop = asyncio.Event()
-        loop.run_until_complete(dispatcher.run(stop))
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
+    running = Running(None, dispatcher=dispatcher)
     fid = code()
     try:
         assert http.post(CAMERAS, json=camera(fid, 105.85, 21.05, "online"),
@@ -236,8 +227,7 @@ def test_a_subscription_by_mqtt_gets_changes_on_its_topic(http, keys, city_url, 
         assert not retained and message["subscription"] == sub["id"]
         assert [f["id"] for f in message["features"]] == [fid]
     finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(30)
+        running.stop()
         watch.close()
         broker.stop()
         http.delete(f"{CAMERAS}/{fid}", headers=keys["transport"])

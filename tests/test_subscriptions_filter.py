@@ -8,13 +8,12 @@ of the test's own."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 
 import pytest
 
+from tests.alert_delivery import Running
 from tests.test_subscriptions import (
     CAMERAS,
     WAIT_S,
@@ -153,16 +152,7 @@ def test_leaving_the_bbox_by_mqtt(http, keys, city_url, registry, tmp_path,  # n
     dispatcher = Dispatcher(libpq_url(city_url), NotifySettings(
         dispatch=False, poll_s=0.5, mqtt_url=broker.url, _env_file=None), {},
         producers=[SubscriptionProducer(registry)], prune_every_s=0)
-    loop, stop = asyncio.new_event_loop(), None
-
-    def run():
-        nonlocal stop
-        asyncio.set_event_loop(loop)
-        stop = asyncio.Event()
-        loop.run_until_complete(dispatcher.run(stop))
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
+    running = Running(None, dispatcher=dispatcher)
     fid = code()
 
     def published() -> list[tuple[str, str]]:
@@ -182,8 +172,7 @@ def test_leaving_the_bbox_by_mqtt(http, keys, city_url, registry, tmp_path,  # n
         put(http, transport, fid, OUT, "online")
         wait([(fid, "created"), (fid, "left")])
     finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(30)
+        running.stop()
         watch.close()
         broker.stop()
         http.delete(f"{CAMERAS}/{fid}", headers=transport)
