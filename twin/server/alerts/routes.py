@@ -41,6 +41,7 @@ from twin.server.errors import (
     InvalidParameter,
     NotFound,
     RequestTooLarge,
+    Unavailable,
 )
 from twin.server.params.values import parse_datetime
 from twin.server.readings.common import decode, read_body
@@ -48,6 +49,7 @@ from twin.server.state import ServerState
 
 log = logging.getLogger("twin.alerts")
 TIMER_S = 60.0
+RULES_RETRY_S = 5.0   # the config rules, while the database is away at start
 BODY_BYTES = 64 * 1024
 VALUES = {"state": ("open", "acknowledged", "resolved"),
           "severity": ("minor", "moderate", "severe", "extreme"),
@@ -195,18 +197,35 @@ class Alerts:
 
     @contextlib.asynccontextmanager
     async def background(self):
-        """Load the config rules, then run the silence timer until shutdown."""
+        """Load the config rules, then run the silence timer until shutdown. A database
+        that is away at start does not stop the server (every request gets its 503
+        meanwhile): the rules are loaded as soon as it answers."""
+        tasks = [asyncio.create_task(self._timer())]
+        if not await self._load_rules():
+            tasks.append(asyncio.create_task(self._load_rules_later()))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _load_rules(self) -> bool:
+        """Load config/alerts.yaml; False when the database did not answer."""
         try:
             await run_in_threadpool(self._sync, loader.load_file, self.rules_file, self.gauges)
         except RuleError as exc:
             log.error("config/alerts.yaml not loaded: %s", exc)
-        task = asyncio.create_task(self._timer())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        except Unavailable:
+            log.warning("alert rules not loaded: the database is unavailable; trying again "
+                        "every %s s", RULES_RETRY_S)
+            return False
+        return True
+
+    async def _load_rules_later(self) -> None:
+        while not await self._load_rules():
+            await asyncio.sleep(RULES_RETRY_S)
 
     async def _timer(self) -> None:
         while True:
