@@ -79,11 +79,19 @@ def city(city_engine) -> dict:
             "keys": {name: {"X-API-Key": key} for name, (key, _) in made.items()}}
 
 
+_DAYS_USED: set[int] = set()
+
+
 def fresh_hour(year: int = 2026, month: int = 5) -> datetime:
-    """An hour no other test uses, in a month of the past that has a partition or gets
-    one from this test."""
-    day, hour = divmod(uuid.uuid4().int % (27 * 24), 24)
-    return datetime(year, month, 1 + day, hour, tzinfo=UTC)
+    """An hour on a day no other test of this module uses, in a month of the past that
+    has a partition or gets one from this test. The day is unique, not only the hour: a
+    test checks its day's rollup, which another test's readings of the same gauge on
+    that day would change (seen once: a max of 99.0 from the foreign-agency test). Hours
+    00-16 UTC are on the same day in the city's zone (UTC+7), where day rollups are cut."""
+    free = [d for d in range(1, 28) if d not in _DAYS_USED]
+    day = free[uuid.uuid4().int % len(free)]
+    _DAYS_USED.add(day)
+    return datetime(year, month, day, uuid.uuid4().int % 17, tzinfo=UTC)
 
 
 def level(code: str, t: datetime, value: float) -> dict:
