@@ -57,10 +57,13 @@ SELECT count(*) FROM gone
 
 # commits whose changes are all gone (a commit may hold many more changes than a batch)
 PRUNE_COMMITS = """
-DELETE FROM change_commits WHERE seq IN (
-  SELECT c.seq FROM change_commits c WHERE c.at < %(cutoff)s
-  AND NOT EXISTS (SELECT 1 FROM change_log l WHERE l.xid = c.xid)
-  ORDER BY c.seq LIMIT %(batch)s)
+WITH gone AS (
+  DELETE FROM change_commits WHERE seq IN (
+    SELECT c.seq FROM change_commits c WHERE c.at < %(cutoff)s
+    AND NOT EXISTS (SELECT 1 FROM change_log l WHERE l.xid = c.xid)
+    ORDER BY c.seq LIMIT %(batch)s)
+  RETURNING 1)
+SELECT count(*) FROM gone
 """
 
 PRUNE_DELIVERIES = """
@@ -113,16 +116,6 @@ def _batches(conn: psycopg.Connection, query: str, before: datetime, batch: int)
             return totals
 
 
-def _commits(conn: psycopg.Connection, before: datetime, batch: int) -> int:
-    done = 0
-    while True:
-        with conn.transaction():
-            n = conn.execute(PRUNE_COMMITS, {"cutoff": before, "batch": batch}).rowcount
-        done += n
-        if n < batch:
-            return done
-
-
 def prune(conn: psycopg.Connection, *, changes_days: int, deliveries_days: int,
           batch: int = BATCH, now: datetime | None = None) -> Pruned:
     """Apply both retentions on ``conn``, an autocommit connection (each batch is a
@@ -134,7 +127,7 @@ def prune(conn: psycopg.Connection, *, changes_days: int, deliveries_days: int,
         changes_before = cutoff(changes_days, now)
         if changes_before is not None:
             out.changes = _batches(conn, PRUNE_CHANGES, changes_before, batch)[0]
-            out.commits = _commits(conn, changes_before, batch)
+            out.commits = _batches(conn, PRUNE_COMMITS, changes_before, batch)[0]
         deliveries_before = cutoff(deliveries_days, now)
         if deliveries_before is not None:
             _all, out.delivered, out.dead, out.attempts = _batches(
