@@ -18,7 +18,13 @@ import pytest
 from click.testing import CliRunner
 
 from tests.alert_delivery import Running
-from tests.test_subscriptions import CAMERAS, WAIT_S, Receiver, camera, code
+from tests.test_subscriptions import (  # noqa: F401  (receiver: a fixture)
+    CAMERAS,
+    WAIT_S,
+    camera,
+    code,
+    receiver,
+)
 from twin.catalogue.changes import Cursor
 from twin.db.retention import gone_since, prune
 from twin.notify.webhook import verify
@@ -37,14 +43,6 @@ def transport(city_engine) -> dict[str, str]:
 def db(city_url):
     with psycopg.connect(libpq_url(city_url), autocommit=True) as conn:
         yield conn
-
-
-@pytest.fixture()
-def receiver():
-    r = Receiver()
-    yield r
-    r.httpd.shutdown()
-    r.httpd.server_close()
 
 
 def iso(moment: datetime) -> str:
@@ -72,7 +70,7 @@ def test_a_cursor_is_gone_only_when_changes_after_it_were_pruned():
 
 
 def test_old_changes_are_pruned_and_older_cursors_get_410(http, transport, db, city_url,
-                                                          receiver):
+                                                          receiver):  # noqa: F811
     r = http.get(FEED, params={"since": iso(datetime.now(UTC))})
     assert r.status_code == 200, r.text
     before = r.json()["cursor"]

@@ -14,13 +14,14 @@ import time
 import pytest
 
 from tests.alert_delivery import Running
-from tests.test_subscriptions import (
+from tests.test_subscriptions import (  # noqa: F401  (receiver: a fixture)
     CAMERAS,
     WAIT_S,
     Receiver,
     camera,
     code,
-    keys,  # noqa: F401 (a fixture)
+    keys,
+    receiver,
 )
 from twin.catalogue.changes import Cursor
 from twin.notify.webhook import verify
@@ -29,21 +30,13 @@ BBOX = [105.80, 21.00, 105.90, 21.10]
 IN, OUT, FAR = 105.85, 105.95, 105.97
 
 
-@pytest.fixture()
-def receiver():
-    r = Receiver()
-    yield r
-    r.httpd.shutdown()
-    r.httpd.server_close()
-
-
-def actions(receiver: Receiver, fid: str) -> list[str]:
+def actions(receiver: Receiver, fid: str) -> list[str]:  # noqa: F811
     """The actions delivered for ``fid``, in change order."""
     found = [f for f in receiver.features() if f["id"] == fid]
     return [f["change"]["action"] for f in sorted(found, key=lambda f: f["change"]["time"])]
 
 
-def wait_actions(receiver: Receiver, fid: str, expected: list[str]) -> None:
+def wait_actions(receiver: Receiver, fid: str, expected: list[str]) -> None:  # noqa: F811
     deadline = time.monotonic() + WAIT_S
     while actions(receiver, fid) != expected:
         assert len(actions(receiver, fid)) <= len(expected), actions(receiver, fid)
