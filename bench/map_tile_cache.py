@@ -29,16 +29,15 @@ import random
 import shutil
 import statistics
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 from pyproj import Transformer
 
 from bench.common import ensure_out, scratch_database, table
 from bench.coverages import HOURS, LAT, LON, RES, T0, N, build
 from bench.servers import Fleet, twin_server
+from bench.tile_cache import fetch_all, quantile
 from twin.server.tiles.metadata import tile_index
 
 DB_NAME = "twin_bench_map_tiles"
@@ -66,39 +65,15 @@ def tile_set(n: int, seed: int = 7) -> list[tuple[int, int, int, int]]:
     return sorted(seen)
 
 
+def urls(tiles: list) -> list[str]:
+    return [url(t) for t in tiles]
+
+
 def url(tile: tuple[int, int, int, int]) -> str:
     z, x, y, hour = tile
     when = T0 + timedelta(hours=hour)
     return (f"/collections/{COLLECTION}/map/tiles/WebMercatorQuad/{z}/{y}/{x}"
             f"?datetime={when.strftime('%Y-%m-%dT%H:%M:%SZ')}")
-
-
-async def fetch_all(base: str, tiles: list, clients: int) -> tuple[float, list[float]]:
-    """(seconds, client latencies) of fetching every tile once with ``clients`` workers."""
-    queue: asyncio.Queue = asyncio.Queue()
-    for t in tiles:
-        queue.put_nowait(t)
-    latencies: list[float] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits,
-                                 headers={"Accept-Encoding": "identity"}) as client:
-        async def worker() -> None:
-            while not queue.empty():
-                tile = queue.get_nowait()
-                t0 = time.perf_counter()
-                r = await client.get(url(tile))
-                latencies.append(time.perf_counter() - t0)
-                if r.status_code != 200 or r.headers["content-type"] != "image/png":
-                    raise RuntimeError(f"{url(tile)}: HTTP {r.status_code}")
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-    return time.perf_counter() - started, latencies
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[int(q * (len(ordered) - 1))]
 
 
 def measure(db_url: str, workers: int, clients: int, tiles: list, out: Path) -> list[list]:
@@ -110,10 +85,11 @@ def measure(db_url: str, workers: int, clients: int, tiles: list, out: Path) -> 
         server = twin_server(db_url, workers, out)
         server.env = {**server.env, "TWIN_TILE_CACHE": setting}
         with Fleet([server]):
-            asyncio.run(fetch_all(server.base, tiles[:1], 1))  # first open of a COG
+            asyncio.run(fetch_all(server.base, urls(tiles[:1]), 1, 120))  # first COG open
             if warm:
-                asyncio.run(fetch_all(server.base, warm, clients))
-            seconds, lat = asyncio.run(fetch_all(server.base, tiles, clients))
+                asyncio.run(fetch_all(server.base, urls(warm), clients, 120))
+            seconds, lat, _served = asyncio.run(fetch_all(server.base, urls(tiles), clients,
+                                                          120))
         rates[name] = len(tiles) / seconds
         rows.append([name, len(tiles), f"{rates[name]:,.0f}",
                      f"{statistics.median(lat) * 1e3:.2f}", f"{quantile(lat, 0.95) * 1e3:.2f}",

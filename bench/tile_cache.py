@@ -85,28 +85,33 @@ def path(z: int, x: int, y: int) -> str:
     return f"/collections/{LAYER}/tiles/WebMercatorQuad/{z}/{y}/{x}"
 
 
-async def fetch_all(base: str, tiles: list[tuple[int, int, int]], clients: int
+def paths(tiles: list[tuple[int, int, int]]) -> list[str]:
+    return [path(*t) for t in tiles]
+
+
+async def fetch_all(base: str, paths: list[str], clients: int, timeout: float = 60
                     ) -> tuple[float, list[float], list[float]]:
-    """(seconds, latencies at the client, times at the server) of fetching every tile
+    """(seconds, latencies at the client, times at the server) of fetching every path
     once with ``clients`` workers; the server's time is its ``Server-Timing`` header (from
-    the request reaching the app to the response's headers)."""
+    the request reaching the app to the response's headers). Any answer but 200 stops
+    the run."""
     queue: asyncio.Queue = asyncio.Queue()
-    for t in tiles:
-        queue.put_nowait(t)
+    for p in paths:
+        queue.put_nowait(p)
     latencies: list[float] = []
     served: list[float] = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits,
+    async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits,
                                  headers={"Accept-Encoding": "identity"}) as client:
         async def worker() -> None:
             while not queue.empty():
-                z, x, y = queue.get_nowait()
+                target = queue.get_nowait()
                 t0 = time.perf_counter()
-                r = await client.get(path(z, x, y))
+                r = await client.get(target)
                 latencies.append(time.perf_counter() - t0)
                 served.append(server_seconds(r.headers.get("server-timing", "")))
                 if r.status_code != 200:
-                    raise RuntimeError(f"{path(z, x, y)}: HTTP {r.status_code}")
+                    raise RuntimeError(f"{target}: HTTP {r.status_code}")
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
@@ -156,9 +161,9 @@ def measure(url: str, workers: int, clients: int, tiles: list, out) -> list[list
         server.env = {**server.env, "TWIN_TILE_CACHE": setting}
         with Fleet([server]):
             if warm:
-                asyncio.run(fetch_all(server.base, warm, clients))
+                asyncio.run(fetch_all(server.base, paths(warm), clients))
             for n in passes:
-                seconds, lat, served = asyncio.run(fetch_all(server.base, tiles, n))
+                seconds, lat, served = asyncio.run(fetch_all(server.base, paths(tiles), n))
                 rows.append([f"{name}, {n} client{'s' if n > 1 else ''}", len(tiles),
                              f"{len(tiles) / seconds:,.0f}",
                              f"{statistics.median(lat) * 1e3:.2f}",
