@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -129,15 +130,25 @@ def start_sql(since: datetime) -> tuple[str, dict]:
             {"since": since})
 
 
-def page_of(rows: list[tuple], start: Cursor, limit: int) -> ChangePage:
-    """Rows of :func:`changes_sql` as a page; a change to a feature deleted since is
-    skipped (its tombstone follows), the cursor still moves past it."""
+def as_change(action: str, fid: str, at: datetime, feature: str | None) -> Change | None:
+    """A row's change; None for a change to a feature deleted since (its tombstone
+    follows)."""
+    if action != "deleted" and feature is None:
+        return None
+    return Change(action, fid, at, feature)
+
+
+def page_of(rows: list[tuple], start: Cursor, limit: int,
+            change: Callable[[str, str, datetime, str | None], Change | None] = as_change
+            ) -> ChangePage:
+    """Rows of :func:`changes_sql` as a page, each made a change by ``change`` (None:
+    not in the page); the cursor moves past every row."""
     page = ChangePage(cursor=start, full=len(rows) >= limit)
-    for seq, ident, at, action, fid, feature in rows:
+    for seq, ident, at, action, fid, column in rows:
         page.cursor = Cursor(seq, ident)
-        if action != "deleted" and feature is None:
-            continue
-        page.changes.append(Change(action, fid, at, feature))
+        made = change(action, fid, at, column)
+        if made is not None:
+            page.changes.append(made)
     return page
 
 

@@ -42,7 +42,14 @@ from datetime import UTC, datetime
 
 from psycopg import sql
 
-from twin.catalogue.changes import END_OF_COMMIT, Change, ChangePage, Cursor, changes_sql
+from twin.catalogue.changes import (
+    END_OF_COMMIT,
+    Change,
+    ChangePage,
+    Cursor,
+    changes_sql,
+    page_of,
+)
 from twin.db.retention import PRUNED_SQL, gone_since
 from twin.notify.config import Endpoint
 from twin.notify.outbox import Claimed, Outcome, enqueue
@@ -121,18 +128,14 @@ def _feature(registry: Registry, row: tuple, params: Params) -> sql.Composable:
         now=condition, was_not=was_not, feature=feature, was=was)
 
 
-def _page(rows: list[tuple], start: Cursor, limit: int) -> ChangePage:
-    """Rows of :func:`changes_sql` with :func:`_feature`'s column as a page (as
-    :func:`twin.catalogue.changes.page_of`, with ``left`` and entered features)."""
-    page = ChangePage(cursor=start, full=len(rows) >= limit)
-    for seq, ident, at, action, fid, marked in rows:
-        page.cursor = Cursor(seq, ident)
-        if action == "deleted":
-            page.changes.append(Change(action, fid, at, None))
-        elif marked is not None:
-            kind, feature = KINDS[marked[0]], marked[1:] or None
-            page.changes.append(Change(kind or action, fid, at, feature))
-    return page
+def _change(action: str, fid: str, at: datetime, marked: str | None) -> Change | None:
+    """A row of :func:`changes_sql` with :func:`_feature`'s column as this subscriber's
+    change: ``left`` and entered features too; None: not sent."""
+    if action == "deleted":
+        return Change(action, fid, at, None)
+    if marked is None:
+        return None
+    return Change(KINDS[marked[0]] or action, fid, at, marked[1:] or None)
 
 
 async def _pruned(conn, row: tuple, start: Cursor, table: str) -> Cursor | None:
@@ -170,7 +173,7 @@ async def _one(conn, registry: Registry, row: tuple, end: int) -> int:
     query, base = changes_sql(registry.get(layer_name), feature, after=start,
                               bbox=tuple(bbox) if bbox else None, limit=PAGE)
     rows = await (await conn.execute(query, {**base, **params})).fetchall()
-    page = _page(rows, start, PAGE)
+    page = page_of(rows, start, PAGE, _change)
     last = page.cursor.id  # the event id of a delivery: its last change's log id
     resume = await _pruned(conn, row, start, registry.get(layer_name).table)
     if resume is not None:  # what the page read was after the removed changes: read again
