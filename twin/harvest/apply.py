@@ -166,7 +166,8 @@ def write_batch(cur: psycopg.Cursor, registry: Registry, layer: Layer, batch: Ba
     another source) is not written: it is counted and named in the report."""
     started = datetime.now(UTC)
     conflicts = taken(cur, layer, list(batch.puts), source_id)
-    ours = Batch({k: v for k, v in batch.puts.items() if k not in set(conflicts)},
+    elsewhere = set(conflicts)
+    ours = Batch({k: v for k, v in batch.puts.items() if k not in elsewhere},
                  batch.deletes, batch.full)
     summary, ids = None, []
     if ours.puts:
