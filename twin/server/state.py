@@ -29,6 +29,7 @@ from starlette.responses import Response
 from twin.config import Settings
 from twin.registry import Registry
 from twin.server.db import Database
+from twin.tilecache import TileStore
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 ExtentListener = Callable[[str, dict], None]  # (layer name, {"bbox", "interval"})
@@ -59,6 +60,7 @@ class ServerState:
     extent_listeners: list[ExtentListener] = field(default_factory=list)
     raster_url: Callable[[str], str] | None = None  # raster external id -> its COG's URL
     background: list[Background] = field(default_factory=list)  # run for the app's life
+    tile_store: TileStore | None = None  # the tile cache's store, shared by the tile routes
 
     def url(self, path: str) -> str:
         return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"

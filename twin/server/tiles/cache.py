@@ -24,14 +24,19 @@ REVALIDATE = "public, no-cache"  # stored, but revalidated: edits show at once
 
 
 class StoredTiles:
-    """A route's use of the store (one per worker): the store the settings name, the
-    Cache-Control of its tiles, reads and writes that never hold up the event loop."""
+    """A route's use of the store: the store the settings name (one per worker, shared
+    by the vector and the map tile routes: one client, one breaker, one pruning record),
+    the Cache-Control of its tiles, reads and writes that never hold up the event loop."""
 
     def __init__(self, state: ServerState, store: TileStore | None = None):
         settings = state.settings
         self.state = state
-        self.store = store or open_store(settings.tile_cache, settings.data_dir,
-                                         endpoint=settings.tile_s3_endpoint)
+        if store is None:
+            if state.tile_store is None:
+                state.tile_store = open_store(settings.tile_cache, settings.data_dir,
+                                              endpoint=settings.tile_s3_endpoint)
+            store = state.tile_store
+        self.store = store
         self.local = isinstance(self.store, DiskStore | NoStore)
         self.cache_control = (f"public, max-age={settings.tile_max_age}"
                               if settings.tile_max_age else REVALIDATE)
